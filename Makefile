@@ -1,0 +1,37 @@
+# The two commands a new user needs: `make run` and `make test`.
+# Both build their own virtual environment in .venv from pyproject.toml.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+YEAR   ?= 2021
+AS_OF  ?= $(YEAR)-07-15
+DB     ?= sqlite:///state.db
+AIDCAL := $(BIN)/aidcal --db $(DB)
+
+.PHONY: run test bench clean
+
+$(BIN)/aidcal: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+# The main job on the embedded default (state.db), shown on the example county:
+# the first time, load the plan, the roster and the completions of YEAR; then,
+# every time, the supervisor's overdue summary as of AS_OF.
+run: $(BIN)/aidcal
+	@if ! $(AIDCAL) calendar list --format json | grep -q '"year": $(YEAR)'; then \
+	  $(AIDCAL) calendar load calendar.yaml --year $(YEAR) --as-of $(YEAR)-01-01 && \
+	  $(AIDCAL) units import examples/units.csv --as-of $(YEAR)-01-01 && \
+	  if [ "$(YEAR)" = 2021 ]; then $(AIDCAL) tasks import examples/completions.csv --as-of $(AS_OF); fi; \
+	fi
+	@$(AIDCAL) overdue --as-of $(AS_OF) --limit 20
+
+test: $(BIN)/aidcal
+	$(BIN)/python -m pytest
+
+bench: $(BIN)/aidcal
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) state.db state.db-wal state.db-shm

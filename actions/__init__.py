@@ -1,0 +1,2 @@
+"""Side effects: exports, notices, notifications. Actions never decide; they
+write or send what the engine has already decided."""

@@ -1,0 +1,405 @@
+"""aidcal's command line: parse, call one engine function, render.
+
+Heavy libraries (SQLAlchemy, rich, openpyxl) are imported inside the commands
+that use them, so `aidcal --help` stays fast. Bad input ends in one line per
+problem on stderr and exit 2; the database is left as it was.
+"""
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import click
+
+TZ = ZoneInfo("Asia/Shanghai")
+FORMATS = ("table", "json")
+
+
+class DateType(click.ParamType):
+    name = "DATE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.fail(f"'{value}' is not a date (YYYY-MM-DD)", param, ctx)
+
+
+DATE = DateType()
+
+
+def today() -> date:
+    return datetime.now(TZ).date()
+
+
+def as_of_option(fn):
+    return click.option("--as-of", type=DATE, default=None,
+                        help="The day to act as of (YYYY-MM-DD); default: today in Asia/Shanghai.")(fn)
+
+
+def period_option(fn):
+    return click.option("--period", metavar="YYYY-MM",
+                        help="The occurrence's period; needed when the unit has more than one open occurrence of TASK.")(fn)
+
+
+def format_option(choices=FORMATS):
+    return click.option("--format", "fmt", type=click.Choice(choices), default="table", show_default=True,
+                        help="Output format: " + ", ".join(choices) + ".")
+
+
+def user() -> str:
+    """Who a write is recorded as: AIDCAL_USER, else the login name."""
+    return os.environ.get("AIDCAL_USER") or getpass.getuser()
+
+
+class Ctx:
+    def __init__(self, db: str):
+        self.url = db
+        self._engine = None
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            from engine import store
+            self._engine = store.connect(self.url)
+        return self._engine
+
+
+class AidcalGroup(click.Group):
+    """Bad input (engine.errors.InputError) becomes one line per problem and exit 2."""
+
+    def invoke(self, ctx):
+        from engine.errors import InputError
+        try:
+            return super().invoke(ctx)
+        except InputError as exc:
+            for problem in exc.problems:
+                click.echo(f"error: {problem}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=AidcalGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", envvar="AIDCAL_DB", default="sqlite:///state.db", show_default=True,
+              help="Database URL (SQLAlchemy form); also read from AIDCAL_DB.")
+@click.pass_context
+def cli(ctx, db):
+    """aidcal: the annual student-aid calendar (学生资助工作月度计划) of an education bureau."""
+    from engine import logs
+    logs.configure()
+    ctx.obj = Ctx(db)
+
+
+def progress_bar(label: str):
+    """A progress callback on a terminal; nothing in a pipe."""
+    if not sys.stderr.isatty():
+        return None, _null()
+    from rich.progress import Progress
+    bar = Progress(transient=True, console=_console(stderr=True))
+    task = bar.add_task(label, total=None)
+    return (lambda done, total: bar.update(task, completed=done, total=total)), bar
+
+
+class _null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _console(stderr=False):
+    """A terminal's own width; in a pipe or a file, wide enough that Chinese names never wrap."""
+    from rich.console import Console
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, highlight=False, width=None if stream.isatty() else 200)
+
+
+def print_table(title: str, rows: list[dict], columns: list[str], headers: dict[str, str]) -> None:
+    from rich.table import Table
+    table = Table(title=title, title_justify="left", show_lines=False)
+    for c in columns:
+        table.add_column(headers.get(c, c), overflow="fold", no_wrap=c not in WRAPPING,
+                         justify="right" if c in NUMERIC else "left")
+    for r in rows:
+        table.add_row(*("" if r[c] is None else str(r[c]) for c in columns))
+    _console().print(table)
+
+
+def print_json(rows) -> None:
+    from actions.exports import write_json
+    write_json(rows, sys.stdout)
+
+
+def say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+WRAPPING = {"title", "unit_name", "source"}  # long Chinese text folds; codes, dates and numbers never do
+NUMERIC = {"units", "overdue", "max_days_overdue", "days_overdue", "workdays_overdue", "tasks", "evidence_files"}
+HEADERS = {
+    "unit": "学校代码", "unit_name": "学校名称", "town": "乡镇", "type": "学校类型", "task": "任务",
+    "title": "任务内容", "period": "期次", "due": "截止日期", "days_overdue": "逾期天数",
+    "workdays_overdue": "逾期工作日", "units": "滞后单位", "overdue": "逾期任务", "max_days_overdue": "最长逾期天数",
+    "status": "状态", "done_at": "完成日期", "evidence_files": "佐证材料",
+}
+
+
+# ── calendar ────────────────────────────────────────────────────────────────
+@cli.group()
+def calendar():
+    """The year's plan: check, load or reload calendar.yaml, list loaded years."""
+
+
+@calendar.command("check")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--year", type=int, help="Check for this year (default: the file's year:, else this year).")
+def calendar_check(file, year):
+    """Validate FILE; every problem is reported as file:line: task: what is wrong."""
+    from engine import calendar as spec
+    plan = spec.read(file, year)
+    y = plan.year or today().year
+    occurrences = sum(len(task.occurrences(y, plan.work_calendar(), plan.roll)) for task in plan.tasks)
+    click.echo(f"{file}: ok: {len(plan.tasks)} tasks, {occurrences} occurrences in {y}")
+
+
+@calendar.command("load")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--year", type=int, help="Load the plan for this year (default: the file's year:, else the as-of year).")
+@as_of_option
+@click.pass_obj
+def calendar_load(obj, file, year, as_of):
+    """Load or reload a year's plan and expand it for every applicable unit; prints what changed."""
+    from engine import calendar as spec, plan, store
+    as_of = as_of or today()
+    parsed = spec.read(file, year)
+    y = parsed.year or as_of.year
+    callback, bar = progress_bar("expanding")
+    with bar, store.writing(obj.engine) as conn:
+        report = plan.load(conn, parsed, y, as_of, user(), progress=callback)
+    head = "loaded" if report.first_load else "reloaded"
+    click.echo(f"{head} {parsed.authority_name} {y}: {len(parsed.tasks)} tasks; {report.instances_created} task instances created")
+    for line in report.changes:
+        click.echo(f"  {line}")
+    if not report.first_load and not report.changes:
+        click.echo("  no change to the plan")
+
+
+@calendar.command("list")
+@format_option()
+@click.pass_obj
+def calendar_list(obj, fmt):
+    """The years loaded in the database."""
+    from engine import plan, store
+    with store.reading(obj.engine) as conn:
+        rows = plan.list_plans(conn)
+    if fmt == "json":
+        print_json(rows)
+    else:
+        print_table("已载入的年度计划", rows, ["authority", "authority_name", "year", "source", "loaded_at", "loaded_by"], {})
+
+
+# ── units ───────────────────────────────────────────────────────────────────
+@cli.group()
+def units():
+    """The roster of units (schools, kindergartens…)."""
+
+
+@units.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@as_of_option
+@click.pass_obj
+def units_import(obj, file, as_of):
+    """Import or update the roster from CSV (UTF-8, BOM or GB18030) or XLSX, and expand the plans for new units.
+
+    Header: code,name,type,town,parent,contact,phone[,active_from] or
+    学校代码,学校名称,学校类型,乡镇,上级单位,责任人,联系电话[,启用日期].
+    """
+    from engine import store
+    from engine.units import import_units, read_roster
+    as_of = as_of or today()
+    roster = read_roster(file)
+    callback, bar = progress_bar("expanding")
+    with bar, store.writing(obj.engine) as conn:
+        report = import_units(conn, roster, as_of, user(), progress=callback)
+    click.echo(f"units: {len(report.added)} added, {len(report.changed)} changed, {report.unchanged} unchanged; "
+               f"{report.instances_created} task instances created"
+               + (f", {report.instances_cancelled} cancelled (types changed)" if report.instances_cancelled else ""))
+
+
+@units.command("close")
+@click.argument("code")
+@click.option("--as-of", type=DATE, required=True, help="The day the unit closes; its open tasks due after it are cancelled.")
+@click.pass_obj
+def units_close(obj, code, as_of):
+    """Close unit CODE (merged, closed): open tasks due after --as-of are cancelled, history kept."""
+    from engine import store
+    from engine.units import close_unit
+    with store.writing(obj.engine) as conn:
+        n = close_unit(conn, code, as_of, user())
+    click.echo(f"unit {code} closed as of {as_of}; {n} open task instances cancelled")
+
+
+# ── tasks ───────────────────────────────────────────────────────────────────
+@cli.group()
+def tasks():
+    """A unit's tasks: list, mark done, reopen; for supervisors: extend, waive, import sheets."""
+
+
+@tasks.command("list")
+@click.option("--unit", "unit_code", required=True, help="The unit's code.")
+@click.option("--month", help="Only this period: YYYY-MM, or a month number of the as-of year.")
+@click.option("--status", "state", type=click.Choice(["open", "overdue", "done", "done_late", "cancelled", "waived"]),
+              help="Only tasks with this status (as of --as-of).")
+@as_of_option
+@format_option()
+@click.pass_obj
+def tasks_list(obj, unit_code, month, state, as_of, fmt):
+    """All tasks of a unit with their due dates and status as of a day."""
+    from engine import store
+    from engine.tasks import list_tasks
+    as_of = as_of or today()
+    if month and month.isdigit():
+        month = f"{as_of.year}-{int(month):02d}"
+    with store.reading(obj.engine) as conn:
+        rows = list_tasks(conn, unit_code, as_of, month, state)
+    if fmt == "json":
+        print_json(rows)
+    else:
+        print_table(f"{unit_code} 的任务（截至 {as_of}）", rows,
+                    ["period", "due", "status", "done_at", "task", "title", "evidence_files"], HEADERS)
+
+
+def _task_command(fn_name: str, **extra):
+    from engine import store, tasks as engine_tasks
+    obj = click.get_current_context().obj
+    with store.writing(obj.engine) as conn:
+        result = getattr(engine_tasks, fn_name)(conn, **extra)
+    click.echo(f"{extra['unit_code']} {result['task']} {result['period']}: {result['message']}")
+
+
+@tasks.command("done")
+@click.option("--unit", "unit_code", required=True, help="The unit's code.")
+@click.argument("task")
+@period_option
+@click.option("--evidence", "evidence_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A file proving the work (repeatable); stored in the database by content hash.")
+@click.option("--note", help="A note kept with the completion.")
+@click.option("--as-of", type=DATE, default=None, help="The day the work was done (YYYY-MM-DD); default: today.")
+def tasks_done(unit_code, task, period, evidence_files, note, as_of):
+    """Mark TASK (its key in calendar.yaml) done for a unit; done on the due date is on time."""
+    from pathlib import Path
+    files = [(Path(f).name, Path(f).read_bytes()) for f in evidence_files]
+    _task_command("done", unit_code=unit_code, key=task, period=period, as_of=as_of or today(),
+                  by=user(), files=files, note=note)
+
+
+@tasks.command("reopen")
+@click.option("--unit", "unit_code", required=True, help="The unit's code.")
+@click.argument("task")
+@period_option
+@click.option("--reason", required=True, help="Why the completion is withdrawn.")
+@as_of_option
+def tasks_reopen(unit_code, task, period, reason, as_of):
+    """Withdraw a completion (e.g. the evidence was wrong); the task is open or overdue again."""
+    _task_command("reopen", unit_code=unit_code, key=task, period=period, reason=reason, as_of=as_of or today(), by=user())
+
+
+@tasks.command("extend")
+@click.option("--unit", "unit_code", required=True, help="The unit's code.")
+@click.argument("task")
+@period_option
+@click.option("--to", "to", type=DATE, required=True, help="The new due date for this unit.")
+@click.option("--reason", required=True, help="Why the deadline moves (kept in the record).")
+@as_of_option
+def tasks_extend(unit_code, task, period, to, reason, as_of):
+    """Give one unit a new due date for one occurrence (supervisors)."""
+    _task_command("extend", unit_code=unit_code, key=task, period=period, to=to, reason=reason,
+                  as_of=as_of or today(), by=user())
+
+
+@tasks.command("waive")
+@click.option("--unit", "unit_code", required=True, help="The unit's code.")
+@click.argument("task")
+@period_option
+@click.option("--reason", required=True, help="Why the unit need not do it (kept in the record).")
+@as_of_option
+def tasks_waive(unit_code, task, period, reason, as_of):
+    """Excuse one unit from one occurrence (supervisors); it is never overdue."""
+    _task_command("waive", unit_code=unit_code, key=task, period=period, reason=reason, as_of=as_of or today(), by=user())
+
+
+@tasks.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@as_of_option
+@click.pass_obj
+def tasks_import(obj, file, as_of):
+    """Record many completions from a sheet (CSV or XLSX), all or nothing.
+
+    Header: unit,task,period,done_at,note[,evidence] or 学校代码,任务,期次,完成日期,备注[,佐证材料];
+    evidence names a file next to the sheet.
+    """
+    from engine import store
+    from engine.completions import import_completions, read_sheet
+    as_of = as_of or today()
+    rows, files = read_sheet(file)
+    with store.writing(obj.engine) as conn:
+        report = import_completions(conn, rows, files, as_of, user())
+    click.echo(f"completions: {report.recorded} recorded ({report.late} late), {report.already_done} already done")
+
+
+# ── overdue ─────────────────────────────────────────────────────────────────
+@cli.command()
+@as_of_option
+@click.option("--unit", help="Only this unit (code).")
+@click.option("--town", help="Only units of this town (乡镇).")
+@click.option("--type", "unit_type", help="Only units of this type (e.g. senior or 高中).")
+@click.option("--limit", type=click.IntRange(min=0), default=30, show_default=True,
+              help="Longest-overdue rows shown in the table (json/csv/xlsx carry every row).")
+@format_option(("table", "json", "csv", "xlsx"))
+@click.option("--output", type=click.Path(dir_okay=False), help="Write to this file (required for xlsx).")
+@click.pass_obj
+def overdue(obj, as_of, unit, town, unit_type, limit, fmt, output):
+    """Which unit is late on what: a summary by town and unit type, then the longest-overdue rows."""
+    from engine import overdue as od, store
+    as_of = as_of or today()
+    if fmt == "xlsx" and not output:
+        raise click.UsageError("--format xlsx needs --output FILE")
+    filters = dict(unit=unit, town=town, unit_type=unit_type)
+    with store.reading(obj.engine) as conn:
+        if fmt == "table":
+            summary = od.summary(conn, as_of, **filters)
+            rows = od.rows(conn, as_of, limit=limit, **filters)
+        else:
+            rows = od.rows(conn, as_of, **filters)
+    if fmt != "table":
+        from actions.exports import write
+        write(rows, od.COLUMNS, HEADERS, fmt, output)
+        if output:
+            say(f"{len(rows)} overdue rows written to {output}")
+        return
+    total = sum(s["overdue"] for s in summary)
+    print_table(f"逾期汇总（截至 {as_of}）：{total} 项逾期，{sum(s['units'] for s in summary)} 个单位", summary, od.SUMMARY_COLUMNS, HEADERS)
+    print_table(f"逾期最久的 {len(rows)} 项", rows,
+                ["unit", "unit_name", "task", "period", "due", "days_overdue", "workdays_overdue"], HEADERS)
+
+
+def main() -> None:
+    """Entry point: one clear line per problem, never a traceback with locals."""
+    try:
+        cli.main(prog_name="aidcal")
+    except Exception as exc:  # a bug or an unreachable database: one line, no locals
+        from sqlalchemy.exc import OperationalError
+        if isinstance(exc, OperationalError):
+            click.echo(f"error: database: {exc.orig}", err=True)
+        else:
+            click.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,282 @@
+"""The year's plan (calendar.yaml) as an immutable, validated spec.
+
+Nothing else reads the YAML. Validation collects every problem with file:line,
+the task and the field, so a typo never silently drops a task: unknown keys are
+errors. The plan is a template reused year after year; `{year}` in a title is
+filled with the year it is loaded for.
+"""
+from __future__ import annotations
+
+import calendar as _stdcal
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from . import located
+from .errors import InputError
+from .unit_types import ALL_UNITS_MASK, ALLOWED, BUREAU, BUREAU_MASK, TYPES, mask_of
+from .workdays import ROLL_POLICIES, WorkCalendar
+
+TOP_KEYS = ("version", "authority", "year", "timezone", "roll", "workdays", "tasks")
+AUTHORITY_KEYS = ("code", "name")
+WORKDAY_KEYS = ("holidays", "workdays")
+TASK_KEYS = ("key", "title", "who", "months", "day", "due", "evidence", "roll")
+KEY_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+MMDD_RE = re.compile(r"^(\d{2})-(\d{2})$")
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    period: str  # YYYY-MM of the nominal date; a rolled due date keeps it
+    nominal: date
+    due: date
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    key: str
+    title: str
+    who: tuple[str, ...]  # ("bureau",), or unit type keys
+    months: tuple[int, ...]
+    day: int | str  # 1..31 or "end"
+    evidence: str | None
+    roll: str | None
+    line: int
+
+    @property
+    def who_mask(self) -> int:
+        return BUREAU_MASK if self.who == (BUREAU,) else mask_of(self.who)
+
+    def occurrences(self, year: int, cal: WorkCalendar, default_roll: str) -> list[Occurrence]:
+        out = []
+        for month in self.months:
+            last = _stdcal.monthrange(year, month)[1]
+            nominal = date(year, month, last if self.day == "end" else self.day)
+            out.append(Occurrence(f"{year}-{month:02d}", nominal, cal.roll(nominal, self.roll or default_roll)))
+        return out
+
+
+@dataclass(frozen=True)
+class PlanSpec:
+    filename: str
+    authority_code: str
+    authority_name: str
+    year: int | None
+    timezone: str
+    roll: str
+    holidays: frozenset[date]
+    workdays: frozenset[date]
+    tasks: tuple[TaskSpec, ...]
+
+    def work_calendar(self) -> WorkCalendar:
+        return WorkCalendar(self.holidays, self.workdays)
+
+    def titled(self, task: TaskSpec, year: int) -> str:
+        return task.title.replace("{year}", str(year))
+
+
+def read(path: str | Path, year: int | None = None) -> PlanSpec:
+    """Read and validate a plan file; `year` (from --year) overrides the file's."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text; save calendar.yaml as UTF-8") from None
+    return parse(text, path.name, year)
+
+
+def parse(text: str, filename: str, year: int | None = None) -> PlanSpec:
+    return _Validator(filename).plan(located.load(text, filename), year)
+
+
+class _Validator:
+    def __init__(self, filename: str):
+        self.filename = filename
+        self.problems: list[str] = []
+
+    def error(self, line: int, message: str) -> None:
+        self.problems.append(f"{self.filename}:{line}: {message}")
+
+    def unknown_keys(self, mapping, allowed, where: str) -> None:
+        for key in mapping:
+            if key not in allowed:
+                self.error(located.line_of(mapping, key),
+                           f"{where}unknown key '{key}' (allowed: {', '.join(allowed)})")
+
+    def plan(self, doc, year_override: int | None) -> PlanSpec:
+        if not isinstance(doc, dict):
+            raise InputError(f"{self.filename}:1: the plan must be a mapping of {', '.join(TOP_KEYS)}")
+        self.unknown_keys(doc, TOP_KEYS, "")
+        if doc.get("version", 1) != 1:
+            self.error(located.line_of(doc, "version"), f"version {doc.get('version')!r} is not supported (allowed: 1)")
+        year = year_override if year_override is not None else doc.get("year")
+        if year is not None and (not isinstance(year, int) or not 2000 <= year <= 2100):
+            self.error(located.line_of(doc, "year"), f"year {year!r} is not a year (allowed: 2000..2100)")
+            year = None
+        check_year = year or date.today().year
+        timezone = doc.get("timezone", "Asia/Shanghai")
+        try:
+            ZoneInfo(str(timezone))
+        except (ZoneInfoNotFoundError, ValueError):
+            self.error(located.line_of(doc, "timezone"), f"timezone '{timezone}' is not a time zone name (e.g. Asia/Shanghai)")
+        roll = doc.get("roll", "forward")
+        if roll not in ROLL_POLICIES:
+            self.error(located.line_of(doc, "roll"), f"roll '{roll}' is not allowed (allowed: {', '.join(ROLL_POLICIES)})")
+        code, name = self.authority(doc)
+        holidays, workdays = self.overrides(doc.get("workdays"), doc)
+        tasks = self.tasks(doc, check_year)
+        if self.problems:
+            raise InputError(self.problems)
+        return PlanSpec(self.filename, code, name, year, str(timezone), roll, holidays, workdays, tasks)
+
+    def authority(self, doc) -> tuple[str, str]:
+        auth = doc.get("authority")
+        if not isinstance(auth, dict):
+            self.error(located.line_of(doc, "authority" if "authority" in doc else None),
+                       "authority: required, a mapping with code (administrative code) and name")
+            return "", ""
+        self.unknown_keys(auth, AUTHORITY_KEYS, "authority: ")
+        code, name = str(auth.get("code", "")).strip(), str(auth.get("name", "")).strip()
+        if not re.fullmatch(r"\d{6}", code):
+            self.error(located.line_of(auth, "code"), f"authority: code '{code}' is not a 6-digit administrative code")
+        if not name:
+            self.error(located.line_of(auth, "name"), "authority: name is required (e.g. 濉溪县教育局)")
+        return code, name
+
+    def overrides(self, node, doc) -> tuple[frozenset, frozenset]:
+        if node is None:
+            return frozenset(), frozenset()
+        if not isinstance(node, dict):
+            self.error(located.line_of(doc, "workdays"), "workdays: must be a mapping with holidays and workdays lists")
+            return frozenset(), frozenset()
+        self.unknown_keys(node, WORKDAY_KEYS, "workdays: ")
+        sets = []
+        for field in WORKDAY_KEYS:
+            items = node.get(field) or []
+            if not isinstance(items, list):
+                self.error(located.line_of(node, field), f"workdays: {field} must be a list of dates (YYYY-MM-DD)")
+                items = []
+            good = set()
+            for i, item in enumerate(items):
+                if isinstance(item, date):
+                    good.add(item)
+                else:
+                    self.error(items.item_lines[i], f"workdays: {field}: '{item}' is not a date (YYYY-MM-DD)")
+            sets.append(frozenset(good))
+        for day in sorted(sets[0] & sets[1]):
+            self.error(located.line_of(node), f"workdays: {day} is listed both as a holiday and as a workday")
+        return sets[0], sets[1]
+
+    def tasks(self, doc, year: int) -> tuple[TaskSpec, ...]:
+        items = doc.get("tasks")
+        if not isinstance(items, list) or not items:
+            self.error(located.line_of(doc, "tasks" if "tasks" in doc else None), "tasks: required, a non-empty list of tasks")
+            return ()
+        seen: dict[str, int] = {}
+        out = []
+        for i, item in enumerate(items):
+            line = items.item_lines[i]
+            if not isinstance(item, dict):
+                self.error(line, "tasks: each item must be a mapping with key, title, who and a schedule")
+                continue
+            task = self.task(item, line, year)
+            if task is None:
+                continue
+            if task.key in seen:
+                self.error(line, f"task {task.key}: key is already used by the task at line {seen[task.key]}")
+            seen.setdefault(task.key, line)
+            out.append(task)
+        return tuple(out)
+
+    def task(self, item, line: int, year: int) -> TaskSpec | None:
+        key = item.get("key")
+        if not isinstance(key, str) or not KEY_RE.match(key):
+            self.error(located.line_of(item, "key" if "key" in item else None),
+                       f"task #{line}: key {key!r} must be lowercase letters, digits and '-' (e.g. spring-payout)")
+            key = f"#{line}"
+        where = f"task {key}: "
+        before = len(self.problems)
+        self.unknown_keys(item, TASK_KEYS, where)
+        title = item.get("title")
+        if not isinstance(title, str) or not title.strip():
+            self.error(located.line_of(item, "title" if "title" in item else None), where + "title is required (the plan's own words)")
+        elif re.search(r"\{(?!year\})", title):
+            self.error(located.line_of(item, "title"), where + "title may use only the placeholder {year}")
+        who = self.who(item, where)
+        months, day = self.schedule(item, where, year)
+        evidence = item.get("evidence")
+        if evidence is not None and (not isinstance(evidence, str) or not evidence.strip()):
+            self.error(located.line_of(item, "evidence"), where + "evidence must describe what to attach (e.g. 签字发放花名册)")
+        roll = item.get("roll")
+        if roll is not None and roll not in ROLL_POLICIES:
+            self.error(located.line_of(item, "roll"), where + f"roll '{roll}' is not allowed (allowed: {', '.join(ROLL_POLICIES)})")
+        if len(self.problems) > before:
+            return None
+        return TaskSpec(key, title.strip(), who, months, day, evidence, roll, line)
+
+    def who(self, item, where: str) -> tuple[str, ...]:
+        value = item.get("who")
+        line = located.line_of(item, "who" if "who" in item else None)
+        allowed = f"allowed: bureau, all, or a list of unit types: {ALLOWED}"
+        if value is None:
+            self.error(line, where + f"who is required ({allowed})")
+            return ()
+        if value == BUREAU:
+            return (BUREAU,)
+        if value == "all":
+            return tuple(TYPES)
+        values = value if isinstance(value, list) else [value]
+        bad = [v for v in values if v not in TYPES]
+        if bad or not values:
+            self.error(line, where + f"who {bad[0] if bad else value!r} is not allowed ({allowed})")
+            return ()
+        return tuple(dict.fromkeys(values))
+
+    def schedule(self, item, where: str, year: int) -> tuple[tuple[int, ...], int | str]:
+        if "due" in item:
+            for field in ("months", "day"):
+                if field in item:
+                    self.error(located.line_of(item, field), where + f"{field} cannot be used with due (due is one date; months/day repeat)")
+            return self.due(item, where, year)
+        if "months" not in item:
+            self.error(located.line_of(item), where + "a schedule is required: due: MM-DD, or months: [..] with day: N|end")
+            return (), "end"
+        months = item["months"]
+        line = located.line_of(item, "months")
+        if months == "all":
+            months = list(range(1, 13))
+        if not isinstance(months, list) or not months or any(not isinstance(m, int) or not 1 <= m <= 12 for m in months):
+            self.error(line, where + f"months {months!r} is not allowed (allowed: all, or a list of 1..12)")
+            return (), "end"
+        if len(set(months)) != len(months):
+            self.error(line, where + "months lists a month twice")
+        day = item.get("day", "end")
+        line = located.line_of(item, "day")
+        if day != "end":
+            if not isinstance(day, int) or not 1 <= day <= 31:
+                self.error(line, where + f"day {day!r} is not allowed (allowed: 1..31 or end)")
+                return (), "end"
+            for month in months:
+                if day > _stdcal.monthrange(year, month)[1]:
+                    self.error(line, where + f"day {day} is not a date in {year}-{month:02d} (use end for the month's last day)")
+                    break
+        return tuple(sorted(months)), day
+
+    def due(self, item, where: str, year: int) -> tuple[tuple[int, ...], int | str]:
+        due = item["due"]
+        line = located.line_of(item, "due")
+        match = MMDD_RE.match(due) if isinstance(due, str) else None
+        if match is None:
+            self.error(line, where + f"due {str(due)!r} is not allowed (allowed: MM-DD, e.g. 05-25; the year comes from year:, --year or --as-of)")
+            return (), "end"
+        month, day = int(match[1]), int(match[2])
+        try:
+            date(year, month, day)
+        except ValueError:
+            self.error(line, where + f"due '{due}' is not a date in {year}")
+            return (), "end"
+        return (month,), day

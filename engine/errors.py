@@ -1,0 +1,10 @@
+"""The one error type a user sees: bad input, reported in full before any write."""
+
+
+class InputError(Exception):
+    """Input that cannot be accepted. Carries every problem found, one line each,
+    so a user fixes a file in one pass; the CLI prints them and exits 2."""
+
+    def __init__(self, problems: list[str] | str):
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems))

@@ -1,0 +1,69 @@
+"""Occurrences × applicable units → task instances, in one INSERT … SELECT.
+
+Idempotent by the unique (occurrence, unit) key: running it again inserts
+nothing, and an instance once created (even cancelled) is never re-created.
+Bureau work goes to the plan's own authority only, never fanned out to schools.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Callable
+
+from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy.engine import Connection
+
+from . import store
+from .models import instance, occurrence as o, plan as p, task as t, unit as u
+from .unit_types import BUREAU_MASK
+
+CHUNK_UNITS = 5_000  # units per statement: bounds each statement and feeds the progress bar
+
+
+def expand(
+    conn: Connection,
+    *,
+    plan_id: int | None = None,
+    unit_where=None,
+    from_date: date | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> int:
+    """Create the missing instances; returns how many were created.
+
+    `from_date` limits expansion to occurrences due on or after it (a plan
+    change or a unit change applies from its as-of date, never backdated).
+    """
+    where = [
+        o.c.cancelled_on.is_(None),
+        t.c.removed_on.is_(None),
+        or_(t.c.who_mask != BUREAU_MASK, u.c.code == p.c.authority_code),
+        or_(u.c.active_from.is_(None), o.c.due >= u.c.active_from),
+        or_(u.c.closed_on.is_(None), o.c.due <= u.c.closed_on),
+    ]
+    if plan_id is not None:
+        where.append(p.c.id == plan_id)
+    if unit_where is not None:
+        where.append(unit_where)
+    if from_date is not None:
+        where.append(o.c.due >= from_date)
+
+    lo, hi = conn.execute(select(func.min(u.c.id), func.max(u.c.id))).one()
+    if lo is None:
+        return 0
+    created, total = 0, hi - lo + 1
+    for start in range(lo, hi + 1, CHUNK_UNITS):
+        chunk = and_(u.c.id >= start, u.c.id < start + CHUNK_UNITS)
+        # The conditions stay in WHERE, not in a JOIN's ON: SQLite cannot parse
+        # INSERT … SELECT … ON CONFLICT unless the SELECT ends in a WHERE clause.
+        source = (
+            select(o.c.id, u.c.id, o.c.due, false())
+            .select_from(o.join(t, t.c.id == o.c.task_id).join(p, p.c.id == t.c.plan_id))
+            .join(u, u.c.type_mask.op("&")(t.c.who_mask) != 0)
+            .where(*where, chunk)
+        )
+        stmt = store.insert(conn, instance).from_select(
+            ["occurrence_id", "unit_id", "due", "extended"], source
+        ).on_conflict_do_nothing(index_elements=["occurrence_id", "unit_id"])
+        created += conn.execute(stmt).rowcount
+        if progress:
+            progress(min(start + CHUNK_UNITS - lo, total), total)
+    return created

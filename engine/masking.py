@@ -1,0 +1,30 @@
+"""Personal numbers as outputs and logs may show them (DOMAIN.md, PIPL):
+phone 139****5678, landline keeps its area code; nothing is shown in full."""
+from __future__ import annotations
+
+import re
+
+MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+LANDLINE_RE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
+
+
+def normalise_phone(raw: str) -> str | None:
+    """A mobile (11 digits, +86 stripped) or a landline (area code + number);
+    None when it is neither."""
+    value = re.sub(r"[\s()（）]", "", raw)
+    value = re.sub(r"^(\+86|0086|86(?=1\d{10}$))", "", value)
+    if MOBILE_RE.match(value.replace("-", "")):
+        return value.replace("-", "")
+    if LANDLINE_RE.match(value):
+        return value
+    return None
+
+
+def mask_phone(value: str) -> str:
+    digits = re.sub(r"\D", "", value)
+    if MOBILE_RE.match(digits):
+        return f"{digits[:3]}****{digits[-4:]}"
+    if "-" in value:
+        area, _, rest = value.partition("-")
+        return f"{area}-{'*' * max(len(rest) - 2, 0)}{rest[-2:]}"
+    return "*" * max(len(value) - 2, 0) + value[-2:]

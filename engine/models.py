@@ -1,0 +1,128 @@
+"""The schema. Runtime state only: the spec lives in calendar.yaml, and what is
+stored of it (plan, task, occurrence) is the snapshot each year was loaded with.
+
+Status is never stored: it is derived from the facts below (engine/status.py),
+so it cannot disagree with them.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Column, Index, LargeBinary, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Plan(SQLModel, table=True):
+    """One year's plan of one authority, as last loaded."""
+    __table_args__ = (UniqueConstraint("authority_code", "year"),)
+    id: int | None = Field(default=None, primary_key=True)
+    authority_code: str = Field(max_length=12)
+    authority_name: str
+    year: int
+    source: str
+    timezone: str
+    roll: str = Field(max_length=8)
+    holidays: str = "[]"  # JSON list of ISO dates: the plan's own days off
+    workdays: str = "[]"  # JSON list of ISO dates: the plan's own make-up working days
+    loaded_at: datetime
+    loaded_by: str
+
+
+class Unit(SQLModel, table=True):
+    """A school, kindergarten… or the authority itself (type_mask BUREAU_MASK)."""
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=32)
+    name: str
+    type: str  # the roster's type string as written, e.g. 初中|高中
+    type_mask: int
+    town: str = ""
+    parent: str = ""
+    contact: str = ""
+    phone: str = ""
+    active_from: date | None = None
+    closed_on: date | None = None
+    updated_at: datetime
+    updated_by: str
+
+
+class Task(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("plan_id", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id")
+    key: str = Field(max_length=64)
+    title: str
+    who_mask: int
+    evidence: str | None = None  # what to attach; a task with evidence requires it
+    removed_on: date | None = None  # dropped from the plan on a reload as of this date
+
+
+class Occurrence(SQLModel, table=True):
+    """A task's occurrence in one period, shared by every unit it applies to."""
+    __table_args__ = (UniqueConstraint("task_id", "period"),)
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id")
+    period: str = Field(max_length=7)  # YYYY-MM of the nominal date
+    nominal: date
+    due: date  # nominal rolled by the plan's policy
+    cancelled_on: date | None = None
+
+
+class TaskInstance(SQLModel, table=True):
+    """One unit's share of an occurrence: the row schools complete."""
+    __tablename__ = "task_instance"
+    __table_args__ = (
+        UniqueConstraint("occurrence_id", "unit_id"),
+        Index("ix_task_instance_unit", "unit_id", "due"),
+        Index("ix_task_instance_due", "due"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    occurrence_id: int = Field(foreign_key="occurrence.id")
+    unit_id: int = Field(foreign_key="unit.id")
+    due: date  # the occurrence's, unless extended for this unit
+    extended: bool = False
+    done_on: date | None = None  # the day the work was done (as the school says)
+    done_at: datetime | None = None  # the moment it was recorded (UTC)
+    done_by: str | None = None
+    note: str | None = None
+    cancelled_on: date | None = None
+    waived_on: date | None = None
+
+
+class Event(SQLModel, table=True):
+    """Who did what, when: every write to a task instance or unit leaves one."""
+    id: int | None = Field(default=None, primary_key=True)
+    instance_id: int | None = Field(default=None, foreign_key="task_instance.id", index=True)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    kind: str = Field(max_length=16)  # done, reopen, extend, waive, cancel, close
+    on_date: date  # the as-of date the action refers to
+    at: datetime  # when it was written (UTC)
+    by: str
+    detail: str = ""
+
+
+class EvidenceBlob(SQLModel, table=True):
+    """Evidence content, stored once by hash so it travels with the database."""
+    __tablename__ = "evidence_blob"
+    sha256: str = Field(primary_key=True, max_length=64)
+    size: int
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class Evidence(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("instance_id", "sha256"),)
+    id: int | None = Field(default=None, primary_key=True)
+    instance_id: int = Field(foreign_key="task_instance.id")
+    sha256: str = Field(foreign_key="evidence_blob.sha256", max_length=64)
+    filename: str
+    added_at: datetime
+    added_by: str
+
+
+plan = Plan.__table__
+unit = Unit.__table__
+task = Task.__table__
+occurrence = Occurrence.__table__
+instance = TaskInstance.__table__
+event = Event.__table__
+evidence_blob = EvidenceBlob.__table__
+evidence = Evidence.__table__

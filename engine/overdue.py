@@ -1,0 +1,78 @@
+"""The supervisor's overdue list: one SQL query for the rows, one for the summary.
+
+Working days overdue are counted per distinct (plan, due date), not per row:
+a county-wide list has hundreds of thousands of rows but only a few hundred
+distinct due dates.
+"""
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from .models import instance as i, occurrence as o, plan as p, task as t, unit as u
+from .status import is_overdue
+from .unit_types import mask_of, type_key
+from .workdays import WorkCalendar
+from .errors import InputError
+
+COLUMNS = ["unit", "unit_name", "town", "type", "task", "title", "period", "due", "days_overdue", "workdays_overdue"]
+SUMMARY_COLUMNS = ["town", "type", "units", "overdue", "max_days_overdue"]
+
+
+def _filtered(query, as_of: date, unit: str | None, town: str | None, unit_type: str | None):
+    query = query.where(is_overdue(as_of))
+    if unit:
+        query = query.where(u.c.code == unit)
+    if town:
+        query = query.where(u.c.town == town)
+    if unit_type:
+        key = type_key(unit_type)
+        if key is None:
+            raise InputError(f"--type '{unit_type}' is not a unit type (e.g. senior or 高中)")
+        query = query.where(u.c.type_mask.op("&")(mask_of([key])) != 0)
+    return query
+
+
+def _joined(query):
+    return query.select_from(
+        i.join(u, u.c.id == i.c.unit_id).join(o, o.c.id == i.c.occurrence_id)
+        .join(t, t.c.id == o.c.task_id).join(p, p.c.id == t.c.plan_id)
+    )
+
+
+def rows(conn: Connection, as_of: date, *, unit=None, town=None, unit_type=None, limit: int | None = None) -> list[dict]:
+    """Every overdue instance as of `as_of`, longest overdue first."""
+    query = _joined(select(u.c.code, u.c.name, u.c.town, u.c.type, t.c.key, t.c.title, o.c.period, i.c.due, p.c.id))
+    query = _filtered(query, as_of, unit, town, unit_type).order_by(i.c.due, u.c.code, t.c.key, o.c.period)
+    if limit is not None:
+        query = query.limit(limit)
+    result = conn.execute(query).all()
+    calendars = _calendars(conn)
+    workdays: dict[tuple[int, date], int] = {}
+    out = []
+    for code, name, town_, type_, key, title, period, due, plan_id in result:
+        n = workdays.get((plan_id, due))
+        if n is None:
+            n = workdays[(plan_id, due)] = calendars[plan_id].workdays_between(due, as_of)
+        out.append(dict(unit=code, unit_name=name, town=town_, type=type_, task=key, title=title, period=period,
+                        due=due.isoformat(), days_overdue=(as_of - due).days, workdays_overdue=n))
+    return out
+
+
+def summary(conn: Connection, as_of: date, *, unit=None, town=None, unit_type=None) -> list[dict]:
+    """Per town and unit type (the roster's type string): units lagging, overdue count, worst lag."""
+    query = _joined(select(u.c.town, u.c.type, func.count(func.distinct(u.c.id)), func.count(), func.min(i.c.due)))
+    query = _filtered(query, as_of, unit, town, unit_type).group_by(u.c.town, u.c.type).order_by(func.count().desc(), u.c.town, u.c.type)
+    return [dict(town=town_, type=type_, units=units, overdue=n, max_days_overdue=(as_of - oldest).days)
+            for town_, type_, units, n, oldest in conn.execute(query)]
+
+
+def _calendars(conn: Connection) -> dict[int, WorkCalendar]:
+    out = {}
+    for plan_id, holidays, workdays in conn.execute(select(p.c.id, p.c.holidays, p.c.workdays)):
+        out[plan_id] = WorkCalendar(frozenset(map(date.fromisoformat, json.loads(holidays))),
+                                    frozenset(map(date.fromisoformat, json.loads(workdays))))
+    return out

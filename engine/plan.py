@@ -1,0 +1,137 @@
+"""Load or reload one year's plan into the store, and say what changed.
+
+Plans change mid-year (以最新变动为准). A reload as of D must never lose recorded
+progress: open instances due on or after D take the new deadline, those already
+past due keep theirs, done ones never change, a removed task's open instances
+are cancelled (kept, not deleted), and new work gets no occurrence due before D.
+The first load of a year expands every occurrence of the year.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.engine import Connection
+
+from . import store
+from .calendar import PlanSpec
+from .expand import expand
+from .models import instance as i, occurrence as o, plan as p, task as t, unit as u
+from .status import is_open
+from .unit_types import BUREAU_MASK
+
+
+@dataclass
+class LoadReport:
+    year: int
+    first_load: bool
+    changes: list[str] = field(default_factory=list)
+    instances_created: int = 0
+
+
+def load(conn: Connection, spec: PlanSpec, year: int, as_of: date, by: str, progress=None) -> LoadReport:
+    """Write `spec` for `year` in the caller's transaction (all or nothing)."""
+    cal = spec.work_calendar()
+    stamp = store.now()
+    _upsert_authority(conn, spec, stamp, by)
+    values = dict(
+        authority_code=spec.authority_code, authority_name=spec.authority_name, year=year,
+        source=spec.filename, timezone=spec.timezone, roll=spec.roll,
+        holidays=json.dumps(sorted(d.isoformat() for d in spec.holidays)),
+        workdays=json.dumps(sorted(d.isoformat() for d in spec.workdays)),
+        loaded_at=stamp, loaded_by=by,
+    )
+    plan_id = conn.execute(select(p.c.id).where(p.c.authority_code == spec.authority_code, p.c.year == year)).scalar()
+    report = LoadReport(year, first_load=plan_id is None)
+    if plan_id is None:
+        plan_id = conn.execute(p.insert().values(values)).inserted_primary_key[0]
+    else:
+        conn.execute(p.update().where(p.c.id == plan_id).values(values))
+
+    stored = {row.key: row for row in conn.execute(select(t).where(t.c.plan_id == plan_id))}
+    wanted = {task.key: task for task in spec.tasks}
+    for key, task in wanted.items():
+        fields = dict(title=spec.titled(task, year), who_mask=task.who_mask, evidence=task.evidence, removed_on=None)
+        occurrences = {occ.period: occ for occ in task.occurrences(year, cal, spec.roll)}
+        row = stored.get(key)
+        if row is None:
+            task_id = conn.execute(t.insert().values(plan_id=plan_id, key=key, **fields)).inserted_primary_key[0]
+            if not report.first_load:
+                report.changes.append(f"task {key}: new ({len(occurrences)} occurrences; none due before {as_of})")
+        else:
+            task_id = row.id
+            _diff_task(conn, report, row, fields, as_of)
+        _sync_occurrences(conn, report, key, task_id, occurrences, as_of)
+    for key, row in stored.items():
+        if key not in wanted and row.removed_on is None:
+            conn.execute(t.update().where(t.c.id == row.id).values(removed_on=as_of))
+            n = _cancel_open(conn, i.c.occurrence_id.in_(select(o.c.id).where(o.c.task_id == row.id)), as_of)
+            report.changes.append(f"task {key}: removed from the plan; {n} open instances cancelled")
+
+    report.instances_created = expand(
+        conn, plan_id=plan_id, from_date=None if report.first_load else as_of, progress=progress
+    )
+    return report
+
+
+def _upsert_authority(conn: Connection, spec: PlanSpec, stamp, by: str) -> None:
+    """The authority is a unit too: its own work (bureau tasks) is tracked like a school's."""
+    stmt = store.insert(conn, u).values(
+        code=spec.authority_code, name=spec.authority_name, type="教育局", type_mask=BUREAU_MASK,
+        town="", parent="", contact="", phone="", updated_at=stamp, updated_by=by,
+    )
+    conn.execute(stmt.on_conflict_do_update(index_elements=["code"], set_={"name": stmt.excluded.name}))
+
+
+def _diff_task(conn: Connection, report: LoadReport, row, fields: dict, as_of: date) -> None:
+    changed = [name for name, value in fields.items() if getattr(row, name) != value]
+    if not changed:
+        return
+    conn.execute(t.update().where(t.c.id == row.id).values(fields))
+    notes = [name for name in changed if name != "removed_on"]
+    if row.removed_on is not None:
+        notes.append(f"restored (removed on {row.removed_on})")
+    if "who_mask" in changed:
+        # Units the task no longer applies to: their open instances from D on are cancelled.
+        no_longer = select(u.c.id).where(u.c.type_mask.op("&")(fields["who_mask"]) == 0)
+        n = _cancel_open(conn, and_(
+            i.c.occurrence_id.in_(select(o.c.id).where(o.c.task_id == row.id)),
+            i.c.unit_id.in_(no_longer), i.c.due >= as_of,
+        ), as_of)
+        notes.append(f"who changed ({n} open instances of units no longer concerned cancelled)")
+    report.changes.append(f"task {row.key}: " + ", ".join(n for n in notes if n != "who_mask"))
+
+
+def _sync_occurrences(conn: Connection, report: LoadReport, key: str, task_id: int, wanted: dict, as_of: date) -> None:
+    stored = {row.period: row for row in conn.execute(select(o).where(o.c.task_id == task_id))}
+    for period, occ in wanted.items():
+        row = stored.get(period)
+        if row is None:
+            conn.execute(o.insert().values(task_id=task_id, period=period, nominal=occ.nominal, due=occ.due))
+            if not report.first_load and stored:
+                report.changes.append(f"task {key} {period}: new occurrence due {occ.due}")
+        elif row.due != occ.due or row.cancelled_on is not None:
+            conn.execute(o.update().where(o.c.id == row.id).values(nominal=occ.nominal, due=occ.due, cancelled_on=None))
+            moved = conn.execute(
+                i.update()
+                .where(i.c.occurrence_id == row.id, is_open(), ~i.c.extended, i.c.due >= as_of)
+                .values(due=occ.due)
+            ).rowcount
+            report.changes.append(f"task {key} {period}: due {row.due} → {occ.due} ({moved} open instances moved)")
+    for period, row in stored.items():
+        if period not in wanted and row.cancelled_on is None:
+            conn.execute(o.update().where(o.c.id == row.id).values(cancelled_on=as_of))
+            n = _cancel_open(conn, i.c.occurrence_id == row.id, as_of)
+            report.changes.append(f"task {key} {period}: occurrence removed; {n} open instances cancelled")
+
+
+def _cancel_open(conn: Connection, where, as_of: date) -> int:
+    return conn.execute(update(i).where(where, is_open()).values(cancelled_on=as_of)).rowcount
+
+
+def list_plans(conn: Connection) -> list[dict]:
+    rows = conn.execute(select(p.c.authority_code, p.c.authority_name, p.c.year, p.c.source, p.c.loaded_at, p.c.loaded_by).order_by(p.c.year))
+    return [dict(authority=r.authority_code, authority_name=r.authority_name, year=r.year, source=r.source,
+                 loaded_at=r.loaded_at.isoformat(timespec="seconds"), loaded_by=r.loaded_by) for r in rows]

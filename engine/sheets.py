@@ -1,0 +1,104 @@
+"""Spreadsheets as supervisors send them: CSV in UTF-8, UTF-8 with BOM or
+GB18030 (what Chinese Excel saves), or XLSX. Rows keep the number Excel shows
+(the header is row 1), so every error can point at the row to fix.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from .errors import InputError
+
+
+@dataclass
+class Sheet:
+    name: str
+    columns: list[str]  # canonical column names, in file order
+    rows: list[tuple[int, dict]]  # (Excel row number, {column: text or value})
+
+
+def read(path: str | Path, aliases: dict[str, str], required: list[str]) -> Sheet:
+    """Read a sheet whose header uses the canonical names or their Chinese aliases."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        raw = _xlsx_rows(path)
+    else:
+        raw = list(csv.reader(io.StringIO(_decode(path))))
+    while raw and not any(str(c).strip() for c in raw[-1] if c is not None):
+        raw.pop()
+    if not raw:
+        raise InputError(f"{path.name}: empty file; expected a header row: {','.join(required)}")
+    header = [aliases.get(str(h).strip().lstrip("\ufeff"), str(h).strip()) if h is not None else "" for h in raw[0]]
+    missing = [c for c in required if c not in header]
+    unknown = [h for h in header if h and h not in aliases.values()]
+    if missing or unknown:
+        what = []
+        if missing:
+            what.append("missing " + ", ".join(missing))
+        if unknown:
+            what.append("unknown " + ", ".join(unknown))
+        expected = ",".join(required)
+        raise InputError(f"{path.name}:1: header {'; '.join(what)} (expected {expected}, in English or Chinese)")
+    rows = []
+    for number, cells in enumerate(raw[1:], start=2):
+        if not any(c is not None and str(c).strip() for c in cells):
+            continue
+        values = {col: (cells[k] if k < len(cells) else None) for k, col in enumerate(header) if col}
+        rows.append((number, {k: v.strip() if isinstance(v, str) else v for k, v in values.items()}))
+    return Sheet(path.name, header, rows)
+
+
+def _decode(path: Path) -> str:
+    data = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InputError(f"{path.name}: neither UTF-8 nor GB18030 text; save it as CSV UTF-8 or as XLSX")
+
+
+def _xlsx_rows(path: Path) -> list[list]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a damaged file
+        raise InputError(f"{path.name}: not a readable XLSX workbook ({type(exc).__name__})") from None
+    try:
+        return [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
+    finally:
+        book.close()
+
+
+def text(value) -> str:
+    """A cell as text. Numbers typed into Excel come back as int/float: 1001.0 → '1001'."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    return str(value).strip()
+
+
+def parse_date(value) -> date | None:
+    """A date cell: an XLSX date, or text as YYYY-MM-DD, YYYY/MM/DD or YYYY年M月D日."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    raw = text(value)
+    if not raw:
+        return None
+    cleaned = raw.replace("/", "-").replace("年", "-").replace("月", "-").replace("日", "").replace(".", "-")
+    try:
+        y, m, d = (int(x) for x in cleaned.split("-"))
+        return date(y, m, d)
+    except ValueError:
+        raise ValueError(f"'{raw}' is not a date (use YYYY-MM-DD)") from None

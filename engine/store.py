@@ -1,0 +1,103 @@
+"""Engines, transactions and dialect differences. The only module that knows
+SQLite from PostgreSQL.
+
+SQLite writers take the write lock up front (`BEGIN IMMEDIATE`): a deferred
+transaction that later upgrades its lock fails with "database is locked" under
+contention, and busy_timeout cannot save it. Readers use a plain deferred
+transaction and so never take the write lock.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from .errors import InputError
+
+DEFAULT_URL = "sqlite:///state.db"
+SCHEMA_HEAD = "0001"  # the newest migration in engine/migrations/versions
+BUSY_TIMEOUT_MS = 30_000
+
+
+def connect(url: str = DEFAULT_URL) -> Engine:
+    """An engine with the schema at head (migrated in place if older)."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    _ensure_schema(engine)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see _sqlite_begin)
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    write = conn.get_execution_options().get("aidcal_write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+@contextmanager
+def writing(engine: Engine):
+    """One all-or-nothing write transaction: commit on success, roll back on any error."""
+    with engine.connect().execution_options(aidcal_write=True) as conn, conn.begin():
+        yield conn
+
+
+@contextmanager
+def reading(engine: Engine):
+    with engine.connect() as conn, conn.begin():
+        yield conn
+
+
+def insert(conn: Connection, table):
+    """The dialect's INSERT, which has on_conflict_do_nothing / _do_update on both backends."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert(table)
+
+
+def now() -> datetime:
+    """The moment of a write, in UTC (recorded beside the as-of date it refers to)."""
+    return datetime.now(timezone.utc)
+
+
+def schema_version(engine: Engine) -> str | None:
+    try:
+        with reading(engine) as conn:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except (OperationalError, ProgrammingError):
+        return None
+
+
+def _ensure_schema(engine: Engine) -> None:
+    version = schema_version(engine)
+    if version == SCHEMA_HEAD:
+        return
+    from alembic import command
+    from alembic.config import Config
+    from alembic.util.exc import CommandError
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    try:
+        with writing(engine) as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+    except CommandError as exc:
+        raise InputError(f"database schema {version!r} is unknown to this aidcal ({exc}); upgrade aidcal") from None

@@ -1,0 +1,149 @@
+"""A unit's tasks: list, done, reopen, extend, waive, and completions in bulk.
+
+Every write leaves an event (who, when, on which as-of date, why). Evidence is
+stored in the database by content hash, so it travels with the database.
+"""
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from . import store
+from .errors import InputError
+from .models import event, evidence, evidence_blob, instance as i, occurrence as o, task as t, unit as u
+from .status import status
+
+
+def list_tasks(conn: Connection, unit_code: str, as_of: date, month: str | None = None, state: str | None = None) -> list[dict]:
+    unit_id = _unit_id(conn, unit_code)
+    st = status(as_of).label("status")
+    evidence_count = select(func.count()).where(evidence.c.instance_id == i.c.id).scalar_subquery()
+    query = (
+        select(t.c.key, t.c.title, t.c.evidence, o.c.period, i.c.due, st, i.c.done_on, evidence_count.label("evidence_files"))
+        .select_from(i.join(o, o.c.id == i.c.occurrence_id).join(t, t.c.id == o.c.task_id))
+        .where(i.c.unit_id == unit_id)
+        .order_by(i.c.due, t.c.key)
+    )
+    if month:
+        query = query.where(o.c.period == month)
+    if state:
+        query = query.where(st == state)
+    return [
+        dict(task=r.key, title=r.title, period=r.period, due=r.due.isoformat(), status=r.status,
+             done_at=r.done_on.isoformat() if r.done_on and r.done_on <= as_of else None,
+             evidence=r.evidence, evidence_files=r.evidence_files)
+        for r in conn.execute(query)
+    ]
+
+
+def done(conn: Connection, unit_code: str, key: str, period: str | None, as_of: date, by: str,
+         files: list[tuple[str, bytes]] = (), note: str | None = None) -> dict:
+    """Record the work as done on `as_of`; a task whose plan asks for evidence needs some."""
+    target = _find(conn, unit_code, key, period, "open")
+    if target.done_on is not None:
+        return _result(target, f"already done on {target.done_on}; nothing changed")
+    stamp = store.now()
+    for name, content in files:
+        _attach(conn, target.id, name, content, stamp, by)
+    if target.evidence and not _evidence_count(conn, target.id):
+        raise InputError(f"task {key}: the plan requires evidence ({target.evidence}); attach it with --evidence FILE")
+    conn.execute(i.update().where(i.c.id == target.id).values(done_on=as_of, done_at=stamp, done_by=by, note=note))
+    _event(conn, target, "done", as_of, by, note or "")
+    state = "done" if as_of <= target.due else "done_late"
+    return _result(target, f"{state} on {as_of} (due {target.due})")
+
+
+def reopen(conn: Connection, unit_code: str, key: str, period: str | None, reason: str, as_of: date, by: str) -> dict:
+    target = _find(conn, unit_code, key, period, "done")
+    conn.execute(i.update().where(i.c.id == target.id).values(done_on=None, done_at=None, done_by=None, note=None))
+    _event(conn, target, "reopen", as_of, by, f"was done on {target.done_on}: {reason}")
+    return _result(target, f"reopened (was done on {target.done_on})")
+
+
+def extend(conn: Connection, unit_code: str, key: str, period: str | None, to: date, reason: str, as_of: date, by: str) -> dict:
+    target = _find(conn, unit_code, key, period, "open")
+    if target.done_on is not None:
+        raise InputError(f"task {key} {target.period}: already done on {target.done_on}; nothing to extend")
+    conn.execute(i.update().where(i.c.id == target.id).values(due=to, extended=True))
+    _event(conn, target, "extend", as_of, by, f"due {target.due} → {to}: {reason}")
+    return _result(target, f"due {target.due} → {to}")
+
+
+def waive(conn: Connection, unit_code: str, key: str, period: str | None, reason: str, as_of: date, by: str) -> dict:
+    target = _find(conn, unit_code, key, period, "open")
+    if target.done_on is not None:
+        raise InputError(f"task {key} {target.period}: already done on {target.done_on}; nothing to waive")
+    conn.execute(i.update().where(i.c.id == target.id).values(waived_on=as_of))
+    _event(conn, target, "waive", as_of, by, reason)
+    return _result(target, f"waived on {as_of}")
+
+
+def _unit_id(conn: Connection, code: str) -> int:
+    unit_id = conn.execute(select(u.c.id).where(u.c.code == code)).scalar()
+    if unit_id is None:
+        raise InputError(f"unit '{code}' is not in the roster (import it with: aidcal units import FILE)")
+    return unit_id
+
+
+def _find(conn: Connection, unit_code: str, key: str, period: str | None, want: str):
+    """The one instance a command acts on; with no --period, the unit's only
+    open (or, for reopen, done) occurrence of the task."""
+    unit_id = _unit_id(conn, unit_code)
+    rows = conn.execute(
+        select(i.c.id, i.c.unit_id, i.c.due, i.c.done_on, i.c.cancelled_on, i.c.waived_on, o.c.period,
+               t.c.key, t.c.evidence)
+        .select_from(i.join(o, o.c.id == i.c.occurrence_id).join(t, t.c.id == o.c.task_id))
+        .where(i.c.unit_id == unit_id, t.c.key == key)
+        .order_by(o.c.period)
+    ).all()
+    if not rows:
+        raise InputError(f"unit {unit_code} has no task '{key}' (see: aidcal tasks list --unit {unit_code})")
+    if period is not None:
+        match = [r for r in rows if r.period == period]
+        if not match:
+            periods = ", ".join(r.period for r in rows)
+            raise InputError(f"task {key} has no period {period} for unit {unit_code} (its periods: {periods})")
+        row = match[0]
+    else:
+        wanted = [r for r in rows if r.cancelled_on is None and r.waived_on is None
+                  and ((r.done_on is None) == (want == "open"))]
+        if len(wanted) != 1:
+            shown = ", ".join(r.period for r in wanted) or "none"
+            raise InputError(f"task {key} has {len(wanted)} {want} periods for unit {unit_code} ({shown}); pass --period YYYY-MM")
+        row = wanted[0]
+    if row.cancelled_on is not None:
+        raise InputError(f"task {key} {row.period}: cancelled on {row.cancelled_on}")
+    if row.waived_on is not None:
+        raise InputError(f"task {key} {row.period}: waived on {row.waived_on}")
+    if want == "done" and row.done_on is None:
+        raise InputError(f"task {key} {row.period}: not done; nothing to reopen")
+    return row
+
+
+def _result(target, message: str) -> dict:
+    return dict(task=target.key, period=target.period, message=message)
+
+
+def _event(conn: Connection, target, kind: str, as_of: date, by: str, detail: str) -> None:
+    conn.execute(event.insert().values(instance_id=target.id, unit_id=target.unit_id, kind=kind,
+                                       on_date=as_of, at=store.now(), by=by, detail=detail))
+
+
+def store_blob(conn: Connection, content: bytes) -> str:
+    digest = hashlib.sha256(content).hexdigest()
+    stmt = store.insert(conn, evidence_blob).values(sha256=digest, size=len(content), content=content)
+    conn.execute(stmt.on_conflict_do_nothing(index_elements=["sha256"]))
+    return digest
+
+
+def _attach(conn: Connection, instance_id: int, name: str, content: bytes, stamp, by: str) -> None:
+    digest = store_blob(conn, content)
+    stmt = store.insert(conn, evidence).values(instance_id=instance_id, sha256=digest, filename=name, added_at=stamp, added_by=by)
+    conn.execute(stmt.on_conflict_do_nothing(index_elements=["instance_id", "sha256"]))
+
+
+def _evidence_count(conn: Connection, instance_id: int) -> int:
+    return conn.execute(select(func.count()).where(evidence.c.instance_id == instance_id)).scalar()

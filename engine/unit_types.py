@@ -1,0 +1,30 @@
+"""Unit types and the bit masks that match tasks to units in one SQL expression.
+
+A unit may have several types (a 完全中学 is junior and senior high); a task
+applies when any type matches, i.e. `unit.type_mask & task.who_mask != 0`,
+which SQLite and PostgreSQL both evaluate inside the expansion's INSERT … SELECT.
+"""
+from __future__ import annotations
+
+TYPES = {  # key: (bit, Chinese name as rosters write it)
+    "kindergarten": (1, "幼儿园"),
+    "primary": (2, "小学"),
+    "junior": (4, "初中"),
+    "senior": (8, "高中"),
+    "vocational": (16, "中职"),
+    "special": (32, "特教"),
+}
+BUREAU = "bureau"
+BUREAU_MASK = 64
+ALL_UNITS_MASK = sum(bit for bit, _ in TYPES.values())
+_BY_NAME = {**{key: key for key in TYPES}, **{zh: key for key, (_, zh) in TYPES.items()}}
+ALLOWED = ", ".join(f"{key} ({zh})" for key, (_, zh) in TYPES.items())
+
+
+def type_key(name: str) -> str | None:
+    """The English key for a roster's type name (English or Chinese), or None."""
+    return _BY_NAME.get(name.strip().lower() if name.isascii() else name.strip())
+
+
+def mask_of(keys) -> int:
+    return sum(TYPES[key][0] for key in keys)

@@ -1,0 +1,153 @@
+"""The roster of units: import (all or nothing, row-numbered errors), close.
+
+Re-import updates in place and never deletes: a unit missing from a new roster
+keeps its history; closing it is an explicit act with a date.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import and_, exists, func, select, update
+from sqlalchemy.engine import Connection
+
+from . import sheets, store
+from .errors import InputError
+from .expand import expand
+from .masking import mask_phone, normalise_phone
+from .models import event, instance as i, occurrence as o, task as t, unit as u
+from .status import is_open
+from .unit_types import ALLOWED, BUREAU_MASK, mask_of, type_key
+
+COLUMNS = ["code", "name", "type", "town", "parent", "contact", "phone", "active_from"]
+ALIASES = {
+    **{c: c for c in COLUMNS},
+    "学校代码": "code", "学校名称": "name", "学校类型": "type", "乡镇": "town",
+    "上级单位": "parent", "责任人": "contact", "联系电话": "phone", "启用日期": "active_from",
+}
+COMPARED = ("name", "type", "type_mask", "town", "parent", "contact", "phone", "active_from")
+
+
+@dataclass
+class ImportReport:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    instances_created: int = 0
+    instances_cancelled: int = 0
+
+
+def read_roster(path) -> list[dict]:
+    """Validate every row; raise one InputError listing every bad row."""
+    sheet = sheets.read(path, ALIASES, COLUMNS[:7])
+    problems, units, seen = [], [], {}
+    for row_no, raw in sheet.rows:
+        where = f"{sheet.name}: row {row_no}"
+        unit, errors = _unit_from_row(raw)
+        code = unit.get("code")
+        if code and code in seen:
+            errors.append(f"code '{code}' is already used in row {seen[code]}")
+        seen.setdefault(code, row_no)
+        problems += [f"{where}: {e}" for e in errors]
+        unit["row"] = row_no
+        units.append(unit)
+    if problems:
+        raise InputError(problems)
+    if not units:
+        raise InputError(f"{sheet.name}: no units below the header")
+    return units
+
+
+def _unit_from_row(raw: dict) -> tuple[dict, list[str]]:
+    errors = []
+    unit = {c: sheets.text(raw.get(c)) for c in COLUMNS if c != "active_from"}
+    if not unit["code"]:
+        errors.append("code is empty")
+    if not unit["name"]:
+        errors.append("name is empty")
+    names = [n for n in unit["type"].replace("｜", "|").split("|")]
+    keys = [type_key(n) for n in names]
+    if not unit["type"] or None in keys:
+        bad = next((n for n, k in zip(names, keys) if k is None), "")
+        errors.append(f"type '{bad}' is unknown (allowed: {ALLOWED}; several joined by |)")
+    else:
+        unit["type_mask"] = mask_of(set(keys))
+    phone = normalise_phone(unit["phone"]) if unit["phone"] else None
+    if phone is None:
+        shown = mask_phone(unit["phone"]) if unit["phone"] else "empty"
+        errors.append(f"phone {shown} is not a mobile (11 digits) or a landline (e.g. 0561-6012345)")
+    unit["phone"] = phone or ""
+    try:
+        unit["active_from"] = sheets.parse_date(raw.get("active_from"))
+    except ValueError as exc:
+        errors.append(f"active_from {exc}")
+    return unit, errors
+
+
+def import_units(conn: Connection, units: list[dict], as_of: date, by: str, progress=None) -> ImportReport:
+    """Upsert the roster and expand the plans for what changed, in the caller's transaction."""
+    existing = {r.code: r for r in conn.execute(select(u))}
+    known_codes = set(existing) | {x["code"] for x in units}
+    problems = [f"row {x['row']}: parent '{x['parent']}' is not a unit code in this roster or the database"
+                for x in units if x["parent"] and x["parent"] not in known_codes]
+    problems += [f"row {x['row']}: code '{x['code']}' belongs to the education bureau itself"
+                 for x in units if x["code"] in existing and existing[x["code"]].type_mask == BUREAU_MASK]
+    if problems:
+        raise InputError(problems)
+
+    report, stamp = ImportReport(), store.now()
+    writes, retyped = [], []
+    for x in units:
+        values = {c: x[c] for c in ("code", *COMPARED)}
+        old = existing.get(x["code"])
+        if old is None:
+            report.added.append(x["code"])
+        elif any(getattr(old, c) != values[c] for c in COMPARED):
+            report.changed.append(x["code"])
+            if old.type_mask != values["type_mask"]:
+                retyped.append(x["code"])
+        else:
+            report.unchanged += 1
+            continue
+        writes.append({**values, "updated_at": stamp, "updated_by": by})
+    if not writes:
+        return report
+
+    before = conn.execute(select(func.coalesce(func.max(u.c.id), 0))).scalar()
+    stmt = store.insert(conn, u)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["code"], set_={c: stmt.excluded[c] for c in (*COMPARED, "updated_at", "updated_by")}
+    )
+    conn.execute(stmt, writes)
+    if retyped:
+        # A unit whose types changed: from as_of on, tasks that no longer apply are cancelled.
+        report.instances_cancelled = conn.execute(
+            update(i).where(
+                i.c.unit_id.in_(select(u.c.id).where(u.c.code.in_(retyped))),
+                exists().where(
+                    o.c.id == i.c.occurrence_id, t.c.id == o.c.task_id, u.c.id == i.c.unit_id,
+                    u.c.type_mask.op("&")(t.c.who_mask) == 0,
+                ),
+                i.c.due >= as_of, is_open(),
+            ).values(cancelled_on=as_of)
+        ).rowcount
+    touched = u.c.updated_at == stamp
+    report.instances_created = expand(conn, unit_where=and_(touched, u.c.id > before), progress=progress)
+    report.instances_created += expand(conn, unit_where=and_(touched, u.c.id <= before), from_date=as_of)
+    return report
+
+
+def close_unit(conn: Connection, code: str, as_of: date, by: str) -> int:
+    """Close a unit as of a date: its open instances due after it are cancelled."""
+    row = conn.execute(select(u.c.id, u.c.closed_on).where(u.c.code == code)).first()
+    if row is None:
+        raise InputError(f"unit '{code}' is not in the roster")
+    if row.closed_on is not None:
+        raise InputError(f"unit '{code}' is already closed since {row.closed_on}")
+    conn.execute(u.update().where(u.c.id == row.id).values(closed_on=as_of, updated_at=store.now(), updated_by=by))
+    cancelled = conn.execute(
+        update(i).where(i.c.unit_id == row.id, i.c.due > as_of, is_open()).values(cancelled_on=as_of)
+    ).rowcount
+    conn.execute(event.insert().values(unit_id=row.id, kind="close", on_date=as_of, at=store.now(), by=by,
+                                       detail=f"{cancelled} open instances cancelled"))
+    return cancelled

@@ -1,0 +1,54 @@
+"""Working days and deadline rolling: the worked cases of DOMAIN.md."""
+from datetime import date, timedelta
+
+import pytest
+
+from engine.workdays import WorkCalendar, known_years
+
+CAL = WorkCalendar()
+
+
+@pytest.mark.parametrize("day, policy, expected", [
+    (date(2021, 9, 20), "backward", date(2021, 9, 18)),  # Mid-Autumn day off → make-up Saturday
+    (date(2021, 9, 20), "forward", date(2021, 9, 22)),
+    (date(2026, 2, 20), "backward", date(2026, 2, 14)),  # Spring Festival → make-up Saturday
+    (date(2021, 9, 20), "keep", date(2021, 9, 20)),
+    (date(2021, 5, 25), "forward", date(2021, 5, 25)),  # a working day stays
+])
+def test_deadline_on_a_day_off_rolls_by_policy(day, policy, expected):
+    assert CAL.roll(day, policy) == expected
+
+
+def test_make_up_saturdays_are_working_days():
+    for day in (date(2021, 9, 18), date(2021, 10, 9), date(2026, 2, 14), date(2026, 2, 28)):
+        assert CAL.is_workday(day)
+
+
+def test_2021_has_250_working_days():
+    assert CAL.workdays_between(date(2020, 12, 31), date(2021, 12, 31)) == 250
+
+
+def test_working_days_are_counted_in_a_half_open_interval():
+    # (Fri 2021-09-17, Wed 2021-09-22]: Sat 18 is a make-up day, 19-21 the Mid-Autumn holiday, Wed 22 works
+    assert CAL.workdays_between(date(2021, 9, 17), date(2021, 9, 22)) == 2
+    assert CAL.workdays_between(date(2021, 9, 22), date(2021, 9, 22)) == 0
+
+
+def test_a_year_without_official_data_falls_back_to_weekdays_plus_overrides():
+    unknown = known_years().stop  # computed: a newer chinesecalendar release moves it
+    new_year = date(unknown, 1, 1)
+    first_monday = new_year + timedelta(days=(7 - new_year.weekday()) % 7)
+    first_saturday = new_year + timedelta(days=(5 - new_year.weekday()) % 7)
+    plain = WorkCalendar()
+    assert plain.is_workday(first_monday)
+    assert not plain.is_workday(first_saturday)
+    overridden = WorkCalendar(holidays=frozenset({first_monday}), workdays=frozenset({first_saturday}))
+    assert not overridden.is_workday(first_monday)
+    assert overridden.is_workday(first_saturday)
+
+
+def test_arithmetic_crossing_into_an_unknown_year_does_not_raise():
+    last_known = date(known_years().stop - 1, 12, 31)
+    n = CAL.workdays_between(last_known - timedelta(days=10), last_known + timedelta(days=40))
+    assert 25 <= n <= 40
+    assert CAL.roll(last_known + timedelta(days=1), "forward") >= last_known
