@@ -1,0 +1,63 @@
+"""The supervisor's overdue list: exact rows for any as-of date, summaries, and files Excel opens."""
+import csv
+import io
+import json
+
+from openpyxl import load_workbook
+
+
+def overdue(aidcal, as_of, *extra):
+    return json.loads(aidcal("overdue", "--as-of", as_of, "--format", "json", *extra).stdout)
+
+
+def test_overdue_is_due_before_d_and_not_done_by_d(county):
+    county("tasks", "done", "--unit", "S001", "system-update", "--period", "2021-01", "--as-of", "2021-01-25")
+    on_due_day = overdue(county, "2021-01-20", "--unit", "S001")
+    assert on_due_day == []  # due today is not yet overdue
+    day_after = overdue(county, "2021-01-21", "--unit", "S001")
+    assert [(r["task"], r["days_overdue"], r["workdays_overdue"]) for r in day_after] == [("system-update", 1, 1)]
+    assert overdue(county, "2021-01-26", "--unit", "S001") == []  # done by then
+    assert set(day_after[0]) == {"unit", "unit_name", "town", "type", "task", "title", "period", "due",
+                                 "days_overdue", "workdays_overdue"}
+
+
+def test_workdays_overdue_skip_the_holiday_and_count_make_up_days(county):
+    rows = overdue(county, "2021-10-09", "--unit", "S002")
+    sept = next(r for r in rows if r["task"] == "system-update" and r["period"] == "2021-09")
+    assert sept["due"] == "2021-09-22"
+    # (22 Sep, 9 Oct]: 23, 24, Sun 26 (make-up), 27–30 Sep; 1–7 Oct National Day; 8, Sat 9 (make-up)
+    assert sept["days_overdue"] == 17 and sept["workdays_overdue"] == 9
+
+
+def test_filters_by_town_and_type_match_multi_type_units(county):
+    seniors = {r["unit"] for r in overdue(county, "2021-06-01", "--type", "高中")}
+    assert seniors == {"S002", "S003"}
+    assert {r["unit"] for r in overdue(county, "2021-06-01", "--town", "濉溪镇")} == {"S001", "K001"}
+
+
+def test_bureau_lateness_is_listed_under_the_bureau(county):
+    rows = overdue(county, "2021-05-01", "--unit", "340621")
+    assert {r["task"] for r in rows} >= {"year-planning", "monthly-inspection"}
+
+
+def test_table_shows_summary_by_town_and_type(county):
+    out = county("overdue", "--as-of", "2021-03-02", "--limit", "3").stdout
+    assert "逾期汇总" in out and "濉溪镇" in out and "初中|高中" in out
+    assert "逾期最久的 3 项" in out
+
+
+def test_csv_file_has_a_bom_and_every_row(county, tmp_path):
+    path = tmp_path / "o.csv"
+    county("overdue", "--as-of", "2021-06-01", "--format", "csv", "--output", path)
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert rows[0][:2] == ["学校代码", "学校名称"] and len(rows) - 1 == len(overdue(county, "2021-06-01"))
+
+
+def test_xlsx_keeps_codes_as_text(county, tmp_path):
+    path = tmp_path / "o.xlsx"
+    county("overdue", "--as-of", "2021-06-01", "--format", "xlsx", "--output", path)
+    sheet = load_workbook(path).active
+    assert sheet["A1"].value == "学校代码" and isinstance(sheet["A2"].value, str)
+    assert sheet.max_row - 1 == len(overdue(county, "2021-06-01"))
