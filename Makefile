@@ -25,7 +25,7 @@ run: $(BIN)/aidcal
 	  $(AIDCAL) units import examples/units.csv --as-of $(YEAR)-01-01 && \
 	  if [ "$(YEAR)" = 2021 ]; then $(AIDCAL) tasks import examples/completions.csv --as-of $(AS_OF); fi; \
 	fi
-	@$(AIDCAL) overdue --as-of $(AS_OF) --limit 20
+	@$(AIDCAL) overdue --as-of $(AS_OF) --year $(YEAR) --limit 20
 
 test: $(BIN)/aidcal
 	$(BIN)/python -m pytest

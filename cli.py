@@ -358,18 +358,19 @@ def tasks_import(obj, file, as_of):
 @click.option("--unit", help="Only this unit (code).")
 @click.option("--town", help="Only units of this town (乡镇).")
 @click.option("--type", "unit_type", help="Only units of this type (e.g. senior or 高中).")
+@click.option("--year", type=int, help="Only the plan of this year (default: every loaded year).")
 @click.option("--limit", type=click.IntRange(min=0), default=30, show_default=True,
               help="Longest-overdue rows shown in the table (json/csv/xlsx carry every row).")
 @format_option(("table", "json", "csv", "xlsx"))
 @click.option("--output", type=click.Path(dir_okay=False), help="Write to this file (required for xlsx).")
 @click.pass_obj
-def overdue(obj, as_of, unit, town, unit_type, limit, fmt, output):
+def overdue(obj, as_of, unit, town, unit_type, year, limit, fmt, output):
     """Which unit is late on what: a summary by town and unit type, then the longest-overdue rows."""
     from engine import overdue as od, store
     as_of = as_of or today()
     if fmt == "xlsx" and not output:
         raise click.UsageError("--format xlsx needs --output FILE")
-    filters = dict(unit=unit, town=town, unit_type=unit_type)
+    filters = dict(unit=unit, town=town, unit_type=unit_type, year=year)
     with store.reading(obj.engine) as conn:
         if fmt == "table":
             summary = od.summary(conn, as_of, **filters)

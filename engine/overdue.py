@@ -22,8 +22,10 @@ COLUMNS = ["unit", "unit_name", "town", "type", "task", "title", "period", "due"
 SUMMARY_COLUMNS = ["town", "type", "units", "overdue", "max_days_overdue"]
 
 
-def _filtered(query, as_of: date, unit: str | None, town: str | None, unit_type: str | None):
+def _filtered(query, as_of: date, unit: str | None, town: str | None, unit_type: str | None, year: int | None):
     query = query.where(is_overdue(as_of))
+    if year:
+        query = query.where(p.c.year == year)
     if unit:
         query = query.where(u.c.code == unit)
     if town:
@@ -43,10 +45,11 @@ def _joined(query):
     )
 
 
-def rows(conn: Connection, as_of: date, *, unit=None, town=None, unit_type=None, limit: int | None = None) -> list[dict]:
+def rows(conn: Connection, as_of: date, *, unit=None, town=None, unit_type=None, year=None,
+         limit: int | None = None) -> list[dict]:
     """Every overdue instance as of `as_of`, longest overdue first."""
     query = _joined(select(u.c.code, u.c.name, u.c.town, u.c.type, t.c.key, t.c.title, o.c.period, i.c.due, p.c.id))
-    query = _filtered(query, as_of, unit, town, unit_type).order_by(i.c.due, u.c.code, t.c.key, o.c.period)
+    query = _filtered(query, as_of, unit, town, unit_type, year).order_by(i.c.due, u.c.code, t.c.key, o.c.period)
     if limit is not None:
         query = query.limit(limit)
     result = conn.execute(query).all()
@@ -62,10 +65,10 @@ def rows(conn: Connection, as_of: date, *, unit=None, town=None, unit_type=None,
     return out
 
 
-def summary(conn: Connection, as_of: date, *, unit=None, town=None, unit_type=None) -> list[dict]:
+def summary(conn: Connection, as_of: date, *, unit=None, town=None, unit_type=None, year=None) -> list[dict]:
     """Per town and unit type (the roster's type string): units lagging, overdue count, worst lag."""
     query = _joined(select(u.c.town, u.c.type, func.count(func.distinct(u.c.id)), func.count(), func.min(i.c.due)))
-    query = _filtered(query, as_of, unit, town, unit_type).group_by(u.c.town, u.c.type).order_by(func.count().desc(), u.c.town, u.c.type)
+    query = _filtered(query, as_of, unit, town, unit_type, year).group_by(u.c.town, u.c.type).order_by(func.count().desc(), u.c.town, u.c.type)
     return [dict(town=town_, type=type_, units=units, overdue=n, max_days_overdue=(as_of - oldest).days)
             for town_, type_, units, n, oldest in conn.execute(query)]
 

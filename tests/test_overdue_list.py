@@ -61,3 +61,11 @@ def test_xlsx_keeps_codes_as_text(county, tmp_path):
     sheet = load_workbook(path).active
     assert sheet["A1"].value == "学校代码" and isinstance(sheet["A2"].value, str)
     assert sheet.max_row - 1 == len(overdue(county, "2021-06-01"))
+
+
+def test_year_filter_keeps_one_plan(county, calendar_file):
+    county("calendar", "load", calendar_file, "--year", "2022", "--as-of", "2022-01-01")
+    both = overdue(county, "2022-03-01")
+    only_2022 = overdue(county, "2022-03-01", "--year", "2022")
+    assert {r["period"][:4] for r in both} == {"2021", "2022"}
+    assert {r["period"][:4] for r in only_2022} == {"2022"}
