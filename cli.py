@@ -360,7 +360,7 @@ def tasks_import(obj, file, as_of):
 @click.option("--type", "unit_type", help="Only units of this type (e.g. senior or 高中).")
 @click.option("--year", type=int, help="Only the plan of this year (default: every loaded year).")
 @click.option("--limit", type=click.IntRange(min=0), default=30, show_default=True,
-              help="Longest-overdue rows shown in the table (json/csv/xlsx carry every row).")
+              help="Rows (and summary groups) shown in the table; json/csv/xlsx carry every row.")
 @format_option(("table", "json", "csv", "xlsx"))
 @click.option("--output", type=click.Path(dir_okay=False), help="Write to this file (required for xlsx).")
 @click.pass_obj
@@ -384,7 +384,10 @@ def overdue(obj, as_of, unit, town, unit_type, year, limit, fmt, output):
             say(f"{len(rows)} overdue rows written to {output}")
         return
     total = sum(s["overdue"] for s in summary)
-    print_table(f"逾期汇总（截至 {as_of}）：{total} 项逾期，{sum(s['units'] for s in summary)} 个单位", summary, od.SUMMARY_COLUMNS, HEADERS)
+    title = f"逾期汇总（截至 {as_of}）：{total} 项逾期，{sum(s['units'] for s in summary)} 个单位"
+    if len(summary) > limit:  # a province has thousands of town × type groups
+        title += f"；显示逾期最多的 {limit} 组（共 {len(summary)} 组，--limit 调整）"
+    print_table(title, summary[:limit], od.SUMMARY_COLUMNS, HEADERS)
     print_table(f"逾期最久的 {len(rows)} 项", rows,
                 ["unit", "unit_name", "task", "period", "due", "days_overdue", "workdays_overdue"], HEADERS)
 

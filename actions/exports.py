@@ -29,13 +29,10 @@ def _with_stream(output, mode, fn):
 
 
 def write_json(rows: list[dict], stream) -> None:
-    """A top-level array, one object per line: valid JSON that still diffs and greps."""
-    if not rows:
-        stream.write("[]\n")
-        return
-    stream.write("[\n")
-    stream.write(",\n".join(json.dumps(r, ensure_ascii=False) for r in rows))
-    stream.write("\n]\n")
+    """A top-level array in one call of the C encoder: per-row calls cost ~10 µs
+    each, a second per 100,000 rows."""
+    stream.write(json.dumps(rows, ensure_ascii=False))
+    stream.write("\n")
 
 
 def write_csv(rows: list[dict], columns: list[str], headers: dict[str, str], stream, bom: bool) -> None:

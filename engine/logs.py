@@ -1,18 +1,37 @@
-"""structlog set-up: readable lines on a terminal, JSON anywhere else (daemon
-log files, pipes). Exceptions never render locals: a frame may hold a
-student's record."""
+"""structlog, set up on first use: readable lines on a terminal, JSON anywhere
+else (daemon log files, pipes). Importing structlog costs ~0.1 s, so a command
+that never logs never pays it. Exceptions never render locals: a frame may hold
+a student's record."""
 from __future__ import annotations
 
-import logging
 import sys
 
-import structlog
+_settings: dict = {"stream": None}
+_configured = False
 
 
 def configure(json_to=None) -> None:
-    """Log to stderr (or the open file `json_to`, always as JSON)."""
-    stream = json_to or sys.stderr
-    as_json = json_to is not None or not stream.isatty()
+    """Choose where logs go (stderr, or the open file `json_to`, always as JSON)."""
+    global _configured
+    _settings["stream"] = json_to
+    _configured = False
+
+
+def get(name: str):
+    global _configured
+    import structlog
+
+    if not _configured:
+        _configure(structlog)
+        _configured = True
+    return structlog.get_logger(name)
+
+
+def _configure(structlog) -> None:
+    import logging
+
+    stream = _settings["stream"] or sys.stderr
+    as_json = _settings["stream"] is not None or not stream.isatty()
     renderer = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
         if as_json

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.engine import Connection
 
 from .models import instance as i, occurrence as o, plan as p, task as t, unit as u
@@ -48,20 +48,23 @@ def _joined(query):
 def rows(conn: Connection, as_of: date, *, unit=None, town=None, unit_type=None, year=None,
          limit: int | None = None) -> list[dict]:
     """Every overdue instance as of `as_of`, longest overdue first."""
-    query = _joined(select(u.c.code, u.c.name, u.c.town, u.c.type, t.c.key, t.c.title, o.c.period, i.c.due, p.c.id))
+    # due as text: a date object per row would be parsed and formatted again for nothing
+    query = _joined(select(u.c.code, u.c.name, u.c.town, u.c.type, t.c.key, t.c.title, o.c.period,
+                           cast(i.c.due, String), p.c.id))
     query = _filtered(query, as_of, unit, town, unit_type, year).order_by(i.c.due, u.c.code, t.c.key, o.c.period)
     if limit is not None:
         query = query.limit(limit)
     result = conn.execute(query).all()
     calendars = _calendars(conn)
-    workdays: dict[tuple[int, date], int] = {}
+    lateness: dict[tuple[int, str], tuple[int, int]] = {}  # (plan, due) → (days, working days)
     out = []
     for code, name, town_, type_, key, title, period, due, plan_id in result:
-        n = workdays.get((plan_id, due))
-        if n is None:
-            n = workdays[(plan_id, due)] = calendars[plan_id].workdays_between(due, as_of)
+        late = lateness.get((plan_id, due))
+        if late is None:
+            day = date.fromisoformat(due)
+            late = lateness[(plan_id, due)] = ((as_of - day).days, calendars[plan_id].workdays_between(day, as_of))
         out.append(dict(unit=code, unit_name=name, town=town_, type=type_, task=key, title=title, period=period,
-                        due=due.isoformat(), days_overdue=(as_of - due).days, workdays_overdue=n))
+                        due=due, days_overdue=late[0], workdays_overdue=late[1]))
     return out
 
 

@@ -13,9 +13,9 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 import chinese_calendar
-import structlog
 
-log = structlog.get_logger(__name__)
+from . import logs
+
 _warned_years: set[int] = set()
 
 ROLL_POLICIES = ("forward", "backward", "keep")
@@ -29,7 +29,7 @@ def _official(day: date) -> bool | None:
     except NotImplementedError:
         if day.year not in _warned_years:
             _warned_years.add(day.year)
-            log.warning(
+            logs.get(__name__).warning(
                 "no official holiday data for this year; using Monday-Friday plus the plan's overrides",
                 year=day.year,
             )
