@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
+from operator import itemgetter
 from pathlib import Path
 
 
@@ -40,7 +41,7 @@ def write_csv(rows: list[dict], columns: list[str], headers: dict[str, str], str
         stream.write("\ufeff")
     out = csv.writer(stream)
     out.writerow([headers.get(c, c) for c in columns])
-    out.writerows([r[c] for c in columns] for r in rows)
+    out.writerows(map(itemgetter(*columns), rows))
 
 
 def write_xlsx(rows: list[dict], columns: list[str], headers: dict[str, str], path: Path) -> None:
