@@ -42,9 +42,12 @@ def as_of_option(fn):
                         help="The day to act as of (YYYY-MM-DD); default: today in Asia/Shanghai.")(fn)
 
 
-def period_option(fn):
-    return click.option("--period", metavar="YYYY-MM",
-                        help="The occurrence's period; needed when the unit has more than one open occurrence of TASK.")(fn)
+def task_target(fn):
+    """--unit CODE TASK [--period YYYY-MM]: the one occurrence a task command acts on."""
+    fn = click.option("--period", metavar="YYYY-MM",
+                      help="The occurrence's period; needed when the unit has more than one open occurrence of TASK.")(fn)
+    fn = click.argument("task")(fn)
+    return click.option("--unit", "unit_code", required=True, help="The unit's code.")(fn)
 
 
 def format_option(choices=FORMATS):
@@ -283,9 +286,7 @@ def _task_command(fn_name: str, **extra):
 
 
 @tasks.command("done")
-@click.option("--unit", "unit_code", required=True, help="The unit's code.")
-@click.argument("task")
-@period_option
+@task_target
 @click.option("--evidence", "evidence_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="A file proving the work (repeatable); stored in the database by content hash.")
 @click.option("--note", help="A note kept with the completion.")
@@ -299,9 +300,7 @@ def tasks_done(unit_code, task, period, evidence_files, note, as_of):
 
 
 @tasks.command("reopen")
-@click.option("--unit", "unit_code", required=True, help="The unit's code.")
-@click.argument("task")
-@period_option
+@task_target
 @click.option("--reason", required=True, help="Why the completion is withdrawn.")
 @as_of_option
 def tasks_reopen(unit_code, task, period, reason, as_of):
@@ -310,9 +309,7 @@ def tasks_reopen(unit_code, task, period, reason, as_of):
 
 
 @tasks.command("extend")
-@click.option("--unit", "unit_code", required=True, help="The unit's code.")
-@click.argument("task")
-@period_option
+@task_target
 @click.option("--to", "to", type=DATE, required=True, help="The new due date for this unit.")
 @click.option("--reason", required=True, help="Why the deadline moves (kept in the record).")
 @as_of_option
@@ -323,9 +320,7 @@ def tasks_extend(unit_code, task, period, to, reason, as_of):
 
 
 @tasks.command("waive")
-@click.option("--unit", "unit_code", required=True, help="The unit's code.")
-@click.argument("task")
-@period_option
+@task_target
 @click.option("--reason", required=True, help="Why the unit need not do it (kept in the record).")
 @as_of_option
 def tasks_waive(unit_code, task, period, reason, as_of):

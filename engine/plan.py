@@ -90,7 +90,7 @@ def _diff_task(conn: Connection, report: LoadReport, row, fields: dict, as_of: d
     if not changed:
         return
     conn.execute(t.update().where(t.c.id == row.id).values(fields))
-    notes = [name for name in changed if name != "removed_on"]
+    notes = [f"{name} changed" for name in changed if name in ("title", "evidence")]
     if row.removed_on is not None:
         notes.append(f"restored (removed on {row.removed_on})")
     if "who_mask" in changed:
@@ -101,7 +101,7 @@ def _diff_task(conn: Connection, report: LoadReport, row, fields: dict, as_of: d
             i.c.unit_id.in_(no_longer), i.c.due >= as_of,
         ), as_of)
         notes.append(f"who changed ({n} open instances of units no longer concerned cancelled)")
-    report.changes.append(f"task {row.key}: " + ", ".join(n for n in notes if n != "who_mask"))
+    report.changes.append(f"task {row.key}: " + ", ".join(notes))
 
 
 def _sync_occurrences(conn: Connection, report: LoadReport, key: str, task_id: int, wanted: dict, as_of: date) -> None:

@@ -86,3 +86,13 @@ def test_a_bad_plan_leaves_the_database_as_it_was(county, calendar_file):
     result = county("calendar", "load", calendar_file, "--as-of", "2021-04-01", ok=False)
     assert result.exit_code == 2 and "due '05-32' is not a date in 2021" in result.stderr
     assert county.dump() == before
+
+
+def test_reload_narrowing_who_cancels_open_work_from_d_for_units_no_longer_concerned(county, calendar_file):
+    text = calendar_file.read_text(encoding="utf-8").replace(
+        "  - key: gratitude-activities\n    title: 开展感恩、励志主题活动\n    who: all\n",
+        "  - key: gratitude-activities\n    title: 开展感恩、励志主题活动（高中）\n    who: [senior]\n")
+    calendar_file.write_text(text, encoding="utf-8")
+    out = county("calendar", "load", calendar_file, "--as-of", "2021-09-01").stdout
+    assert "task gratitude-activities: title changed, who changed (4 open instances" in out
+    assert count(county, "t.key='gratitude-activities' AND i.cancelled_on IS NULL") == 2  # S002, S003
