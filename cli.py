@@ -124,13 +124,15 @@ def _console(stderr=False):
 
 def print_table(title: str, rows: list[dict], columns: list[str], headers: dict[str, str]) -> None:
     from rich.table import Table
-    table = Table(title=title, title_justify="left", show_lines=False)
+    table = Table(show_lines=False)
     for c in columns:
         table.add_column(headers.get(c, c), overflow="fold", no_wrap=c not in WRAPPING,
                          justify="right" if c in NUMERIC else "left")
     for r in rows:
         table.add_row(*("" if r[c] is None else str(r[c]) for c in columns))
-    _console().print(table)
+    console = _console()
+    console.print(title)  # its own line: a table title would wrap at the table's width
+    console.print(table)
 
 
 def print_json(rows) -> None:
