@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import located
 from .errors import InputError
-from .unit_types import ALL_UNITS_MASK, ALLOWED, BUREAU, BUREAU_MASK, TYPES, mask_of
+from .unit_types import ALLOWED, BUREAU, BUREAU_MASK, TYPES, mask_of
 from .workdays import ROLL_POLICIES, WorkCalendar
 
 TOP_KEYS = ("version", "authority", "year", "timezone", "roll", "workdays", "tasks")

@@ -16,7 +16,6 @@ TYPES = {  # key: (bit, Chinese name as rosters write it)
 }
 BUREAU = "bureau"
 BUREAU_MASK = 64
-ALL_UNITS_MASK = sum(bit for bit, _ in TYPES.values())
 _BY_NAME = {**{key: key for key in TYPES}, **{zh: key for key, (_, zh) in TYPES.items()}}
 ALLOWED = ", ".join(f"{key} ({zh})" for key, (_, zh) in TYPES.items())
 

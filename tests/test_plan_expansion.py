@@ -1,10 +1,7 @@
 """Expansion and reload: a task per applicable unit, bureau work not fanned out,
 idempotent, years independent, and a mid-year plan change that loses nothing."""
-import json
 
-import pytest
 
-from conftest import ROOT
 
 
 def count(aidcal, where="1=1"):
