@@ -2,8 +2,6 @@
 idempotent, years independent, and a mid-year plan change that loses nothing."""
 
 
-
-
 def count(aidcal, where="1=1"):
     return aidcal.scalar(
         "SELECT count(*) FROM task_instance i JOIN unit u ON u.id=i.unit_id JOIN occurrence o ON o.id=i.occurrence_id "
