@@ -19,12 +19,31 @@ from .errors import InputError
 from .unit_types import ALLOWED, BUREAU, BUREAU_MASK, TYPES, mask_of
 from .workdays import ROLL_POLICIES, WorkCalendar
 
-TOP_KEYS = ("version", "authority", "year", "timezone", "roll", "workdays", "tasks")
+TOP_KEYS = ("version", "authority", "year", "timezone", "roll", "workdays", "ladder", "notices", "tasks")
+LADDER_KEYS = ("heads_up", "reminder", "notice", "rectify", "escalate")
+NOTICE_KEYS = ("sign_off",)
 AUTHORITY_KEYS = ("code", "name")
 WORKDAY_KEYS = ("holidays", "workdays")
-TASK_KEYS = ("key", "title", "who", "months", "day", "due", "evidence", "roll")
+TASK_KEYS = ("key", "title", "who", "months", "day", "due", "evidence", "roll", "ladder")
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 MMDD_RE = re.compile(r"^(\d{2})-(\d{2})$")
+
+
+@dataclass(frozen=True)
+class Ladder:
+    """The notice-and-rectify ladder, in working days not counting the anchor day.
+
+    heads_up: before due (None: no heads-up); reminder and notice: after due;
+    rectify: after the notice is issued; escalate: after the rectification deadline.
+    """
+    heads_up: int | None = None
+    reminder: int = 1
+    notice: int = 3
+    rectify: int = 5
+    escalate: int = 1
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in LADDER_KEYS}
 
 
 @dataclass(frozen=True)
@@ -43,6 +62,7 @@ class TaskSpec:
     day: int | str  # 1..31 or "end"
     evidence: str | None
     roll: str | None
+    ladder: Ladder
     line: int
 
     @property
@@ -68,6 +88,7 @@ class PlanSpec:
     roll: str
     holidays: frozenset[date]
     workdays: frozenset[date]
+    sign_off: bool
     tasks: tuple[TaskSpec, ...]
 
     def work_calendar(self) -> WorkCalendar:
@@ -128,10 +149,50 @@ class _Validator:
             self.error(located.line_of(doc, "roll"), f"roll '{roll}' is not allowed (allowed: {', '.join(ROLL_POLICIES)})")
         code, name = self.authority(doc)
         holidays, workdays = self.overrides(doc.get("workdays"), doc)
-        tasks = self.tasks(doc, check_year)
+        ladder = self.ladder(doc.get("ladder"), Ladder(), doc, "ladder", "ladder: ")
+        sign_off = self.notices(doc)
+        tasks = self.tasks(doc, check_year, ladder)
         if self.problems:
             raise InputError(self.problems)
-        return PlanSpec(self.filename, code, name, year, str(timezone), roll, holidays, workdays, tasks)
+        return PlanSpec(self.filename, code, name, year, str(timezone), roll, holidays, workdays, sign_off, tasks)
+
+    def ladder(self, node, base: Ladder, parent, field: str, where: str) -> Ladder:
+        """A ladder mapping over `base`: only the rungs given change."""
+        if node is None:
+            return base
+        if not isinstance(node, dict):
+            self.error(located.line_of(parent, field), where + "must be a mapping of " + ", ".join(LADDER_KEYS))
+            return base
+        self.unknown_keys(node, LADDER_KEYS, where)
+        values = base.as_dict()
+        for key in LADDER_KEYS:
+            if key not in node:
+                continue
+            value = node[key]
+            lowest = 1 if key in ("heads_up", "escalate") else 0
+            if (value is None and key == "heads_up") or (isinstance(value, int) and not isinstance(value, bool)
+                                                          and lowest <= value <= 60):
+                values[key] = value
+            else:
+                allowed = f"{lowest}..60 working days" + (", or null for none" if key == "heads_up" else "")
+                self.error(located.line_of(node, key), where + f"{key} {value!r} is not allowed ({allowed})")
+        if values["notice"] < values["reminder"]:
+            self.error(located.line_of(node), where + f"notice ({values['notice']}) comes before reminder ({values['reminder']})")
+        return Ladder(**values)
+
+    def notices(self, doc) -> bool:
+        node = doc.get("notices")
+        if node is None:
+            return True
+        if not isinstance(node, dict):
+            self.error(located.line_of(doc, "notices"), "notices: must be a mapping with sign_off: true|false")
+            return True
+        self.unknown_keys(node, NOTICE_KEYS, "notices: ")
+        value = node.get("sign_off", True)
+        if not isinstance(value, bool):
+            self.error(located.line_of(node, "sign_off"), f"notices: sign_off {value!r} is not allowed (allowed: true, false)")
+            return True
+        return value
 
     def authority(self, doc) -> tuple[str, str]:
         auth = doc.get("authority")
@@ -171,7 +232,7 @@ class _Validator:
             self.error(located.line_of(node), f"workdays: {day} is listed both as a holiday and as a workday")
         return sets[0], sets[1]
 
-    def tasks(self, doc, year: int) -> tuple[TaskSpec, ...]:
+    def tasks(self, doc, year: int, ladder: Ladder) -> tuple[TaskSpec, ...]:
         items = doc.get("tasks")
         if not isinstance(items, list) or not items:
             self.error(located.line_of(doc, "tasks" if "tasks" in doc else None), "tasks: required, a non-empty list of tasks")
@@ -183,7 +244,7 @@ class _Validator:
             if not isinstance(item, dict):
                 self.error(line, "tasks: each item must be a mapping with key, title, who and a schedule")
                 continue
-            task = self.task(item, line, year)
+            task = self.task(item, line, year, ladder)
             if task is None:
                 continue
             if task.key in seen:
@@ -192,7 +253,7 @@ class _Validator:
             out.append(task)
         return tuple(out)
 
-    def task(self, item, line: int, year: int) -> TaskSpec | None:
+    def task(self, item, line: int, year: int, default_ladder: Ladder) -> TaskSpec | None:
         key = item.get("key")
         if not isinstance(key, str) or not KEY_RE.match(key):
             self.error(located.line_of(item, "key" if "key" in item else None),
@@ -214,9 +275,10 @@ class _Validator:
         roll = item.get("roll")
         if roll is not None and roll not in ROLL_POLICIES:
             self.error(located.line_of(item, "roll"), where + f"roll '{roll}' is not allowed (allowed: {', '.join(ROLL_POLICIES)})")
+        ladder = self.ladder(item.get("ladder"), default_ladder, item, "ladder", where + "ladder: ")
         if len(self.problems) > before:
             return None
-        return TaskSpec(key, title.strip(), who, months, day, evidence, roll, line)
+        return TaskSpec(key, title.strip(), who, months, day, evidence, roll, ladder, line)
 
     def who(self, item, where: str) -> tuple[str, ...]:
         value = item.get("who")

@@ -12,6 +12,9 @@ from sqlalchemy import Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
+DEFAULT_LADDER = '{"heads_up": null, "reminder": 1, "notice": 3, "rectify": 5, "escalate": 1}'
+
+
 class Plan(SQLModel, table=True):
     """One year's plan of one authority, as last loaded."""
     __table_args__ = (UniqueConstraint("authority_code", "year"),)
@@ -24,6 +27,7 @@ class Plan(SQLModel, table=True):
     roll: str = Field(max_length=8)
     holidays: str = "[]"  # JSON list of ISO dates: the plan's own days off
     workdays: str = "[]"  # JSON list of ISO dates: the plan's own make-up working days
+    sign_off: bool = True  # notices wait for a supervisor's signature before they are issued
     loaded_at: datetime
     loaded_by: str
 
@@ -53,6 +57,7 @@ class Task(SQLModel, table=True):
     title: str
     who_mask: int
     evidence: str | None = None  # what to attach; a task with evidence requires it
+    ladder: str = DEFAULT_LADDER  # JSON: the effective ladder (engine/calendar.py Ladder)
     removed_on: date | None = None  # dropped from the plan on a reload as of this date
 
 
@@ -118,6 +123,78 @@ class Evidence(SQLModel, table=True):
     added_by: str
 
 
+class Run(SQLModel, table=True):
+    """One escalation run: the durable record of what ran, whatever scheduled it."""
+    id: int | None = Field(default=None, primary_key=True)
+    as_of: date = Field(index=True)
+    started_at: datetime
+    finished_at: datetime | None = None
+    outcome: str = Field(default="running", max_length=16)  # running, ok, error
+    counts: str = "{}"  # JSON: steps by rung, notices, messages
+    error: str | None = None
+    by: str
+
+
+class LadderStep(SQLModel, table=True):
+    """A rung taken on one occurrence's ladder. Exists once, whatever ran twice."""
+    __tablename__ = "ladder_step"
+    __table_args__ = (UniqueConstraint("instance_id", "rung"),)
+    id: int | None = Field(default=None, primary_key=True)
+    instance_id: int = Field(foreign_key="task_instance.id")
+    rung: str = Field(max_length=16)  # heads_up, reminder, notice, escalate
+    due_on: date  # when the rule wanted it
+    taken_on: date  # the as-of date of the run that took it
+    run_id: int = Field(foreign_key="run.id", index=True)
+    notice_id: int | None = Field(default=None, foreign_key="notice.id")
+
+
+class Notice(SQLModel, table=True):
+    """A public notice (通报): drafted by a run, issued (numbered, dated) when signed."""
+    id: int | None = Field(default=None, primary_key=True)
+    authority_code: str = Field(max_length=12)
+    run_id: int = Field(foreign_key="run.id")
+    drafted_on: date
+    number: str | None = Field(default=None, unique=True, max_length=16)  # YYYY-N in order of issue
+    issued_on: date | None = None
+    signed_by: str | None = None
+    rectify_by: date | None = None  # issued_on + rectify working days
+    escalate_on: date | None = None  # the first rung after rectify_by
+
+
+class NoticeItem(SQLModel, table=True):
+    __tablename__ = "notice_item"
+    id: int | None = Field(default=None, primary_key=True)
+    notice_id: int = Field(foreign_key="notice.id", index=True)
+    instance_id: int = Field(foreign_key="task_instance.id", unique=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    rectified_on: date | None = None  # recorded by `notices rectify`; else the task's completion counts
+    rectify_note: str | None = None
+    rectified_by: str | None = None
+
+
+class Outbox(SQLModel, table=True):
+    """A message decided by a run, written in the run's transaction; actions/ delivers it."""
+    __table_args__ = (UniqueConstraint("run_id", "channel", "recipient"), Index("ix_outbox_status", "status", "next_attempt_at"))
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="run.id")
+    channel: str = Field(max_length=64)  # a channel name from notify.yaml
+    recipient: str = Field(max_length=64)  # a unit code (unit digest) or "*" (group digest)
+    msgid: str = Field(unique=True, max_length=128)  # stable: a resend after a crash is recognisable
+    status: str = Field(default="pending", max_length=16)  # pending, sent, failed, superseded
+    attempts: int = 0
+    next_attempt_at: datetime
+    last_error: str | None = None
+    sent_at: datetime | None = None
+    created_at: datetime
+
+
+class Lease(SQLModel, table=True):
+    """Who may run the scheduler (or an escalation) now: compare-and-set on expiry."""
+    name: str = Field(primary_key=True, max_length=32)
+    holder: str
+    expires_at: datetime
+
+
 plan = Plan.__table__
 unit = Unit.__table__
 task = Task.__table__
@@ -126,3 +203,9 @@ instance = TaskInstance.__table__
 event = Event.__table__
 evidence_blob = EvidenceBlob.__table__
 evidence = Evidence.__table__
+run = Run.__table__
+step = LadderStep.__table__
+notice = Notice.__table__
+notice_item = NoticeItem.__table__
+outbox = Outbox.__table__
+lease = Lease.__table__

@@ -41,7 +41,7 @@ def load(conn: Connection, spec: PlanSpec, year: int, as_of: date, by: str, prog
         source=spec.filename, timezone=spec.timezone, roll=spec.roll,
         holidays=json.dumps(sorted(d.isoformat() for d in spec.holidays)),
         workdays=json.dumps(sorted(d.isoformat() for d in spec.workdays)),
-        loaded_at=stamp, loaded_by=by,
+        sign_off=spec.sign_off, loaded_at=stamp, loaded_by=by,
     )
     plan_id = conn.execute(select(p.c.id).where(p.c.authority_code == spec.authority_code, p.c.year == year)).scalar()
     report = LoadReport(year, first_load=plan_id is None)
@@ -53,7 +53,8 @@ def load(conn: Connection, spec: PlanSpec, year: int, as_of: date, by: str, prog
     stored = {row.key: row for row in conn.execute(select(t).where(t.c.plan_id == plan_id))}
     wanted = {task.key: task for task in spec.tasks}
     for key, task in wanted.items():
-        fields = dict(title=spec.titled(task, year), who_mask=task.who_mask, evidence=task.evidence, removed_on=None)
+        fields = dict(title=spec.titled(task, year), who_mask=task.who_mask, evidence=task.evidence,
+                      ladder=json.dumps(task.ladder.as_dict()), removed_on=None)
         occurrences = {occ.period: occ for occ in task.occurrences(year, cal, spec.roll)}
         row = stored.get(key)
         if row is None:
@@ -90,7 +91,7 @@ def _diff_task(conn: Connection, report: LoadReport, row, fields: dict, as_of: d
     if not changed:
         return
     conn.execute(t.update().where(t.c.id == row.id).values(fields))
-    notes = [f"{name} changed" for name in changed if name in ("title", "evidence")]
+    notes = [f"{name} changed" for name in changed if name in ("title", "evidence", "ladder")]
     if row.removed_on is not None:
         notes.append(f"restored (removed on {row.removed_on})")
     if "who_mask" in changed:

@@ -67,6 +67,15 @@ class WorkCalendar:
             day += step
         return day
 
+    def add_workdays(self, day: date, n: int) -> date:
+        """The n-th working day after `day` (before it for n < 0), not counting `day` itself."""
+        step = timedelta(days=1 if n >= 0 else -1)
+        left = abs(n)
+        while left:
+            day += step
+            left -= self.is_workday(day)
+        return day
+
     def workdays_between(self, start: date, end: date) -> int:
         """Working days in the half-open interval (start, end]."""
         count, day = 0, start
