@@ -8,3 +8,11 @@ class InputError(Exception):
     def __init__(self, problems: list[str] | str):
         self.problems = [problems] if isinstance(problems, str) else list(problems)
         super().__init__("\n".join(self.problems))
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one short line: the driver's message, never the SQL or its parameters
+    (they may hold personal data)."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {lines[0] if lines else ''}"[:300]

@@ -43,6 +43,7 @@ class Unit(SQLModel, table=True):
     parent: str = ""
     contact: str = ""
     phone: str = ""
+    email: str = ""  # where the unit's digests go (optional)
     active_from: date | None = None
     closed_on: date | None = None
     updated_at: datetime
@@ -150,15 +151,14 @@ class LadderStep(SQLModel, table=True):
 
 class Notice(SQLModel, table=True):
     """A public notice (通报): drafted by a run, issued (numbered, dated) when signed."""
+    __table_args__ = (UniqueConstraint("authority_code", "number"),)
     id: int | None = Field(default=None, primary_key=True)
     authority_code: str = Field(max_length=12)
     run_id: int = Field(foreign_key="run.id")
     drafted_on: date
-    number: str | None = Field(default=None, unique=True, max_length=16)  # YYYY-N in order of issue
-    issued_on: date | None = None
+    number: str | None = Field(default=None, max_length=16)  # YYYY-N in order of issue, per authority
+    issued_on: date | None = None  # never backdated: the rectification clock starts here
     signed_by: str | None = None
-    rectify_by: date | None = None  # issued_on + rectify working days
-    escalate_on: date | None = None  # the first rung after rectify_by
 
 
 class NoticeItem(SQLModel, table=True):
@@ -167,6 +167,8 @@ class NoticeItem(SQLModel, table=True):
     notice_id: int = Field(foreign_key="notice.id", index=True)
     instance_id: int = Field(foreign_key="task_instance.id", unique=True)
     unit_id: int = Field(foreign_key="unit.id")
+    rectify_by: date | None = None  # issued_on + the task's rectify working days
+    escalate_on: date | None = None  # rectify_by + the task's escalate working days
     rectified_on: date | None = None  # recorded by `notices rectify`; else the task's completion counts
     rectify_note: str | None = None
     rectified_by: str | None = None

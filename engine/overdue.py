@@ -6,7 +6,6 @@ distinct due dates.
 """
 from __future__ import annotations
 
-import json
 from datetime import date
 
 from sqlalchemy import String, cast, func, select
@@ -15,7 +14,7 @@ from sqlalchemy.engine import Connection
 from .models import instance as i, occurrence as o, plan as p, task as t, unit as u
 from .status import is_overdue
 from .unit_types import mask_of, type_key
-from .workdays import WorkCalendar
+from .plan import work_calendars
 from .errors import InputError
 
 COLUMNS = ["unit", "unit_name", "town", "type", "task", "title", "period", "due", "days_overdue", "workdays_overdue"]
@@ -55,7 +54,7 @@ def rows(conn: Connection, as_of: date, *, unit=None, town=None, unit_type=None,
     if limit is not None:
         query = query.limit(limit)
     result = conn.execute(query).all()
-    calendars = _calendars(conn)
+    calendars = work_calendars(conn)
     lateness: dict[tuple[int, str], tuple[int, int]] = {}  # (plan, due) → (days, working days)
     out = []
     for code, name, town_, type_, key, title, period, due, plan_id in result:
@@ -74,11 +73,3 @@ def summary(conn: Connection, as_of: date, *, unit=None, town=None, unit_type=No
     query = _filtered(query, as_of, unit, town, unit_type, year).group_by(u.c.town, u.c.type).order_by(func.count().desc(), u.c.town, u.c.type)
     return [dict(town=town_, type=type_, units=units, overdue=n, max_days_overdue=(as_of - oldest).days)
             for town_, type_, units, n, oldest in conn.execute(query)]
-
-
-def _calendars(conn: Connection) -> dict[int, WorkCalendar]:
-    out = {}
-    for plan_id, holidays, workdays in conn.execute(select(p.c.id, p.c.holidays, p.c.workdays)):
-        out[plan_id] = WorkCalendar(frozenset(map(date.fromisoformat, json.loads(holidays))),
-                                    frozenset(map(date.fromisoformat, json.loads(workdays))))
-    return out

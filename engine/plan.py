@@ -21,6 +21,7 @@ from .expand import expand
 from .models import instance as i, occurrence as o, plan as p, task as t, unit as u
 from .status import is_open
 from .unit_types import BUREAU_MASK
+from .workdays import WorkCalendar
 
 
 @dataclass
@@ -136,3 +137,10 @@ def list_plans(conn: Connection) -> list[dict]:
     rows = conn.execute(select(p.c.authority_code, p.c.authority_name, p.c.year, p.c.source, p.c.loaded_at, p.c.loaded_by).order_by(p.c.year))
     return [dict(authority=r.authority_code, authority_name=r.authority_name, year=r.year, source=r.source,
                  loaded_at=r.loaded_at.isoformat(timespec="seconds"), loaded_by=r.loaded_by) for r in rows]
+
+
+def work_calendars(conn: Connection) -> dict[int, WorkCalendar]:
+    """Each stored plan's working days (its own overrides over the official calendar)."""
+    return {plan_id: WorkCalendar(frozenset(map(date.fromisoformat, json.loads(holidays))),
+                                  frozenset(map(date.fromisoformat, json.loads(workdays))))
+            for plan_id, holidays, workdays in conn.execute(select(p.c.id, p.c.holidays, p.c.workdays))}

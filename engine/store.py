@@ -72,6 +72,17 @@ def insert(conn: Connection, table):
     return dialect_insert(table)
 
 
+def lock(conn: Connection, name: str) -> None:
+    """Serialise a critical section across processes for the rest of the
+    transaction: a row lock on PostgreSQL; on SQLite, BEGIN IMMEDIATE already
+    holds the database's write lock, and FOR UPDATE is dropped."""
+    from .models import lease
+    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    conn.execute(insert(conn, lease).values(name=name, holder="", expires_at=epoch)
+                 .on_conflict_do_nothing(index_elements=["name"]))
+    conn.execute(lease.select().where(lease.c.name == name).with_for_update())
+
+
 def now() -> datetime:
     """The moment of a write, in UTC (recorded beside the as-of date it refers to)."""
     return datetime.now(timezone.utc)

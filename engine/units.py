@@ -5,6 +5,7 @@ keeps its history; closing it is an explicit act with a date.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -19,13 +20,14 @@ from .models import event, instance as i, occurrence as o, task as t, unit as u
 from .status import is_open
 from .unit_types import ALLOWED, BUREAU_MASK, mask_of, type_key
 
-COLUMNS = ["code", "name", "type", "town", "parent", "contact", "phone", "active_from"]
+COLUMNS = ["code", "name", "type", "town", "parent", "contact", "phone", "active_from", "email"]
 ALIASES = {
     **{c: c for c in COLUMNS},
     "学校代码": "code", "学校名称": "name", "学校类型": "type", "乡镇": "town",
-    "上级单位": "parent", "责任人": "contact", "联系电话": "phone", "启用日期": "active_from",
+    "上级单位": "parent", "责任人": "contact", "联系电话": "phone", "启用日期": "active_from", "电子邮箱": "email",
 }
-COMPARED = ("name", "type", "type_mask", "town", "parent", "contact", "phone", "active_from")
+COMPARED = ("name", "type", "type_mask", "town", "parent", "contact", "phone", "active_from", "email")
+EMAIL_RE = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 
 
 @dataclass
@@ -77,6 +79,8 @@ def _unit_from_row(raw: dict) -> tuple[dict, list[str]]:
         shown = mask_phone(unit["phone"]) if unit["phone"] else "empty"
         errors.append(f"phone {shown} is not a mobile (11 digits) or a landline (e.g. 0561-6012345)")
     unit["phone"] = phone or ""
+    if unit["email"] and not EMAIL_RE.match(unit["email"]):
+        errors.append(f"email '{unit['email']}' is not an e-mail address")
     try:
         unit["active_from"] = sheets.parse_date(raw.get("active_from"))
     except ValueError as exc:

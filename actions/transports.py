@@ -1,0 +1,66 @@
+"""Sending one rendered message over one channel. A transport raises
+DeliveryError when the channel refused or could not be reached; WeCom and
+DingTalk robots answer HTTP 200 with a non-zero errcode when they refuse."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import smtplib
+import time
+import urllib.parse
+import urllib.request
+from email.message import EmailMessage
+
+
+class DeliveryError(Exception):
+    pass
+
+
+def send(kind: str, settings: dict, *, to: str, subject: str, body: str, msgid: str) -> None:
+    try:
+        {"email": _email, "wecom": _wecom, "dingtalk": _dingtalk}[kind](settings, to, subject, body, msgid)
+    except DeliveryError:
+        raise
+    except (OSError, smtplib.SMTPException, ValueError) as exc:
+        raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
+
+
+def _email(settings, to, subject, body, msgid):
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = settings["sender"], to, subject
+    message["Message-ID"] = msgid  # stable: a resend after a crash is recognisable
+    message.set_content(body)
+    with smtplib.SMTP(settings["smtp_host"], int(settings.get("smtp_port", 25)), timeout=30) as smtp:
+        if settings.get("starttls"):
+            smtp.starttls()
+        if settings.get("username"):
+            smtp.login(settings["username"], os.environ.get(settings.get("password_env", ""), ""))
+        smtp.send_message(message)
+
+
+def _post_json(url: str, payload: dict) -> None:
+    request = urllib.request.Request(url, data=json.dumps(payload, ensure_ascii=False).encode(),
+                                     headers={"Content-Type": "application/json; charset=utf-8"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        answer = json.loads(response.read() or b"{}")
+    if answer.get("errcode", 0) != 0:
+        raise DeliveryError(f"robot refused: errcode {answer.get('errcode')}: {answer.get('errmsg', '')}")
+
+
+def _wecom(settings, _to, subject, body, _msgid):
+    _post_json(settings["url"], {"msgtype": "markdown", "markdown": {"content": f"**{subject}**\n{body}"}})
+
+
+def _dingtalk(settings, _to, subject, body, _msgid):
+    url = settings["url"]
+    secret = os.environ.get(settings.get("secret_env", ""), "")
+    if secret:  # 加签: timestamp + HMAC-SHA256 of "timestamp\nsecret", base64, URL-encoded
+        stamp = str(round(time.time() * 1000))
+        digest = hmac.new(secret.encode(), f"{stamp}\n{secret}".encode(), hashlib.sha256).digest()
+        url += f"&timestamp={stamp}&sign={urllib.parse.quote_plus(base64.b64encode(digest))}"
+    keyword = settings.get("keyword", "")
+    text = f"{keyword} {subject}\n\n{body}" if keyword and keyword not in subject + body else f"{subject}\n\n{body}"
+    _post_json(url, {"msgtype": "markdown", "markdown": {"title": subject, "text": text}})

@@ -1,0 +1,92 @@
+"""notify.yaml: where messages go and how they read, validated like calendar.yaml.
+
+Secrets never sit in the file: it names the environment variables that hold
+them (password_env, secret_env).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import located
+from .errors import InputError
+from .escalation import Channel
+
+KINDS = {"email": True, "wecom": False, "dingtalk": False}  # kind → per-unit digests?
+CHANNEL_KEYS = {
+    "email": ("name", "kind", "towns", "smtp_host", "smtp_port", "starttls", "username", "password_env", "sender"),
+    "wecom": ("name", "kind", "towns", "url", "per_minute"),
+    "dingtalk": ("name", "kind", "towns", "url", "secret_env", "keyword", "per_minute"),
+}
+REQUIRED = {"email": ("smtp_host", "sender"), "wecom": ("url",), "dingtalk": ("url",)}
+TEMPLATE_KEYS = ("subject", "line", "footer")
+DEFAULT_TEMPLATES = {
+    "subject": "【学生资助工作提醒】{recipient}：{count} 项（{as_of}）",
+    "line": "{rung_title}｜{unit_name}｜{title}（{period}，截止 {due}）",
+    "footer": "请在系统中完成并上传佐证材料。消息编号：{msgid}",
+}
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    channel: Channel
+    kind: str
+    settings: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    channels: tuple[ChannelConfig, ...] = ()
+    templates: dict = field(default_factory=lambda: dict(DEFAULT_TEMPLATES))
+
+    def by_name(self, name: str) -> ChannelConfig | None:
+        return next((c for c in self.channels if c.channel.name == name), None)
+
+
+def read(path: str | Path | None) -> NotifyConfig:
+    """The notify file; no file means no channels (steps and notices are still recorded)."""
+    if path is None:
+        return NotifyConfig()
+    path = Path(path)
+    try:
+        doc = located.load(path.read_text(encoding="utf-8"), path.name)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    problems = []
+
+    def error(line, message):
+        problems.append(f"{path.name}:{line}: {message}")
+
+    for key in doc:
+        if key not in ("channels", "templates"):
+            error(located.line_of(doc, key), f"unknown key '{key}' (allowed: channels, templates)")
+    channels, names = [], set()
+    items = doc.get("channels") or []
+    for k, item in enumerate(items):
+        line = items.item_lines[k]
+        if not isinstance(item, dict) or item.get("kind") not in KINDS:
+            error(line, f"channel: kind must be one of {', '.join(KINDS)}")
+            continue
+        kind, name = item["kind"], str(item.get("name", ""))
+        where = f"channel {name or '#' + str(line)}: "
+        if not name or name in names:
+            error(line, where + "name is required and must be unique")
+        names.add(name)
+        for key in item:
+            if key not in CHANNEL_KEYS[kind]:
+                error(located.line_of(item, key), where + f"unknown key '{key}' for kind {kind} (allowed: {', '.join(CHANNEL_KEYS[kind])})")
+        for key in REQUIRED[kind]:
+            if not item.get(key):
+                error(line, where + f"{key} is required for kind {kind}")
+        towns = tuple(item.get("towns") or ())
+        settings = {k: v for k, v in item.items() if k not in ("name", "kind", "towns")}
+        channels.append(ChannelConfig(Channel(name, KINDS[kind], towns), kind, settings))
+    templates = dict(DEFAULT_TEMPLATES)
+    for key, value in (doc.get("templates") or {}).items():
+        if key not in TEMPLATE_KEYS:
+            error(located.line_of(doc["templates"], key), f"templates: unknown key '{key}' (allowed: {', '.join(TEMPLATE_KEYS)})")
+        else:
+            templates[key] = str(value)
+    if problems:
+        raise InputError(problems)
+    return NotifyConfig(tuple(channels), templates)

@@ -1,0 +1,223 @@
+"""The nightly run: the notice-and-rectify ladder, as a plain function of
+(database, as_of) that the CLI, the daemon and the tests all call.
+
+One ladder per task instance (unit × task × period), rungs in working days:
+heads-up before due, reminder and notice after due (date-driven), escalation
+after the rectification deadline of an *issued* notice (never backdated).
+
+A rung due on day R is taken by the first run on or after R, if the work was
+not done, cancelled or waived by R. Whether the engine ran every night or once
+after a week off, the same (instance, rung, due_on) steps exist; only taken_on
+differs. Steps, notice items and outbox rows are unique by key, and the whole
+run is one transaction, so a crash or a second run can never double anything.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import (Column, Date, Integer, MetaData, String, Table, and_, exists, func, literal, or_, select,
+                        true, update)
+from sqlalchemy.engine import Connection
+
+from . import notices, store
+from .models import (instance as i, notice as n, notice_item as ni, occurrence as o, outbox, plan as p, run,
+                     step as s, task as t, unit as u)
+from .plan import work_calendars
+from .unit_types import BUREAU_MASK
+
+RUNGS = ("heads_up", "reminder", "notice", "escalate")
+RUNG_TITLES = {"heads_up": "预提醒", "reminder": "催办提醒", "notice": "通报", "escalate": "约谈/考核扣分"}
+STEP_COLUMNS = ["unit", "unit_name", "task", "title", "period", "rung", "due_on", "taken_on", "notice"]
+
+
+@dataclass(frozen=True)
+class Channel:
+    """Where a run's messages go: per-unit digests (email) or one group digest per run."""
+    name: str
+    per_unit: bool
+    towns: tuple[str, ...] = ()
+
+
+@dataclass
+class RunResult:
+    run_id: int | None
+    as_of: date
+    steps: list[dict] = field(default_factory=list)
+    notices: list[int] = field(default_factory=list)
+    messages: int = 0
+
+    @property
+    def counts(self) -> dict:
+        by_rung = {r: sum(1 for x in self.steps if x["rung"] == r) for r in RUNGS}
+        return {**by_rung, "notices": len(self.notices), "messages": self.messages}
+
+
+def escalate(conn: Connection, as_of: date, by: str, channels=(), dry_run: bool = False) -> RunResult:
+    """Take every rung due on or before `as_of` not yet taken. With dry_run,
+    only say what a run would take (no write, no lock)."""
+    if not dry_run:
+        store.lock(conn, "escalation")  # a second run waits here, then finds nothing left to take
+        run_id = conn.execute(run.insert().values(as_of=as_of, started_at=store.now(), by=by)).inserted_primary_key[0]
+    rungs = _rung_dates(conn, as_of)
+    try:
+        candidates = [_date_rungs(rungs), _escalations(as_of)]
+        if dry_run:
+            would = [select(c.c.instance_id, c.c.rung, c.c.due_on, literal(as_of).label("taken_on"),
+                            literal(None).label("notice_id")).subquery() for c in candidates]
+            return RunResult(None, as_of, [row for w in would for row in _describe(conn, w)])
+        for candidate in candidates:
+            stmt = store.insert(conn, s).from_select(
+                ["instance_id", "rung", "due_on", "taken_on", "run_id"],
+                select(candidate.c.instance_id, candidate.c.rung, candidate.c.due_on, literal(as_of), literal(run_id))
+                .where(true()),  # SQLite parses INSERT … SELECT … ON CONFLICT only after a WHERE
+            ).on_conflict_do_nothing(index_elements=["instance_id", "rung"])
+            conn.execute(stmt)
+    finally:
+        rungs.drop(conn)
+    result = RunResult(run_id, as_of)
+    result.notices = _draft_notices(conn, run_id, as_of, by)
+    result.steps = steps_of_run(conn, run_id)
+    result.messages = _queue_messages(conn, run_id, channels)
+    conn.execute(run.update().where(run.c.id == run_id).values(
+        finished_at=store.now(), outcome="ok", counts=json.dumps(result.counts)))
+    return result
+
+
+def record_failure(conn: Connection, as_of: date, by: str, error: str) -> None:
+    """A run that failed rolled back; this leaves its trace for `runs list`."""
+    stamp = store.now()
+    conn.execute(run.insert().values(as_of=as_of, started_at=stamp, finished_at=stamp, outcome="error", error=error, by=by))
+
+
+def _rung_dates(conn: Connection, as_of: date) -> Table:
+    """A temporary table of (task, due) → (rung, due_on ≤ as_of), computed in
+    Python per distinct (task, due date): a province has millions of instances
+    but only a few hundred distinct deadlines."""
+    table = Table("rung_due", MetaData(), Column("task_id", Integer), Column("due", Date),
+                  Column("rung", String), Column("due_on", Date), prefixes=["TEMPORARY"])
+    table.create(conn)
+    pairs = conn.execute(
+        select(o.c.task_id, t.c.plan_id, t.c.ladder, i.c.due).distinct()
+        .select_from(i.join(o, o.c.id == i.c.occurrence_id).join(t, t.c.id == o.c.task_id))
+        .where(i.c.due <= as_of + timedelta(days=120), i.c.cancelled_on.is_(None), i.c.waived_on.is_(None))
+    ).all()
+    cals = work_calendars(conn)
+    rows = []
+    for task_id, plan_id, ladder_json, due in pairs:
+        ladder, cal = json.loads(ladder_json), cals[plan_id]
+        dates = {"reminder": cal.add_workdays(due, ladder["reminder"]), "notice": cal.add_workdays(due, ladder["notice"])}
+        if ladder["heads_up"]:
+            dates["heads_up"] = cal.add_workdays(due, -ladder["heads_up"])
+        rows += [dict(task_id=task_id, due=due, rung=r, due_on=d) for r, d in dates.items() if d <= as_of]
+    if rows:
+        conn.execute(table.insert(), rows)
+    return table
+
+
+def _not_closed_by(day):
+    """Not done, cancelled or waived by `day`: the rung's date, not the run's."""
+    return and_(or_(i.c.done_on.is_(None), i.c.done_on > day),
+                or_(i.c.cancelled_on.is_(None), i.c.cancelled_on > day),
+                or_(i.c.waived_on.is_(None), i.c.waived_on > day))
+
+
+def _not_taken(rung):
+    return ~exists().where(s.c.instance_id == i.c.id, s.c.rung == rung)
+
+
+def _date_rungs(r: Table):
+    """Heads-up, reminder and notice rungs due and not taken. The bureau's own
+    work has no ladder: a bureau does not issue notices to itself."""
+    return (
+        select(i.c.id.label("instance_id"), r.c.rung, r.c.due_on)
+        .select_from(i.join(o, o.c.id == i.c.occurrence_id)
+                     .join(r, and_(r.c.task_id == o.c.task_id, r.c.due == i.c.due))
+                     .join(u, u.c.id == i.c.unit_id))
+        .where(u.c.type_mask != BUREAU_MASK, _not_closed_by(r.c.due_on), _not_taken(r.c.rung))
+        .subquery()
+    )
+
+
+def _escalations(as_of: date):
+    """Items of issued notices whose rectification deadline passed unrectified."""
+    rectified = func.coalesce(ni.c.rectified_on, i.c.done_on)
+    return (
+        select(ni.c.instance_id, literal("escalate").label("rung"), ni.c.escalate_on.label("due_on"))
+        .select_from(ni.join(n, n.c.id == ni.c.notice_id).join(i, i.c.id == ni.c.instance_id))
+        .where(n.c.issued_on.is_not(None), ni.c.escalate_on <= as_of,
+               or_(rectified.is_(None), rectified > ni.c.rectify_by),
+               _not_closed_by(ni.c.escalate_on), _not_taken("escalate"))
+        .subquery()
+    )
+
+
+def _draft_notices(conn: Connection, run_id: int, as_of: date, by: str) -> list[int]:
+    """One draft per authority per run, holding this run's notice steps whose
+    work is still open; issued at once where the authority's plan needs no sign-off."""
+    authority = (select(p.c.authority_code).select_from(o.join(t, t.c.id == o.c.task_id).join(p, p.c.id == t.c.plan_id))
+                 .where(o.c.id == i.c.occurrence_id).scalar_subquery())
+    # Work already done when the notice is drafted keeps its step but is not named publicly.
+    new = (select(s.c.instance_id, i.c.unit_id, authority.label("authority"))
+           .join(i, i.c.id == s.c.instance_id)
+           .where(s.c.run_id == run_id, s.c.rung == "notice", _not_closed_by(as_of)).subquery())
+    drafted = []
+    for (code,) in conn.execute(select(new.c.authority).distinct().order_by(new.c.authority)):
+        notice_id = conn.execute(n.insert().values(authority_code=code, run_id=run_id, drafted_on=as_of)).inserted_primary_key[0]
+        conn.execute(store.insert(conn, ni).from_select(
+            ["notice_id", "instance_id", "unit_id"],
+            select(literal(notice_id), new.c.instance_id, new.c.unit_id).where(new.c.authority == code),  # WHERE: see above
+        ).on_conflict_do_nothing(index_elements=["instance_id"]))
+        conn.execute(update(s).where(s.c.run_id == run_id, s.c.rung == "notice",
+                                     s.c.instance_id.in_(select(ni.c.instance_id).where(ni.c.notice_id == notice_id)))
+                     .values(notice_id=notice_id))
+        if not notices.needs_sign_off(conn, code):
+            notices.issue(conn, notice_id, as_of, "（无需签发）")
+        drafted.append(notice_id)
+    return drafted
+
+
+def _queue_messages(conn: Connection, run_id: int, channels) -> int:
+    """Outbox rows in the run's transaction: one digest per unit (per-unit
+    channels) or one per group channel, carrying this run's steps."""
+    stamp, queued = store.now(), 0
+    for channel in channels:
+        scope = [s.c.run_id == run_id]
+        if channel.towns:
+            scope.append(u.c.town.in_(channel.towns))
+        if channel.per_unit:
+            scope.append(u.c.email != "")
+        recipient = u.c.code if channel.per_unit else literal("*")
+        msgid = literal(f"<aidcal.{run_id}.{channel.name}.") + recipient + literal("@aidcal>")
+        source = (select(literal(run_id), literal(channel.name), recipient, msgid, literal(stamp), literal(stamp))
+                  .select_from(s.join(i, i.c.id == s.c.instance_id).join(u, u.c.id == i.c.unit_id))
+                  .where(*scope).distinct())
+        queued += conn.execute(store.insert(conn, outbox).from_select(
+            ["run_id", "channel", "recipient", "msgid", "next_attempt_at", "created_at"], source,
+        ).on_conflict_do_nothing(index_elements=["run_id", "channel", "recipient"])).rowcount
+    return queued
+
+
+def steps_of_run(conn: Connection, run_id: int) -> list[dict]:
+    return _describe(conn, select(s).where(s.c.run_id == run_id).subquery())
+
+
+def _describe(conn: Connection, steps) -> list[dict]:
+    """Steps (taken or would-be) as users read them; `steps` has the columns of ladder_step."""
+    rows = conn.execute(
+        select(u.c.code, u.c.name, t.c.key, t.c.title, o.c.period, steps.c.rung, steps.c.due_on, steps.c.taken_on,
+               steps.c.notice_id)
+        .select_from(steps.join(i, i.c.id == steps.c.instance_id).join(u, u.c.id == i.c.unit_id)
+                     .join(o, o.c.id == i.c.occurrence_id).join(t, t.c.id == o.c.task_id))
+        .order_by(u.c.code, t.c.key, o.c.period, steps.c.due_on)
+    ).all()
+    return [dict(unit=r[0], unit_name=r[1], task=r[2], title=r[3], period=r[4], rung=r[5], due_on=str(r[6]),
+                 taken_on=str(r[7]), notice=r[8]) for r in rows]
+
+
+def list_runs(conn: Connection, limit: int = 100) -> list[dict]:
+    rows = conn.execute(select(run).order_by(run.c.id.desc()).limit(limit)).all()
+    return [dict(id=r.id, as_of=str(r.as_of), started=r.started_at.isoformat(timespec="seconds"),
+                 finished=r.finished_at and r.finished_at.isoformat(timespec="seconds"), outcome=r.outcome,
+                 counts=json.loads(r.counts), error=r.error, by=r.by) for r in rows]
