@@ -6,7 +6,7 @@ heads-up before due, reminder and notice after due (date-driven), escalation
 after the rectification deadline of an *issued* notice (never backdated).
 
 A rung due on day R is taken by the first run on or after R, if the work was
-not done, cancelled or waived by R. Whether the engine ran every night or once
+not done, cancelled or waived before R. Whether the engine ran every night or once
 after a week off, the same (instance, rung, due_on) steps exist; only taken_on
 differs. Steps, notice items and outbox rows are unique by key, and the whole
 run is one transaction, so a crash or a second run can never double anything.
@@ -116,11 +116,13 @@ def _rung_dates(conn: Connection, as_of: date) -> Table:
     return table
 
 
-def _not_closed_by(day):
-    """Not done, cancelled or waived by `day`: the rung's date, not the run's."""
-    return and_(or_(i.c.done_on.is_(None), i.c.done_on > day),
-                or_(i.c.cancelled_on.is_(None), i.c.cancelled_on > day),
-                or_(i.c.waived_on.is_(None), i.c.waived_on > day))
+def _open_at(day):
+    """Still open at the start of `day` (the rung's date, not the run's): work
+    done on the rung's own day did not stop a run at 01:30 that morning, so it
+    must not stop a catch-up run either."""
+    return and_(or_(i.c.done_on.is_(None), i.c.done_on >= day),
+                or_(i.c.cancelled_on.is_(None), i.c.cancelled_on >= day),
+                or_(i.c.waived_on.is_(None), i.c.waived_on >= day))
 
 
 def _not_taken(rung):
@@ -135,7 +137,7 @@ def _date_rungs(r: Table):
         .select_from(i.join(o, o.c.id == i.c.occurrence_id)
                      .join(r, and_(r.c.task_id == o.c.task_id, r.c.due == i.c.due))
                      .join(u, u.c.id == i.c.unit_id))
-        .where(u.c.type_mask != BUREAU_MASK, _not_closed_by(r.c.due_on), _not_taken(r.c.rung))
+        .where(u.c.type_mask != BUREAU_MASK, _open_at(r.c.due_on), _not_taken(r.c.rung))
         .subquery()
     )
 
@@ -148,7 +150,7 @@ def _escalations(as_of: date):
         .select_from(ni.join(n, n.c.id == ni.c.notice_id).join(i, i.c.id == ni.c.instance_id))
         .where(n.c.issued_on.is_not(None), ni.c.escalate_on <= as_of,
                or_(rectified.is_(None), rectified > ni.c.rectify_by),
-               _not_closed_by(ni.c.escalate_on), _not_taken("escalate"))
+               _open_at(ni.c.escalate_on), _not_taken("escalate"))
         .subquery()
     )
 
@@ -161,7 +163,7 @@ def _draft_notices(conn: Connection, run_id: int, as_of: date, by: str) -> list[
     # Work already done when the notice is drafted keeps its step but is not named publicly.
     new = (select(s.c.instance_id, i.c.unit_id, authority.label("authority"))
            .join(i, i.c.id == s.c.instance_id)
-           .where(s.c.run_id == run_id, s.c.rung == "notice", _not_closed_by(as_of)).subquery())
+           .where(s.c.run_id == run_id, s.c.rung == "notice", _open_at(as_of)).subquery())
     drafted = []
     for (code,) in conn.execute(select(new.c.authority).distinct().order_by(new.c.authority)):
         notice_id = conn.execute(n.insert().values(authority_code=code, run_id=run_id, drafted_on=as_of)).inserted_primary_key[0]
