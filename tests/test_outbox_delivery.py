@@ -1,0 +1,151 @@
+"""Delivery through real local servers: an SMTP server that is down for a day,
+robots that refuse with HTTP 200 and a non-zero errcode, digests, superseding."""
+import json
+import socket
+import threading
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from actions.deliver import deliver
+from engine import channels, escalation, store
+from conftest import HEADER_EN
+
+NOW = datetime.now(timezone.utc) + timedelta(minutes=1)  # delivery runs on wall time, after the runs below
+ROSTER = f"""{HEADER_EN},email
+S001,濉溪镇中心学校,小学|初中,濉溪镇,,王伟,13912345678,,s001@example.cn
+S002,濉溪中学,高中,县直,,李芳,0561-6012345,,s002@example.cn
+K001,濉溪镇中心幼儿园,幼儿园,濉溪镇,S001,刘静,13812345670,,
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def mailed(aidcal, calendar_file):
+    aidcal("calendar", "load", calendar_file, "--as-of", "2021-01-01")
+    aidcal("units", "import", aidcal.file("u.csv", ROSTER), "--as-of", "2021-01-01")
+    port = free_port()
+    notify = aidcal.file("notify.yaml", f"channels:\n  - name: unit-mail\n    kind: email\n    smtp_host: 127.0.0.1\n"
+                                        f"    smtp_port: {port}\n    sender: 资助中心 <zizhu@example.cn>\n")
+    aidcal("--notify", notify, "escalate", "--as-of", "2021-02-01")
+    return aidcal, channels.read(notify), port
+
+
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+def test_smtp_down_for_a_day_then_every_message_arrives_once(mailed):
+    from aiosmtpd.controller import Controller
+    aidcal, config, port = mailed
+    engine = aidcal.engine()
+    assert aidcal.scalar("SELECT count(*) FROM outbox") == 2  # K001 has no email: no digest for it
+    report = deliver(engine, config, now=NOW)  # nobody listens on the port
+    assert report.sent == 0 and report.failed == 2
+    later = NOW
+    for hour in range(24):  # a day of retries, backoff capped at an hour
+        later = NOW + timedelta(hours=hour, minutes=30)
+        deliver(engine, config, now=later)
+    assert aidcal.scalar("SELECT count(*) FROM outbox WHERE status = 'failed'") == 2
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        report = deliver(engine, config, now=later + timedelta(hours=1))
+        again = deliver(engine, config, now=later + timedelta(hours=2))
+    finally:
+        controller.stop()
+    assert report.sent == 2 and again.sent == 0
+    assert sorted(m.rcpt_tos[0] for m in inbox.messages) == ["s001@example.cn", "s002@example.cn"]
+    body = inbox.messages[0].content.decode()
+    assert "Message-ID: <aidcal." in body
+    assert aidcal.scalar("SELECT count(*) FROM outbox WHERE status = 'sent'") == 2
+
+
+def test_a_message_whose_work_was_completed_is_superseded_not_sent(mailed):
+    aidcal, config, _ = mailed
+    for key, period in [("system-update", "2021-01"), ("monthly-report", "2021-01")]:
+        aidcal("tasks", "done", "--unit", "S002", key, "--period", period, "--evidence", aidcal.file("e.pdf", "x"),
+               "--as-of", "2021-02-01")
+    report = deliver(aidcal.engine(), config, now=NOW)
+    assert report.superseded == 1
+    assert aidcal.scalar("SELECT status FROM outbox WHERE recipient = 'S002'") == "superseded"
+
+
+class Robot(BaseHTTPRequestHandler):
+    answers: list = []
+    received: list = []
+
+    def do_POST(self):
+        Robot.received.append((self.path, json.loads(self.rfile.read(int(self.headers["Content-Length"])))))
+        body = json.dumps(Robot.answers.pop(0) if Robot.answers else {"errcode": 0, "errmsg": "ok"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def robot():
+    server = HTTPServer(("127.0.0.1", 0), Robot)
+    Robot.answers, Robot.received = [], []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_a_robot_refusing_with_http_200_is_a_failure_then_a_digest_goes_out(county, robot, monkeypatch):
+    monkeypatch.setenv("AIDCAL_DINGTALK_SECRET", "SECabc")
+    notify = county.file("notify.yaml", f"channels:\n  - name: ding\n    kind: dingtalk\n    url: {robot}/robot/send?access_token=t\n"
+                                        f"    secret_env: AIDCAL_DINGTALK_SECRET\n    keyword: 资助\n")
+    county("--notify", notify, "escalate", "--as-of", "2021-02-01")
+    config = channels.read(notify)
+    Robot.answers = [{"errcode": 310000, "errmsg": "sign not match"}]
+    report = deliver(county.engine(), config, now=NOW)
+    assert report.failed == 1 and "errcode 310000" in report.errors[0]
+    report = deliver(county.engine(), config, now=NOW + timedelta(minutes=5))
+    assert report.sent == 1
+    path, payload = Robot.received[-1]
+    assert "&timestamp=" in path and "&sign=" in path
+    text = payload["markdown"]["text"]
+    assert "资助" in text and "濉溪镇中心学校" in text  # the keyword the robot requires and "消息编号：<aidcal." in text
+    assert "13912345678" not in text  # personal numbers never leave in full
+
+
+def test_robots_get_at_most_per_minute_messages(county, robot):
+    notify = county.file("notify.yaml", f"channels:\n  - name: wx\n    kind: wecom\n    url: {robot}/send?key=k\n    per_minute: 20\n")
+    for day in ("2021-01-21", "2021-01-25", "2021-01-29"):
+        county("--notify", notify, "escalate", "--as-of", day)
+    waits, now = [], [100.0]
+    deliver(county.engine(), channels.read(notify), now=NOW, clock=lambda: now[0],
+            sleep=lambda s: (waits.append(s), now.__setitem__(0, now[0] + s)))
+    assert len(Robot.received) == 3 and waits == [pytest.approx(3.0), pytest.approx(3.0)]
+
+
+def test_notify_file_errors_name_file_and_line(aidcal):
+    bad = aidcal.file("notify.yaml", "channels:\n  - name: a\n    kind: wecom\n    urll: x\n")
+    result = aidcal("--notify", bad, "escalate", "--as-of", "2021-02-01", ok=False)
+    assert result.exit_code == 2
+    assert "notify.yaml:4: channel a: unknown key 'urll'" in result.stderr
+    assert "notify.yaml:2: channel a: url is required" in result.stderr
+
+
+def test_outbox_list_shows_status(mailed):
+    aidcal, config, _ = mailed
+    rows = json.loads(aidcal("outbox", "list", "--status", "pending", "--format", "json").stdout)
+    assert {r["recipient"] for r in rows} == {"S001", "S002"} and all(r["msgid"].startswith("<aidcal.") for r in rows)
