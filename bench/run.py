@@ -103,13 +103,18 @@ def main() -> None:
     step("overdue --format json --output", [AIDCAL, *db, "overdue", "--as-of", AS_OF, "--format", "json", "--output", "o.json"], 2.5, repeat=3)
     step("overdue --format csv --output", [AIDCAL, *db, "overdue", "--as-of", AS_OF, "--format", "csv", "--output", "o.csv"], 2.5, repeat=3)
     step("floor: hand-written SQL → JSON (sqlite3 only)", [sys.executable, "-c", FLOOR, str(OUT / "state.db"), AS_OF, "floor.json"], repeat=3)
+    step(f"escalate --dry-run as of {AS_OF}", [AIDCAL, *db, "escalate", "--as-of", AS_OF, "--dry-run", "--format", "json"], repeat=3)
+    step(f"escalate as of {AS_OF} (nightly run)", [AIDCAL, *db, "escalate", "--as-of", AS_OF, "--format", "json"], 5)
+    step("escalate again, same day (takes nothing)", [AIDCAL, *db, "escalate", "--as-of", AS_OF, "--format", "json"], 5)
     step("overdue --format xlsx --output", [AIDCAL, *db, "overdue", "--as-of", AS_OF, "--format", "xlsx", "--output", "o.xlsx"])
 
     import sqlite3
     con = sqlite3.connect(OUT / "state.db")
     instances = con.execute("SELECT count(*) FROM task_instance").fetchone()[0]
     overdue_rows = sum(1 for _ in open(OUT / "o.csv", encoding="utf-8-sig")) - 1
-    print(f"province: {args.units} units, {instances} task instances, {overdue_rows} overdue rows as of {AS_OF}")
+    steps = con.execute("SELECT count(*) FROM ladder_step").fetchone()[0]
+    print(f"province: {args.units} units, {instances} task instances, {overdue_rows} overdue rows and "
+          f"{steps} ladder steps as of {AS_OF}")
     print("seconds: writes run once; reads are the best of 3 runs. Peak MB: the largest resident set.")
     print(f"{'command':<52} {'seconds':>8} {'peak MB':>8} {'target s':>9}")
     for label, seconds, mb, target in results:
