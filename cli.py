@@ -401,9 +401,11 @@ def overdue(obj, as_of, unit, town, unit_type, year, limit, fmt, output):
 @cli.command()
 @as_of_option
 @click.option("--dry-run", is_flag=True, help="Print what a run would take on that day, without writing anything.")
+@click.option("--limit", type=click.IntRange(min=0), default=30, show_default=True,
+              help="Steps shown in the table (json carries every step).")
 @format_option()
 @click.pass_obj
-def escalate(obj, as_of, dry_run, fmt):
+def escalate(obj, as_of, dry_run, limit, fmt):
     """The nightly run: take every ladder rung due (reminders, notices, escalations), draft notices, queue messages.
 
     Idempotent: a second run for the same day takes nothing and queues nothing.
@@ -423,14 +425,19 @@ def escalate(obj, as_of, dry_run, fmt):
             with store.writing(obj.engine) as conn:
                 escalation.record_failure(conn, as_of, user(), one_line(exc))
             raise
-    if fmt == "json":
-        print_json([{k: x[k] for k in ("unit", "task", "period", "rung", "due_on", "taken_on", "notice")} for x in result.steps])
+    if dry_run:
+        shown = result.would if fmt == "json" else result.would[:limit]
     else:
-        print_table(f"{'将' if dry_run else '已'}执行的督办步骤（{as_of}）：{len(result.steps)} 项", result.steps,
+        with store.reading(obj.engine) as conn:
+            shown = escalation.steps_of_run(conn, result.run_id, None if fmt == "json" else limit)
+    if fmt == "json":
+        print_json([{k: x[k] for k in ("unit", "task", "period", "rung", "due_on", "taken_on", "notice")} for x in shown])
+    else:
+        print_table(f"{'将' if dry_run else '已'}执行的督办步骤（{as_of}）：{result.taken} 项，显示 {len(shown)} 项", shown,
                     ["unit", "unit_name", "task", "period", "rung", "due_on", "notice"], HEADERS)
     what = "would take" if dry_run else f"run {result.run_id}: took"
     counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
-    say(f"escalate as of {as_of}: {what} {len(result.steps)} steps ({counts})")
+    say(f"escalate as of {as_of}: {what} {result.taken} steps ({counts})")
 
 
 @cli.group()

@@ -42,16 +42,23 @@ class Channel:
 
 @dataclass
 class RunResult:
+    """What a run did, in counts; the steps themselves are read with steps_of_run
+    (a province's run takes hundreds of thousands: only a caller that prints them
+    pays for them)."""
     run_id: int | None
     as_of: date
-    steps: list[dict] = field(default_factory=list)
+    by_rung: dict = field(default_factory=dict)
     notices: list[int] = field(default_factory=list)
     messages: int = 0
+    would: list[dict] = field(default_factory=list)  # a dry run's steps
 
     @property
     def counts(self) -> dict:
-        by_rung = {r: sum(1 for x in self.steps if x["rung"] == r) for r in RUNGS}
-        return {**by_rung, "notices": len(self.notices), "messages": self.messages}
+        return {**{r: self.by_rung.get(r, 0) for r in RUNGS}, "notices": len(self.notices), "messages": self.messages}
+
+    @property
+    def taken(self) -> int:
+        return sum(self.by_rung.values())
 
 
 def escalate(conn: Connection, as_of: date, by: str, channels=(), dry_run: bool = False) -> RunResult:
@@ -66,7 +73,9 @@ def escalate(conn: Connection, as_of: date, by: str, channels=(), dry_run: bool 
         if dry_run:
             would = [select(c.c.instance_id, c.c.rung, c.c.due_on, literal(as_of).label("taken_on"),
                             literal(None).label("notice_id")).subquery() for c in candidates]
-            return RunResult(None, as_of, [row for w in would for row in _describe(conn, w)])
+            rows = [row for w in would for row in _describe(conn, w)]
+            by_rung = {r: sum(1 for x in rows if x["rung"] == r) for r in RUNGS}
+            return RunResult(None, as_of, by_rung, would=rows)
         for candidate in candidates:
             stmt = store.insert(conn, s).from_select(
                 ["instance_id", "rung", "due_on", "taken_on", "run_id"],
@@ -78,7 +87,7 @@ def escalate(conn: Connection, as_of: date, by: str, channels=(), dry_run: bool 
         rungs.drop(conn)
     result = RunResult(run_id, as_of)
     result.notices = _draft_notices(conn, run_id, as_of, by)
-    result.steps = steps_of_run(conn, run_id)
+    result.by_rung = dict(conn.execute(select(s.c.rung, func.count()).where(s.c.run_id == run_id).group_by(s.c.rung)).all())
     result.messages = _queue_messages(conn, run_id, channels)
     conn.execute(run.update().where(run.c.id == run_id).values(
         finished_at=store.now(), outcome="ok", counts=json.dumps(result.counts)))
@@ -158,11 +167,10 @@ def _escalations(as_of: date):
 def _draft_notices(conn: Connection, run_id: int, as_of: date, by: str) -> list[int]:
     """One draft per authority per run, holding this run's notice steps whose
     work is still open; issued at once where the authority's plan needs no sign-off."""
-    authority = (select(p.c.authority_code).select_from(o.join(t, t.c.id == o.c.task_id).join(p, p.c.id == t.c.plan_id))
-                 .where(o.c.id == i.c.occurrence_id).scalar_subquery())
     # Work already done when the notice is drafted keeps its step but is not named publicly.
-    new = (select(s.c.instance_id, i.c.unit_id, authority.label("authority"))
-           .join(i, i.c.id == s.c.instance_id)
+    new = (select(s.c.instance_id, i.c.unit_id, p.c.authority_code.label("authority"))
+           .select_from(s.join(i, i.c.id == s.c.instance_id).join(o, o.c.id == i.c.occurrence_id)
+                        .join(t, t.c.id == o.c.task_id).join(p, p.c.id == t.c.plan_id))
            .where(s.c.run_id == run_id, s.c.rung == "notice", _open_at(as_of)).subquery())
     drafted = []
     for (code,) in conn.execute(select(new.c.authority).distinct().order_by(new.c.authority)):
@@ -201,18 +209,18 @@ def _queue_messages(conn: Connection, run_id: int, channels) -> int:
     return queued
 
 
-def steps_of_run(conn: Connection, run_id: int) -> list[dict]:
-    return _describe(conn, select(s).where(s.c.run_id == run_id).subquery())
+def steps_of_run(conn: Connection, run_id: int, limit: int | None = None) -> list[dict]:
+    return _describe(conn, select(s).where(s.c.run_id == run_id).subquery(), limit)
 
 
-def _describe(conn: Connection, steps) -> list[dict]:
+def _describe(conn: Connection, steps, limit: int | None = None) -> list[dict]:
     """Steps (taken or would-be) as users read them; `steps` has the columns of ladder_step."""
     rows = conn.execute(
         select(u.c.code, u.c.name, t.c.key, t.c.title, o.c.period, steps.c.rung, steps.c.due_on, steps.c.taken_on,
                steps.c.notice_id)
         .select_from(steps.join(i, i.c.id == steps.c.instance_id).join(u, u.c.id == i.c.unit_id)
                      .join(o, o.c.id == i.c.occurrence_id).join(t, t.c.id == o.c.task_id))
-        .order_by(u.c.code, t.c.key, o.c.period, steps.c.due_on)
+        .order_by(u.c.code, t.c.key, o.c.period, steps.c.due_on).limit(limit)
     ).all()
     return [dict(unit=r[0], unit_name=r[1], task=r[2], title=r[3], period=r[4], rung=r[5], due_on=str(r[6]),
                  taken_on=str(r[7]), notice=r[8]) for r in rows]
