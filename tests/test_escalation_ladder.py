@@ -52,12 +52,22 @@ def test_dry_run_says_what_a_run_would_take_and_writes_nothing(county):
     assert sorted(map(key, would)) == sorted(map(key, taken))
 
 
+def test_heads_up_comes_before_due_unless_the_work_is_done(aidcal):
+    plan = SIMPLE_PLAN.replace("notices: {sign_off: false}\n", "ladder: {heads_up: 2}\n")
+    aidcal("calendar", "load", aidcal.file("plan.yaml", plan), "--as-of", "2021-01-01")
+    from conftest import HEADER_EN
+    aidcal("units", "import", aidcal.file("u.csv", f"{HEADER_EN}\nA,甲小学,小学,镇,,王,13912345678,\nB,乙小学,小学,镇,,李,13912345679,\n"))
+    aidcal("tasks", "done", "--unit", "B", "report", "--period", "2021-03", "--as-of", "2021-03-17")
+    heads_up = [(x["unit"], x["due_on"]) for x in run(aidcal, "2021-03-18") if x["rung"] == "heads_up" and x["period"] == "2021-03"]
+    assert heads_up == [("A", "2021-03-18")]  # due Mon 22 March (the 20th is a Saturday): two working days before
+
+
 def test_bureau_work_has_no_ladder(county):
     assert not [s for s in run(county, "2021-06-30") if s["unit"] == "340621"]
 
 
 def test_a_week_off_records_the_same_steps_as_nightly_runs(aidcal, tmp_path, calendar_file):
-    from conftest import SMALL_ROSTER, Aidcal
+    from conftest import HEADER_EN, SMALL_ROSTER, Aidcal
     nightly, weekly = Aidcal(f"sqlite:///{tmp_path / 'a.db'}", tmp_path), Aidcal(f"sqlite:///{tmp_path / 'b.db'}", tmp_path)
     roster = aidcal.file("u.csv", SMALL_ROSTER)
     for db in (nightly, weekly):
@@ -70,8 +80,14 @@ def test_a_week_off_records_the_same_steps_as_nightly_runs(aidcal, tmp_path, cal
             for db in (nightly, weekly):
                 db("tasks", "done", "--unit", "S001", "system-update", "--period", "2021-01", "--as-of", "2021-01-22")
         day += timedelta(days=1)
-    run(weekly, "2021-01-31")
+    notify = aidcal.file("notify.yaml", "channels:\n  - name: mail\n    kind: email\n    smtp_host: 127.0.0.1\n"
+                                        "    sender: a@example.cn\n")
+    weekly("units", "import", aidcal.file("mail.csv", SMALL_ROSTER.replace(f"{HEADER_EN}\n", f"{HEADER_EN},email\n")
+                                          .replace(",\n", ",,x@example.cn\n").replace("2021-03-01\n", "2021-03-01,x@example.cn\n")))
+    taken = json.loads(weekly("--notify", notify, "escalate", "--as-of", "2021-01-31", "--format", "json").stdout)
     assert steps(nightly) == steps(weekly)
+    # One digest per unit for the whole week, never a burst of stale ones.
+    assert weekly.scalar("SELECT count(*) FROM outbox") == len({x["unit"] for x in taken}) == 5
     assert ("S001", "system-update", "2021-01", "reminder", "2021-01-21") in steps(weekly)
     assert ("S001", "system-update", "2021-01", "notice", "2021-01-25") not in steps(weekly)
 
