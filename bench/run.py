@@ -106,7 +106,6 @@ def main() -> None:
     step(f"escalate --dry-run as of {AS_OF}", [AIDCAL, *db, "escalate", "--as-of", AS_OF, "--dry-run", "--format", "json"], repeat=3)
     step(f"escalate as of {AS_OF} (nightly run)", [AIDCAL, *db, "escalate", "--as-of", AS_OF], 5)
     step("escalate again, same day (takes nothing)", [AIDCAL, *db, "escalate", "--as-of", AS_OF], 5)
-    step("escalate --format json (prints every step)", [AIDCAL, *db, "escalate", "--as-of", AS_OF, "--format", "json"])
     step("overdue --format xlsx --output", [AIDCAL, *db, "overdue", "--as-of", AS_OF, "--format", "xlsx", "--output", "o.xlsx"])
 
     import sqlite3
