@@ -24,7 +24,8 @@ LADDER_KEYS = ("heads_up", "reminder", "notice", "rectify", "escalate")
 NOTICE_KEYS = ("sign_off",)
 AUTHORITY_KEYS = ("code", "name")
 WORKDAY_KEYS = ("holidays", "workdays")
-TASK_KEYS = ("key", "title", "who", "months", "day", "due", "evidence", "roll", "ladder")
+TASK_KEYS = ("key", "title", "who", "months", "day", "due", "evidence", "roll", "ladder", "completes_from")
+COMPLETES_KEYS = ("programmes", "term", "state")
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 MMDD_RE = re.compile(r"^(\d{2})-(\d{2})$")
 
@@ -63,6 +64,7 @@ class TaskSpec:
     evidence: str | None
     roll: str | None
     ladder: Ladder
+    completes_from: dict | None
     line: int
 
     @property
@@ -276,9 +278,30 @@ class _Validator:
         if roll is not None and roll not in ROLL_POLICIES:
             self.error(located.line_of(item, "roll"), where + f"roll '{roll}' is not allowed (allowed: {', '.join(ROLL_POLICIES)})")
         ladder = self.ladder(item.get("ladder"), default_ladder, item, "ladder", where + "ladder: ")
+        completes = self.completes_from(item, where)
         if len(self.problems) > before:
             return None
-        return TaskSpec(key, title.strip(), who, months, day, evidence, roll, ladder, line)
+        return TaskSpec(key, title.strip(), who, months, day, evidence, roll, ladder, completes, line)
+
+    def completes_from(self, item, where: str) -> dict | None:
+        """A task done by the cases: every approved case of the programmes in the
+        plan year's term has reached the state (e.g. payout)."""
+        node = item.get("completes_from")
+        if node is None:
+            return None
+        line = located.line_of(item, "completes_from")
+        if not isinstance(node, dict):
+            self.error(line, where + "completes_from must be a mapping of " + ", ".join(COMPLETES_KEYS))
+            return None
+        self.unknown_keys(node, COMPLETES_KEYS, where + "completes_from: ")
+        programmes, term, state = node.get("programmes"), node.get("term"), node.get("state")
+        if not isinstance(programmes, list) or not programmes or not all(isinstance(p, str) for p in programmes):
+            self.error(line, where + "completes_from: programmes must list programme keys (programmes.yaml)")
+        if term not in ("spring", "autumn"):
+            self.error(line, where + f"completes_from: term {term!r} is not allowed (spring, autumn)")
+        if not isinstance(state, str):
+            self.error(line, where + "completes_from: state must name a case state (e.g. payout)")
+        return {"programmes": programmes, "term": term, "state": state}
 
     def who(self, item, where: str) -> tuple[str, ...]:
         value = item.get("who")

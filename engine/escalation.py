@@ -22,6 +22,7 @@ from sqlalchemy import (Column, Date, Integer, MetaData, String, Table, and_, ex
 from sqlalchemy.engine import Connection
 
 from . import notices, store
+from .case_tasks import complete_from_cases
 from .models import (instance as i, notice as n, notice_item as ni, occurrence as o, outbox, plan as p, run,
                      step as s, task as t, unit as u)
 from .plan import work_calendars
@@ -66,6 +67,7 @@ def escalate(conn: Connection, as_of: date, by: str, channels=(), dry_run: bool 
     only say what a run would take (no write, no lock)."""
     if not dry_run:
         store.lock(conn, "escalation")  # a second run waits here, then finds nothing left to take
+        complete_from_cases(conn, as_of, by)  # work the cases finished is not chased
         run_id = conn.execute(run.insert().values(as_of=as_of, started_at=store.now(), by=by)).inserted_primary_key[0]
     rungs = _rung_dates(conn, as_of)
     try:

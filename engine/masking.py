@@ -1,5 +1,6 @@
-"""Personal numbers as outputs and logs may show them (DOMAIN.md, PIPL):
-phone 139****5678, landline keeps its area code; nothing is shown in full."""
+"""Personal numbers as outputs and logs may show them (DOMAIN.md, PIPL): ID
+340621********123X (first 6 + last 4), phone 139****5678 (a landline keeps its
+area code), bank card first 6 + last 4; nothing is shown in full."""
 from __future__ import annotations
 
 import re
@@ -28,3 +29,8 @@ def mask_phone(value: str) -> str:
         area, _, rest = value.partition("-")
         return f"{area}-{'*' * max(len(rest) - 2, 0)}{rest[-2:]}"
     return "*" * max(len(value) - 2, 0) + value[-2:]
+
+
+def mask_number(value: str) -> str:
+    """An ID or bank-card number: the first 6 and last 4 characters only."""
+    return f"{value[:6]}{'*' * (len(value) - 10)}{value[-4:]}" if len(value) > 10 else "*" * len(value)

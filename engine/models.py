@@ -59,6 +59,7 @@ class Task(SQLModel, table=True):
     who_mask: int
     evidence: str | None = None  # what to attach; a task with evidence requires it
     ladder: str = DEFAULT_LADDER  # JSON: the effective ladder (engine/calendar.py Ladder)
+    completes_from: str | None = None  # JSON: {programmes, term, state}: done by the cases (engine/case_tasks.py)
     removed_on: date | None = None  # dropped from the plan on a reload as of this date
 
 
@@ -197,6 +198,67 @@ class Lease(SQLModel, table=True):
     expires_at: datetime
 
 
+class AidCase(SQLModel, table=True):
+    """One student's aid in one programme and term. Moves by set-based SQL
+    (engine/cases.py) along its workflow; personal numbers are stored here and
+    masked everywhere they leave the store."""
+    __tablename__ = "aid_case"
+    __table_args__ = (UniqueConstraint("programme", "term", "id_number"),
+                      Index("ix_aid_case_scope", "unit_id", "programme", "term", "state"))
+    id: int | None = Field(default=None, primary_key=True)
+    workflow: str = Field(max_length=32)
+    programme: str = Field(max_length=32)
+    term: str = Field(max_length=12)  # YYYY-spring | YYYY-autumn
+    unit_id: int = Field(foreign_key="unit.id")
+    name: str
+    id_number: str = Field(max_length=18)  # GB 11643, checked at import
+    phone: str = ""
+    grade: str = ""
+    class_name: str = ""
+    level: str = Field(max_length=16)  # special | hard | general
+    boarding: bool = True
+    bank_card: str = ""
+    standard: int  # fen: half the annual standard of the programme, level and boarding
+    amount: int  # fen: the standard unless overridden
+    override_reason: str | None = None
+    state: str = Field(max_length=32)
+    state_since: date
+    publicity_from: date | None = None
+    publicity_until: date | None = None  # the last day of publicity
+    approvable_from: date | None = None  # the first working day after it
+    objection_open: bool = False
+    card_type: str | None = None  # bank | social-security
+    cash_approval: str | None = None
+    callback_outcome: str | None = None
+    callback_on: date | None = None
+    created_at: datetime
+    created_by: str
+
+
+class CaseEvent(SQLModel, table=True):
+    """Every transition of a case: who, when, from, to, why."""
+    __tablename__ = "case_event"
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="aid_case.id", index=True)
+    trigger: str = Field(max_length=32)
+    from_state: str | None = None
+    to_state: str
+    on_date: date
+    at: datetime
+    by: str
+    reason: str = ""
+
+
+class CaseDocument(SQLModel, table=True):
+    __tablename__ = "case_document"
+    __table_args__ = (UniqueConstraint("case_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="aid_case.id")
+    name: str
+    recorded_on: date
+    by: str
+
+
 plan = Plan.__table__
 unit = Unit.__table__
 task = Task.__table__
@@ -211,3 +273,6 @@ notice = Notice.__table__
 notice_item = NoticeItem.__table__
 outbox = Outbox.__table__
 lease = Lease.__table__
+aid_case = AidCase.__table__
+case_event = CaseEvent.__table__
+case_document = CaseDocument.__table__

@@ -55,7 +55,9 @@ def load(conn: Connection, spec: PlanSpec, year: int, as_of: date, by: str, prog
     wanted = {task.key: task for task in spec.tasks}
     for key, task in wanted.items():
         fields = dict(title=spec.titled(task, year), who_mask=task.who_mask, evidence=task.evidence,
-                      ladder=json.dumps(task.ladder.as_dict()), removed_on=None)
+                      ladder=json.dumps(task.ladder.as_dict()),
+                      completes_from=json.dumps(task.completes_from, ensure_ascii=False) if task.completes_from else None,
+                      removed_on=None)
         occurrences = {occ.period: occ for occ in task.occurrences(year, cal, spec.roll)}
         row = stored.get(key)
         if row is None:
@@ -92,7 +94,7 @@ def _diff_task(conn: Connection, report: LoadReport, row, fields: dict, as_of: d
     if not changed:
         return
     conn.execute(t.update().where(t.c.id == row.id).values(fields))
-    notes = [f"{name} changed" for name in changed if name in ("title", "evidence", "ladder")]
+    notes = [f"{name} changed" for name in changed if name in ("title", "evidence", "ladder", "completes_from")]
     if row.removed_on is not None:
         notes.append(f"restored (removed on {row.removed_on})")
     if "who_mask" in changed:

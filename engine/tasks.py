@@ -22,7 +22,8 @@ def list_tasks(conn: Connection, unit_code: str, as_of: date, month: str | None 
     st = status(as_of).label("status")
     evidence_count = select(func.count()).where(evidence.c.instance_id == i.c.id).scalar_subquery()
     query = (
-        select(t.c.key, t.c.title, t.c.evidence, o.c.period, i.c.due, st, i.c.done_on, evidence_count.label("evidence_files"))
+        select(t.c.key, t.c.title, t.c.evidence, o.c.period, i.c.due, st, i.c.done_on, evidence_count.label("evidence_files"),
+               i.c.note)
         .select_from(i.join(o, o.c.id == i.c.occurrence_id).join(t, t.c.id == o.c.task_id))
         .where(i.c.unit_id == unit_id)
         .order_by(i.c.due, t.c.key)
@@ -34,7 +35,7 @@ def list_tasks(conn: Connection, unit_code: str, as_of: date, month: str | None 
     return [
         dict(task=r.key, title=r.title, period=r.period, due=r.due.isoformat(), status=r.status,
              done_at=r.done_on.isoformat() if r.done_on and r.done_on <= as_of else None,
-             evidence=r.evidence, evidence_files=r.evidence_files)
+             evidence=r.evidence, evidence_files=r.evidence_files, note=r.note)
         for r in conn.execute(query)
     ]
 

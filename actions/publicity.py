@@ -1,0 +1,40 @@
+"""The publicity list as posted: XLSX, CSV with a BOM, or DOCX. It carries only
+what the engine selected (no ID, phone, address or card), the dates and the
+phone number for objections."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .exports import write
+
+HEADERS = {"name": "姓名", "unit_name": "学校", "grade": "年级", "class_name": "班级", "programme": "资助项目",
+           "level": "困难等级", "amount": "本学期金额（元）"}
+
+
+def notice_text(listing: dict) -> str:
+    return (f"公示期：{listing['start']} 至 {listing['end']}。如有异议，请在公示期内向学校反映，"
+            f"监督电话：{listing['phone']}。")
+
+
+def export(listing: dict, columns: list[str], fmt: str, output: Path) -> None:
+    if fmt in ("csv", "xlsx"):
+        footer = {c: "" for c in columns} | {columns[0]: notice_text(listing)}
+        write([*listing["rows"], footer], columns, HEADERS, fmt, str(output))
+        return
+    from docx import Document
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml.ns import qn
+
+    doc = Document()
+    doc.styles["Normal"].element.rPr.rFonts.set(qn("w:eastAsia"), "宋体")
+    doc.add_heading(listing["title"], level=1).alignment = WD_ALIGN_PARAGRAPH.CENTER
+    table = doc.add_table(rows=1, cols=len(columns))
+    table.style = "Table Grid"
+    for cell, column in zip(table.rows[0].cells, columns):
+        cell.text = HEADERS[column]
+    for row in listing["rows"]:
+        for cell, column in zip(table.add_row().cells, columns):
+            cell.text = str(row[column])
+    doc.add_paragraph(notice_text(listing))
+    doc.add_paragraph(listing["unit_name"]).alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    doc.save(output)

@@ -1,0 +1,67 @@
+"""Calendar tasks the cases complete (calendar.yaml `completes_from`).
+
+A unit's task is done when it has approved cases of the named programmes in
+the plan year's term and every one of them has reached the named state; it is
+dated the day the last of them got there, so on time and late follow from the
+due date as for any completion.
+"""
+from __future__ import annotations
+
+import json
+from datetime import date
+
+from sqlalchemy import case, func, select
+from sqlalchemy.engine import Connection
+
+from . import programmes as progs, store
+from .models import aid_case as c, case_event as e, instance as i, occurrence as o, plan as p, task as t
+from .status import is_open
+from .workflow import load as load_workflow
+
+
+def _states(programme_keys: list[str], state: str) -> tuple[set[str], set[str]]:
+    """(approved, reached): the states from which a move leads into `state`, and
+    `state` with every state reachable from it."""
+    known = progs.read()
+    approved, reached = set(), set()
+    for key in programme_keys:
+        if key not in known:
+            continue
+        spec = load_workflow(known[key].workflow)
+        approved |= {s for tr in spec.transitions if tr.dest == state for s in tr.sources}
+        frontier, seen = [state], {state}
+        while frontier:
+            current = frontier.pop()
+            for tr in spec.transitions:
+                if current in tr.sources and tr.dest not in seen:
+                    seen.add(tr.dest)
+                    frontier.append(tr.dest)
+        reached |= seen
+    return approved | reached, reached
+
+
+def complete_from_cases(conn: Connection, as_of: date, by: str) -> int:
+    """Mark done every open instance whose cases say so; returns how many."""
+    done = 0
+    tasks = conn.execute(select(t.c.id, t.c.completes_from, p.c.year).join(p, p.c.id == t.c.plan_id)
+                         .where(t.c.completes_from.is_not(None), t.c.removed_on.is_(None))).all()
+    for task_id, rule_json, year in tasks:
+        rule = json.loads(rule_json)
+        relevant, reached = _states(rule["programmes"], rule["state"])
+        arrived = (select(func.max(e.c.on_date)).where(e.c.case_id == c.c.id, e.c.to_state == rule["state"])
+                   .scalar_subquery())
+        per_unit = conn.execute(
+            select(c.c.unit_id, func.count(), func.sum(case((c.c.state.in_(reached), 1), else_=0)), func.max(arrived))
+            .where(c.c.programme.in_(rule["programmes"]), c.c.term == f"{year}-{rule['term']}", c.c.state.in_(relevant))
+            .group_by(c.c.unit_id)
+        ).all()
+        finished = [(unit_id, total, last) for unit_id, total, n_reached, last in per_unit
+                    if total == n_reached and last is not None and last <= as_of]
+        for unit_id, total, last in finished:
+            done += conn.execute(
+                i.update().where(i.c.unit_id == unit_id, is_open(),
+                                 i.c.occurrence_id.in_(select(o.c.id).where(o.c.task_id == task_id)))
+                .values(done_on=last, done_at=store.now(), done_by=by,
+                        note=f"由个案完成：{total} 个已审核个案均已到达 {rule['state']}（最后一例 {last}）")
+            ).rowcount
+    return done

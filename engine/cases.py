@@ -1,0 +1,218 @@
+"""Students' aid cases: import (all or nothing), list, record facts, history.
+
+Personal numbers are validated on the way in (GB 11643 IDs, mobiles, card
+digits) and masked on every way out. A number Excel stored as a number has
+already lost digits past the 15th: such a file is refused, not repaired.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import and_, literal, or_, select
+from sqlalchemy.engine import Connection
+
+from . import idnumber, programmes as progs, sheets, store
+from .errors import InputError
+from .guards import GUARDS
+from .masking import MOBILE_RE, mask_number, mask_phone, normalise_phone
+from .models import aid_case as c, case_document as d, case_event as e, unit as u
+from .workflow import load as load_workflow
+
+COLUMNS = ["name", "id_number", "phone", "unit", "grade", "class", "level", "bank_card", "boarding"]
+ALIASES = {**{k: k for k in COLUMNS}, "姓名": "name", "身份证号": "id_number", "联系电话": "phone", "学校代码": "unit",
+           "年级": "grade", "班级": "class", "困难等级": "level", "银行卡号": "bank_card", "是否住宿": "boarding"}
+YES = {"是", "住宿", "yes", "y", "true", "1"}
+NO = {"否", "走读", "不住宿", "no", "n", "false", "0"}
+LIST_COLUMNS = ["case", "unit", "name", "programme", "term", "level", "amount", "state"]
+
+
+def read_sheet(path, programme: progs.Programme, term: str, unit_types: dict[str, int]) -> list[dict]:
+    """Validate every row of a case file; one InputError listing every bad row."""
+    sheet = sheets.read(path, ALIASES, COLUMNS[:8])
+    problems, rows, seen = [], [], {}
+    for row_no, raw in sheet.rows:
+        errors, case = [], {"row": row_no}
+        for field in ("id_number", "bank_card"):
+            if isinstance(raw.get(field), (int, float)):
+                errors.append(f"{field} is stored as a number in Excel and has lost its last digits; "
+                              f"format the column as text and enter the numbers again")
+        case["name"] = sheets.text(raw.get("name"))
+        if not case["name"]:
+            errors.append("name is empty")
+        case["id_number"] = idnumber.normalise(sheets.text(raw.get("id_number")))
+        why = idnumber.problem(case["id_number"]) if not isinstance(raw.get("id_number"), (int, float)) else None
+        if why:
+            errors.append(f"id_number {mask_number(case['id_number'])} {why}")
+        phone = normalise_phone(sheets.text(raw.get("phone")))
+        if phone is None or not MOBILE_RE.match(phone):
+            errors.append(f"phone {mask_phone(sheets.text(raw.get('phone'))) or 'empty'} is not a mobile number (11 digits)")
+        case["phone"] = phone or ""
+        case["unit"] = sheets.text(raw.get("unit"))
+        mask = unit_types.get(case["unit"])
+        if mask is None:
+            errors.append(f"unit '{case['unit']}' is not in the roster")
+        elif not mask & programme.type_mask:
+            errors.append(f"unit '{case['unit']}' is not a school that programme {programme.key} serves")
+        case["grade"], case["class_name"] = sheets.text(raw.get("grade")), sheets.text(raw.get("class"))
+        case["level"] = progs.LEVEL_KEYS.get(sheets.text(raw.get("level")))
+        if case["level"] is None:
+            errors.append(f"level '{sheets.text(raw.get('level'))}' is not allowed (特别困难, 困难, 一般困难)")
+        card = sheets.text(raw.get("bank_card")).replace(" ", "")
+        if card and not (card.isdigit() and 12 <= len(card) <= 19) and not isinstance(raw.get("bank_card"), (int, float)):
+            errors.append(f"bank_card {mask_number(card)} is not 12 to 19 digits")
+        case["bank_card"] = card
+        boarding = sheets.text(raw.get("boarding")).lower()
+        if boarding and boarding not in YES | NO:
+            errors.append(f"boarding '{boarding}' is not allowed (是 or 否)")
+        case["boarding"] = boarding not in NO
+        if case["id_number"] in seen:
+            errors.append(f"the same person (ID {mask_number(case['id_number'])}) is already in row {seen[case['id_number']]}")
+        seen.setdefault(case["id_number"], row_no)
+        if not errors:
+            try:
+                case["standard"] = programme.amount_fen(term, case["level"], case["boarding"])
+            except InputError as exc:
+                errors.append(str(exc))
+        problems += [f"{sheet.name}: row {row_no}: {m}" for m in errors]
+        rows.append(case)
+    if problems:
+        raise InputError(problems)
+    if not rows:
+        raise InputError(f"{sheet.name}: no cases below the header")
+    return rows
+
+
+def import_cases(conn: Connection, rows: list[dict], programme: progs.Programme, term: str, as_of: date, by: str) -> int:
+    """Write validated cases in the workflow's initial state, each with its first history row."""
+    duplicates = _existing(conn, programme.key, term, rows)
+    if duplicates:
+        taken = set(duplicates)
+        raise InputError([f"row {r['row']}: ID {mask_number(r['id_number'])} already has a {programme.key} case for {term}"
+                          for r in rows if r["id_number"] in taken])
+    spec = load_workflow(programme.workflow)
+    units = dict(conn.execute(select(u.c.code, u.c.id)).all())
+    stamp = store.now()
+    conn.execute(c.insert(), [dict(
+        workflow=spec.name, programme=programme.key, term=term, unit_id=units[r["unit"]], name=r["name"],
+        id_number=r["id_number"], phone=r["phone"], grade=r["grade"], class_name=r["class_name"], level=r["level"],
+        boarding=r["boarding"], bank_card=r["bank_card"], standard=r["standard"], amount=r["standard"],
+        state=spec.initial, state_since=as_of, created_at=stamp, created_by=by) for r in rows])
+    conn.execute(e.insert().from_select(
+        ["case_id", "trigger", "to_state", "on_date", "at", "by"],
+        select(c.c.id, literal("import"), c.c.state, literal(as_of), literal(stamp), literal(by))
+        .where(c.c.programme == programme.key, c.c.term == term, c.c.created_at == stamp)))
+    return len(rows)
+
+
+def _existing(conn: Connection, programme: str, term: str, rows: list[dict]) -> list[str]:
+    """ID numbers of the file that already have a case in this programme and term."""
+    wanted = {r["id_number"] for r in rows}
+    found = conn.execute(select(c.c.id_number).where(c.c.programme == programme, c.c.term == term)).scalars()
+    return [x for x in found if x in wanted]
+
+
+def scope(unit: str | None = None, programme: str | None = None, term: str | None = None, state: str | None = None):
+    where = []
+    if unit:
+        where.append(c.c.unit_id == select(u.c.id).where(u.c.code == unit).scalar_subquery())
+    if programme:
+        where.append(c.c.programme == programme)
+    if term:
+        where.append(c.c.term == term)
+    if state:
+        where.append(c.c.state == state)
+    return where
+
+
+def held_by(guard: str, as_of: date):
+    """Cases waiting in a state whose way on carries `guard`, and failing it."""
+    if guard not in GUARDS:
+        raise InputError(f"guard '{guard}' does not exist (known: {', '.join(GUARDS)})")
+    from .workflow import WORKFLOWS_DIR, read
+    waits = []
+    for path in sorted(WORKFLOWS_DIR.glob("*.yaml")):
+        spec = read(path)
+        sources = {s for t in spec.transitions if guard in t.guards for s in t.sources}
+        if sources:
+            waits.append(and_(c.c.workflow == spec.name, c.c.state.in_(sources), ~GUARDS[guard](spec, as_of)))
+    return or_(*waits) if waits else literal(False)
+
+
+def list_cases(conn: Connection, where: list, limit: int | None = None) -> list[dict]:
+    query = (select(c.c.id, u.c.code, c.c.name, c.c.programme, c.c.term, c.c.level, c.c.amount, c.c.state,
+                    c.c.id_number, c.c.phone, c.c.bank_card, c.c.grade, c.c.class_name)
+             .join(u, u.c.id == c.c.unit_id).where(*where).order_by(c.c.id).limit(limit))
+    return [dict(case=r[0], unit=r[1], name=r[2], programme=r[3], term=r[4], level=progs.LEVELS[r[5]],
+                 amount=r[6] / 100, state=r[7], id_number=mask_number(r[8]), phone=mask_phone(r[9]) if r[9] else "",
+                 bank_card=mask_number(r[10]) if r[10] else "", grade=r[11], class_name=r[12])
+            for r in conn.execute(query)]
+
+
+def record(conn: Connection, case_id: int, as_of: date, by: str, *, callback_outcome=None, documents=(),
+           card=None, cash_approval=None, amount_yuan=None, reason=None) -> list[str]:
+    """Record the facts guards look at; returns what was recorded."""
+    row = conn.execute(select(c.c.id, c.c.bank_card).where(c.c.id == case_id)).first()
+    if row is None:
+        raise InputError(f"case {case_id} does not exist")
+    values, done = {}, []
+    if callback_outcome:
+        values.update(callback_outcome=callback_outcome, callback_on=as_of)
+        done.append("callback outcome")
+    if card:
+        if not row.bank_card:
+            raise InputError(f"case {case_id}: no card number on file; a {card} card needs one (or record --cash-approval)")
+        values["card_type"] = card
+        done.append(f"{card} card")
+    if cash_approval:
+        values["cash_approval"] = cash_approval
+        done.append("cash approval")
+    if amount_yuan is not None:
+        if not reason:
+            raise InputError(f"case {case_id}: an amount different from the standard needs --reason")
+        values.update(amount=round(amount_yuan * 100), override_reason=reason)
+        done.append(f"amount {amount_yuan:.2f} ({reason})")
+    if values:
+        conn.execute(c.update().where(c.c.id == case_id).values(values))
+    for name in documents:
+        conn.execute(store.insert(conn, d).values(case_id=case_id, name=name, recorded_on=as_of, by=by)
+                     .on_conflict_do_nothing(index_elements=["case_id", "name"]))
+        done.append(f"document {name}")
+    if not done:
+        raise InputError("nothing to record: give --callback-outcome, --document, --card, --cash-approval or --amount")
+    return done
+
+
+def history(conn: Connection, case_id: int) -> list[dict]:
+    rows = conn.execute(select(e).where(e.c.case_id == case_id).order_by(e.c.id)).all()
+    if not rows:
+        raise InputError(f"case {case_id} does not exist")
+    return [dict(on=str(r.on_date), trigger=r.trigger, from_state=r.from_state, to_state=r.to_state, by=r.by,
+                 reason=r.reason, at=r.at.isoformat(timespec="seconds")) for r in rows]
+
+
+PUBLICITY_COLUMNS = ["name", "unit_name", "grade", "class_name", "programme", "level", "amount"]
+
+
+def publicity_list(conn: Connection, unit: str, programme: str, term: str) -> dict:
+    """The publicity list (公示名单): only name, school, grade, class, level or
+    programme and amount, never an ID, phone, address or card; with its dates
+    and the unit's phone for objections."""
+    known = progs.read()
+    if programme not in known:
+        raise InputError(f"programme '{programme}' does not exist (see: aidcal programmes list)")
+    unit_row = conn.execute(select(u.c.name, u.c.phone).where(u.c.code == unit)).first()
+    if unit_row is None:
+        raise InputError(f"unit '{unit}' is not in the roster")
+    rows = conn.execute(
+        select(c.c.name, c.c.grade, c.c.class_name, c.c.level, c.c.amount, c.c.publicity_from, c.c.publicity_until)
+        .where(*scope(unit, programme, term), c.c.publicity_from.is_not(None),
+               c.c.state.not_in(("withdrawn", "terminated"))).order_by(c.c.grade, c.c.class_name, c.c.id)
+    ).all()
+    if not rows:
+        raise InputError(f"unit {unit} has no published {programme} cases for {term} (publish them first)")
+    return dict(
+        title=f"{unit_row.name}{term.replace('-spring', '年春季').replace('-autumn', '年秋季')}学期{known[programme].title}拟资助名单公示",
+        unit_name=unit_row.name, start=str(min(r[5] for r in rows)), end=str(max(r[6] for r in rows)),
+        phone=unit_row.phone,
+        rows=[dict(name=r[0], unit_name=unit_row.name, grade=r[1], class_name=r[2], programme=known[programme].title,
+                   level=progs.LEVELS[r[3]], amount=f"{r[4] / 100:.2f}") for r in rows])

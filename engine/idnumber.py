@@ -1,0 +1,25 @@
+"""Resident ID numbers (GB 11643-1999): 18 characters, the last a MOD 11-2 check
+character; the birth date inside must exist."""
+from __future__ import annotations
+
+from datetime import date
+
+WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+CHECK = "10X98765432"
+
+
+def problem(value: str) -> str | None:
+    """Why `value` is not a valid ID number, or None (expects it normalised: upper-case X)."""
+    if len(value) != 18 or not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
+        return "is not 17 digits and a check character"
+    try:
+        date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    except ValueError:
+        return "has a birth date that does not exist"
+    if CHECK[sum(int(d) * w for d, w in zip(value[:17], WEIGHTS)) % 11] != value[17]:
+        return "fails its check character (GB 11643)"
+    return None
+
+
+def normalise(value: str) -> str:
+    return value.strip().replace(" ", "").upper()

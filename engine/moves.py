@@ -1,0 +1,127 @@
+"""Moving cases along their workflow: one case or a million, by the same SQL.
+
+A move is a compare-and-set UPDATE (`WHERE state = :from AND guards`), with
+its history rows inserted from the same predicate in the same transaction, so
+the history holds exactly the cases that moved. Held cases stay, and are
+counted per guard.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, literal, select
+from sqlalchemy.engine import Connection
+
+from . import programmes as progs, store
+from .cases import scope
+from .errors import InputError
+from .guards import EFFECTS, GUARD_TITLES, GUARDS, POSSIBLE_FROM
+from .models import aid_case as c, case_event as e
+from .workdays import WorkCalendar
+from .workflow import Transition, WorkflowSpec, load as load_workflow
+
+CAL = WorkCalendar()  # cases follow the official working days
+
+
+def _apply(conn: Connection, spec: WorkflowSpec, move: Transition, source: str, where: list, as_of: date,
+           by: str, reason: str = "", extra: dict | None = None) -> int:
+    """Move every case matching `where` in state `source` whose guards hold."""
+    guarded = [*where, c.c.workflow == spec.name, c.c.state == source,
+               *(GUARDS[g](spec, as_of) for g in move.guards)]
+    stamp = store.now()
+    conn.execute(e.insert().from_select(
+        ["case_id", "trigger", "from_state", "to_state", "on_date", "at", "by", "reason"],
+        select(c.c.id, literal(move.trigger), c.c.state, literal(move.dest), literal(as_of), literal(stamp),
+               literal(by), literal(reason)).where(*guarded)))
+    values = dict(state=move.dest, state_since=as_of, **(extra or {}))
+    for effect in move.effects:
+        values.update(EFFECTS[effect](spec, as_of, CAL))
+    return conn.execute(c.update().where(*guarded).values(values)).rowcount
+
+
+def _case(conn: Connection, case_id: int):
+    row = conn.execute(select(c).where(c.c.id == case_id)).first()
+    if row is None:
+        raise InputError(f"case {case_id} does not exist")
+    return row
+
+
+def _move_to(spec: WorkflowSpec, source: str, dest: str) -> Transition:
+    moves = spec.moves(source, dest)
+    if not moves:
+        possible = sorted({t.dest for t in spec.transitions if source in t.sources})
+        raise InputError(f"no move from {source} to {dest} in workflow {spec.name} (from {source}: {', '.join(possible) or 'none'})")
+    if len(moves) > 1:
+        raise InputError(f"from {source} to {dest} there are several moves ({', '.join(t.trigger for t in moves)}); "
+                         f"use aidcal cases resolve")
+    return moves[0]
+
+
+def advance_one(conn: Connection, case_id: int, dest: str, as_of: date, by: str, reason: str = "") -> str:
+    """Move one case, or say which guard holds it and from when the move is possible."""
+    row = _case(conn, case_id)
+    spec = load_workflow(row.workflow)
+    move = _move_to(spec, row.state, dest)
+    failing = [g for g in move.guards
+               if not conn.execute(select(GUARDS[g](spec, as_of)).where(c.c.id == case_id)).scalar()]
+    if failing:
+        guard = failing[0]
+        when = POSSIBLE_FROM.get(guard)
+        possible = conn.execute(select(when).where(c.c.id == case_id)).scalar() if when is not None else None
+        raise InputError(f"case {case_id}: {row.state} → {dest} is held by guard {guard} ({GUARD_TITLES[guard]})"
+                         + (f"; possible from {possible}" if possible else ""))
+    _apply(conn, spec, move, row.state, [c.c.id == case_id], as_of, by, reason)
+    return move.trigger
+
+
+def advance_bulk(conn: Connection, *, unit: str, programme: str, term: str, source: str, dest: str,
+                 as_of: date, by: str) -> dict:
+    """Move every case of the scope in `source` whose guards hold; count the held ones per guard."""
+    programme_spec = progs.read().get(programme)
+    if programme_spec is None:
+        raise InputError(f"programme '{programme}' does not exist (see: aidcal programmes list)")
+    spec = load_workflow(programme_spec.workflow)
+    move = _move_to(spec, source, dest)
+    where = [*scope(unit, programme, term), c.c.workflow == spec.name, c.c.state == source]
+    held = {}
+    for guard in move.guards:
+        n = conn.execute(select(func.count()).select_from(c).where(*where, ~GUARDS[guard](spec, as_of))).scalar()
+        if n:
+            held[guard] = n
+    moved = _apply(conn, spec, move, source, where, as_of, by)
+    return {"moved": moved, "held": held}
+
+
+def object_to(conn: Connection, case_id: int, reason: str, as_of: date, by: str) -> None:
+    """An objection during publicity sends the case to review (复核)."""
+    row = _case(conn, case_id)
+    spec = load_workflow(row.workflow)
+    move = spec.by_trigger("object", row.state)
+    if move is None:
+        raise InputError(f"case {case_id} is in {row.state}; objections are taken during publicity")
+    _apply(conn, spec, move, row.state, [c.c.id == case_id], as_of, by, reason)
+
+
+def resolve(conn: Connection, case_id: int, upheld: bool, note: str, as_of: date, by: str,
+            level: str | None = None) -> str:
+    """Dismissed: back to publicity with its original end date. Upheld: a new
+    level (amount recomputed, publicity restarts) or, without one, termination."""
+    row = _case(conn, case_id)
+    spec = load_workflow(row.workflow)
+    if row.state != "review":
+        raise InputError(f"case {case_id} is in {row.state}, not under review; nothing to resolve")
+    if not upheld:
+        _apply(conn, spec, spec.by_trigger("dismiss", "review"), "review", [c.c.id == case_id], as_of, by, note)
+        return "dismissed: back to publicity, ending as before"
+    if level is None:
+        _apply(conn, spec, spec.by_trigger("terminate", "review"), "review", [c.c.id == case_id], as_of, by, note)
+        return "upheld: terminated"
+    key = progs.LEVEL_KEYS.get(level)
+    if key is None:
+        raise InputError(f"level '{level}' is not allowed (特别困难, 困难, 一般困难)")
+    standard = progs.read()[row.programme].amount_fen(row.term, key, row.boarding)
+    extra = dict(level=key, standard=standard, amount=standard, override_reason=None)
+    _apply(conn, spec, spec.by_trigger("uphold", "review"), "review", [c.c.id == case_id], as_of, by, note, extra)
+    return f"upheld: level {progs.LEVELS[key]}, publicity restarts"
+
+

@@ -1,0 +1,176 @@
+"""Case workflows (workflows/*.yaml) as immutable, validated specs, each loaded
+into one `transitions.Machine(model=None, auto_transitions=False)`.
+
+The Machine defines and checks the graph (which trigger leads from a state to
+another, what is possible from a state); it never holds a case. Cases live in
+the database and move by set-based SQL (engine/cases.py); guards and effects
+are named here and implemented once in engine/guards.py as SQL.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import located
+from .errors import InputError
+from .guards import EFFECTS, GUARDS
+
+logging.getLogger("transitions").setLevel(logging.WARNING)  # it logs every callback at INFO
+
+TOP_KEYS = ("name", "title", "initial", "publicity", "documents", "states", "transitions")
+STATE_KEYS = ("name", "title", "final")
+TRANSITION_KEYS = ("trigger", "source", "dest", "guards", "effects")
+PUBLICITY_KEYS = ("working_days", "count_posting_day")
+WORKFLOWS_DIR = Path(__file__).resolve().parent.parent / "workflows"
+
+
+@dataclass(frozen=True)
+class Transition:
+    trigger: str
+    sources: tuple[str, ...]
+    dest: str
+    guards: tuple[str, ...]
+    effects: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WorkflowSpec:
+    name: str
+    title: str
+    initial: str
+    states: tuple[str, ...]
+    titles: dict
+    finals: frozenset[str]
+    transitions: tuple[Transition, ...]
+    publicity_days: int
+    count_posting_day: bool
+    documents: tuple[str, ...]
+
+    def __post_init__(self):
+        from transitions import Machine
+        # One Machine per workflow, holding no case: it defines and checks moves.
+        object.__setattr__(self, "machine", Machine(
+            model=None, states=list(self.states), transitions=self._machine_transitions(),
+            initial=self.initial, auto_transitions=False))
+
+    def moves(self, source: str, dest: str) -> list[Transition]:
+        """The transitions from `source` to `dest` (the Machine checks there is one)."""
+        if not self.machine.get_transitions(source=source, dest=dest):
+            return []
+        return [t for t in self.transitions if source in t.sources and t.dest == dest]
+
+    def by_trigger(self, trigger: str, source: str) -> Transition | None:
+        return next((t for t in self.transitions if t.trigger == trigger and source in t.sources), None)
+
+    def mermaid(self) -> str:
+        from transitions.extensions.diagrams import GraphMachine
+
+        class Drawing:  # GraphMachine draws only with a model; this one holds no case
+            pass
+
+        graph = GraphMachine(model=Drawing(), states=[{"name": s} for s in self.states], initial=self.initial,
+                             transitions=self._machine_transitions(), auto_transitions=False,
+                             graph_engine="mermaid", show_conditions=True, title=self.title)
+        return graph.get_graph().draw(None)
+
+    def _machine_transitions(self) -> list[dict]:
+        return [dict(trigger=t.trigger, source=list(t.sources), dest=t.dest, conditions=list(t.guards))
+                for t in self.transitions]
+
+
+def load(name: str) -> WorkflowSpec:
+    """A workflow shipped in workflows/ by its name."""
+    path = WORKFLOWS_DIR / f"{name}.yaml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in WORKFLOWS_DIR.glob("*.yaml")))
+        raise InputError(f"workflow '{name}' does not exist (known: {known})")
+    return read(path)
+
+
+def read(path: str | Path) -> WorkflowSpec:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    return _parse(located.load(text, path.name), path.name)
+
+
+def _parse(doc, filename: str) -> WorkflowSpec:
+    problems: list[str] = []
+
+    def error(line: int, message: str) -> None:
+        problems.append(f"{filename}:{line}: {message}")
+
+    def unknown(mapping, allowed, where):
+        for key in mapping:
+            if key not in allowed:
+                error(located.line_of(mapping, key), f"{where}unknown key '{key}' (allowed: {', '.join(allowed)})")
+
+    if not isinstance(doc, dict):
+        raise InputError(f"{filename}:1: a workflow is a mapping of {', '.join(TOP_KEYS)}")
+    unknown(doc, TOP_KEYS, "")
+    states, titles, finals = [], {}, set()
+    for k, item in enumerate(doc.get("states") or []):
+        line = doc["states"].item_lines[k]
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            error(line, "state: each state needs a name")
+            continue
+        unknown(item, STATE_KEYS, f"state {item['name']}: ")
+        if item["name"] in titles:
+            error(line, f"state {item['name']}: defined twice")
+        states.append(item["name"])
+        titles[item["name"]] = str(item.get("title", item["name"]))
+        if item.get("final"):
+            finals.add(item["name"])
+    if not states:
+        error(located.line_of(doc, "states" if "states" in doc else None), "states: required, a list of states")
+    initial = doc.get("initial")
+    if initial not in titles:
+        error(located.line_of(doc, "initial" if "initial" in doc else None), f"initial state '{initial}' is not a state")
+
+    transitions = []
+    for k, item in enumerate(doc.get("transitions") or []):
+        line = doc["transitions"].item_lines[k]
+        if not isinstance(item, dict):
+            error(line, "transition: must be a mapping of " + ", ".join(TRANSITION_KEYS))
+            continue
+        where = f"transition {item.get('trigger')}: "
+        unknown(item, TRANSITION_KEYS, where)
+        sources = item.get("source")
+        sources = tuple(sources) if isinstance(sources, list) else (sources,)
+        for state in (*sources, item.get("dest")):
+            if state not in titles:
+                error(line, where + f"unknown state '{state}' (states: {', '.join(states)})")
+        for field, known in (("guards", GUARDS), ("effects", EFFECTS)):
+            for name in item.get(field) or []:
+                if name not in known:
+                    error(located.line_of(item, field), where + f"unknown {field[:-1]} '{name}' (known: {', '.join(known)})")
+        for state in sources:
+            if state in finals:
+                error(line, where + f"leaves the final state '{state}'")
+        transitions.append(Transition(str(item.get("trigger")), sources, item.get("dest"),
+                                      tuple(item.get("guards") or ()), tuple(item.get("effects") or ())))
+    reachable, frontier = {initial}, [initial]
+    while frontier:
+        state = frontier.pop()
+        for t in transitions:
+            if state in t.sources and t.dest not in reachable:
+                reachable.add(t.dest)
+                frontier.append(t.dest)
+    for k, state in enumerate(states):
+        if initial in titles and state not in reachable:
+            error(doc["states"].item_lines[k], f"state {state}: unreachable from the initial state '{initial}'")
+
+    publicity = doc.get("publicity") or {}
+    unknown(publicity, PUBLICITY_KEYS, "publicity: ")
+    days = publicity.get("working_days", 5)
+    if not isinstance(days, int) or not 1 <= days <= 30:
+        error(located.line_of(publicity, "working_days"), f"publicity: working_days {days!r} is not allowed (1..30)")
+    documents = doc.get("documents") or []
+    if problems:
+        raise InputError(problems)
+    return WorkflowSpec(str(doc.get("name") or filename.rsplit(".", 1)[0]), str(doc.get("title", "")), initial,
+                        tuple(states), titles, frozenset(finals), tuple(transitions), days,
+                        bool(publicity.get("count_posting_day", True)), tuple(map(str, documents)))
