@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .documents import chinese_document
+
 HEAD = ["学校代码", "学校名称", "乡镇", "逾期工作", "期次", "截止日期", "整改期限"]
 
 
@@ -36,14 +38,9 @@ def write_markdown(notice: dict, authority_name: str, path: Path) -> None:
 
 
 def write_docx(notice: dict, authority_name: str, path: Path) -> None:
-    from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.oxml.ns import qn
 
-    doc = Document()
-    style = doc.styles["Normal"]
-    style.font.name = "SimSun"
-    style.element.rPr.rFonts.set(qn("w:eastAsia"), "宋体")  # Word needs the East Asian font set explicitly
+    doc = chinese_document()
     heading = doc.add_heading(_title(notice, authority_name), level=1)
     heading.alignment = WD_ALIGN_PARAGRAPH.CENTER
     doc.add_paragraph(_number(notice)).alignment = WD_ALIGN_PARAGRAPH.CENTER

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .documents import chinese_document
 from .exports import write
 
 HEADERS = {"name": "姓名", "unit_name": "学校", "grade": "年级", "class_name": "班级", "programme": "资助项目",
@@ -21,12 +22,9 @@ def export(listing: dict, columns: list[str], fmt: str, output: Path) -> None:
         footer = {c: "" for c in columns} | {columns[0]: notice_text(listing)}
         write([*listing["rows"], footer], columns, HEADERS, fmt, str(output))
         return
-    from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.oxml.ns import qn
 
-    doc = Document()
-    doc.styles["Normal"].element.rPr.rFonts.set(qn("w:eastAsia"), "宋体")
+    doc = chinese_document()
     doc.add_heading(listing["title"], level=1).alignment = WD_ALIGN_PARAGRAPH.CENTER
     table = doc.add_table(rows=1, cols=len(columns))
     table.style = "Table Grid"
