@@ -8,7 +8,7 @@ AS_OF  ?= $(YEAR)-07-15
 DB     ?= sqlite:///state.db
 AIDCAL := $(BIN)/aidcal --db $(DB)
 
-.PHONY: run test bench clean
+.PHONY: run test bench bench-cases clean
 
 $(BIN)/aidcal: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ test: $(BIN)/aidcal
 
 bench: $(BIN)/aidcal
 	$(BIN)/python bench/run.py
+
+bench-cases: $(BIN)/aidcal
+	$(BIN)/python bench/cases.py
 
 clean:
 	rm -rf $(VENV) state.db state.db-wal state.db-shm

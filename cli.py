@@ -738,7 +738,7 @@ def cases_list(obj, unit, programme, term, state, held_by, limit, as_of, fmt):
 
 @cases.command("advance")
 @click.argument("case_id", type=int, required=False)
-@click.option("--unit", help="Bulk: the unit (code).")
+@click.option("--unit", help="Bulk: only this unit (code); without it, every unit.")
 @click.option("--programme", help="Bulk: the programme.")
 @_term_option()
 @click.option("--from", "source", help="Bulk: the state the cases are in.")
@@ -747,16 +747,16 @@ def cases_list(obj, unit, programme, term, state, held_by, limit, as_of, fmt):
 @format_option()
 @click.pass_obj
 def cases_advance(obj, case_id, unit, programme, term, source, dest, as_of, fmt):
-    """Move one case (CASE) or every case of a unit, programme, term and state whose guards hold.
+    """Move one case (CASE) or every case of a programme, term and state (of one --unit, or all) whose guards hold.
 
     A held single case is refused with exit 2, naming the guard and the date the move becomes possible.
     """
     import json
     from engine import case_tasks, moves, store
     as_of = as_of or today()
-    bulk = (unit, programme, term, source)
-    if not (case_id is not None and not any(bulk) or case_id is None and all(bulk)):
-        raise click.UsageError("give CASE, or all of --unit, --programme, --term and --from (not both)")
+    bulk = (programme, term, source)
+    if not (case_id is not None and not any((unit, *bulk)) or case_id is None and all(bulk)):
+        raise click.UsageError("give CASE, or --programme, --term and --from (and --unit for one unit), not both")
     with store.writing(obj.engine) as conn:
         if case_id is not None:
             trigger = moves.advance_one(conn, case_id, dest, as_of, user())

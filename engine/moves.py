@@ -74,7 +74,7 @@ def advance_one(conn: Connection, case_id: int, dest: str, as_of: date, by: str,
     return move.trigger
 
 
-def advance_bulk(conn: Connection, *, unit: str, programme: str, term: str, source: str, dest: str,
+def advance_bulk(conn: Connection, *, unit: str | None, programme: str, term: str, source: str, dest: str,
                  as_of: date, by: str) -> dict:
     """Move every case of the scope in `source` whose guards hold; count the held ones per guard."""
     programme_spec = progs.read().get(programme)
