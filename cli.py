@@ -705,9 +705,10 @@ def cases_import(obj, file, programme, term, as_of):
         raise InputError(f"programme '{programme}' does not exist (known: {', '.join(known)})")
     with store.reading(obj.engine) as conn:
         unit_types = dict(conn.execute(select(unit.c.code, unit.c.type_mask)).all())
-    rows = engine_cases.read_sheet(file, known[programme], term, unit_types)
+        existing = engine_cases.existing_ids(conn, programme, term)
+    engine_cases.validate(file, known[programme], term, unit_types, existing)
     with store.writing(obj.engine) as conn:
-        n = engine_cases.import_cases(conn, rows, known[programme], term, as_of or today(), user())
+        n = engine_cases.import_cases(conn, file, known[programme], term, as_of or today(), user())
     click.echo(f"cases: {n} imported into {programme} {term}")
 
 

@@ -26,89 +26,99 @@ NO = {"否", "走读", "不住宿", "no", "n", "false", "0"}
 LIST_COLUMNS = ["case", "unit", "name", "programme", "term", "level", "amount", "state"]
 
 
-def read_sheet(path, programme: progs.Programme, term: str, unit_types: dict[str, int]) -> list[dict]:
-    """Validate every row of a case file; one InputError listing every bad row."""
-    sheet = sheets.read(path, ALIASES, COLUMNS[:8])
-    problems, rows, seen = [], [], {}
-    for row_no, raw in sheet.rows:
-        errors, case = [], {"row": row_no}
-        for field in ("id_number", "bank_card"):
-            if isinstance(raw.get(field), (int, float)):
+def _parse(path, programme: progs.Programme, term: str, unit_types: dict[str, int]):
+    """(file name, generator of (row number, case, problems)): one row at a time."""
+    amounts = {(level, boarding): programme.amount_fen(term, level, boarding)
+               for level in progs.LEVELS for boarding in (True, False)} if programme.rate(term) else None
+    name, _, rows = sheets.stream(path, ALIASES, COLUMNS[:8])
+
+    def cases():
+        for row_no, raw in rows:
+            errors = []
+            numeric = [f for f in ("id_number", "bank_card") if isinstance(raw.get(f), (int, float))]
+            for field in numeric:
                 errors.append(f"{field} is stored as a number in Excel and has lost its last digits; "
                               f"format the column as text and enter the numbers again")
-        case["name"] = sheets.text(raw.get("name"))
-        if not case["name"]:
-            errors.append("name is empty")
-        case["id_number"] = idnumber.normalise(sheets.text(raw.get("id_number")))
-        why = idnumber.problem(case["id_number"]) if not isinstance(raw.get("id_number"), (int, float)) else None
-        if why:
-            errors.append(f"id_number {mask_number(case['id_number'])} {why}")
-        phone = normalise_phone(sheets.text(raw.get("phone")))
-        if phone is None or not MOBILE_RE.match(phone):
-            errors.append(f"phone {mask_phone(sheets.text(raw.get('phone'))) or 'empty'} is not a mobile number (11 digits)")
-        case["phone"] = phone or ""
-        case["unit"] = sheets.text(raw.get("unit"))
-        mask = unit_types.get(case["unit"])
-        if mask is None:
-            errors.append(f"unit '{case['unit']}' is not in the roster")
-        elif not mask & programme.type_mask:
-            errors.append(f"unit '{case['unit']}' is not a school that programme {programme.key} serves")
-        case["grade"], case["class_name"] = sheets.text(raw.get("grade")), sheets.text(raw.get("class"))
-        case["level"] = progs.LEVEL_KEYS.get(sheets.text(raw.get("level")))
-        if case["level"] is None:
-            errors.append(f"level '{sheets.text(raw.get('level'))}' is not allowed (特别困难, 困难, 一般困难)")
-        card = sheets.text(raw.get("bank_card")).replace(" ", "")
-        if card and not (card.isdigit() and 12 <= len(card) <= 19) and not isinstance(raw.get("bank_card"), (int, float)):
-            errors.append(f"bank_card {mask_number(card)} is not 12 to 19 digits")
-        case["bank_card"] = card
-        boarding = sheets.text(raw.get("boarding")).lower()
-        if boarding and boarding not in YES | NO:
-            errors.append(f"boarding '{boarding}' is not allowed (是 or 否)")
-        case["boarding"] = boarding not in NO
-        if case["id_number"] in seen:
-            errors.append(f"the same person (ID {mask_number(case['id_number'])}) is already in row {seen[case['id_number']]}")
-        seen.setdefault(case["id_number"], row_no)
-        if not errors:
-            try:
-                case["standard"] = programme.amount_fen(term, case["level"], case["boarding"])
-            except InputError as exc:
-                errors.append(str(exc))
-        problems += [f"{sheet.name}: row {row_no}: {m}" for m in errors]
-        rows.append(case)
+            case = dict(name=sheets.text(raw.get("name")), id_number=idnumber.normalise(sheets.text(raw.get("id_number"))),
+                        unit=sheets.text(raw.get("unit")), grade=sheets.text(raw.get("grade")),
+                        class_name=sheets.text(raw.get("class")), level=progs.LEVEL_KEYS.get(sheets.text(raw.get("level"))),
+                        bank_card=sheets.text(raw.get("bank_card")).replace(" ", ""))
+            if not case["name"]:
+                errors.append("name is empty")
+            why = None if "id_number" in numeric else idnumber.problem(case["id_number"])
+            if why:
+                errors.append(f"id_number {mask_number(case['id_number'])} {why}")
+            phone = normalise_phone(sheets.text(raw.get("phone")))
+            if phone is None or not MOBILE_RE.match(phone):
+                errors.append(f"phone {mask_phone(sheets.text(raw.get('phone'))) or 'empty'} is not a mobile number (11 digits)")
+            case["phone"] = phone or ""
+            mask = unit_types.get(case["unit"])
+            if mask is None:
+                errors.append(f"unit '{case['unit']}' is not in the roster")
+            elif not mask & programme.type_mask:
+                errors.append(f"unit '{case['unit']}' is not a school that programme {programme.key} serves")
+            if case["level"] is None:
+                errors.append(f"level '{sheets.text(raw.get('level'))}' is not allowed (特别困难, 困难, 一般困难)")
+            card = case["bank_card"]
+            if card and "bank_card" not in numeric and not (card.isdigit() and 12 <= len(card) <= 19):
+                errors.append(f"bank_card {mask_number(card)} is not 12 to 19 digits")
+            boarding = sheets.text(raw.get("boarding")).lower()
+            if boarding and boarding not in YES | NO:
+                errors.append(f"boarding '{boarding}' is not allowed (是 or 否)")
+            case["boarding"] = boarding not in NO
+            if amounts is None:
+                errors.append(f"programme {programme.key} has no rate for {term}")
+            elif case["level"]:
+                case["standard"] = amounts[(case["level"], case["boarding"])]
+            yield row_no, case, errors
+    return name, cases()
+
+
+def validate(path, programme: progs.Programme, term: str, unit_types: dict[str, int], existing: set[str]) -> int:
+    """Check every row before anything is written; one InputError lists every bad row.
+    Streams the file: only the index of ID numbers seen is kept."""
+    name, rows = _parse(path, programme, term, unit_types)
+    problems, seen, count = [], {}, 0
+    for row_no, case, errors in rows:
+        person = case["id_number"]
+        if person in seen:
+            errors.append(f"the same person (ID {mask_number(person)}) is already in row {seen[person]}")
+        elif person in existing:
+            errors.append(f"ID {mask_number(person)} already has a {programme.key} case for {term}")
+        seen.setdefault(person, row_no)
+        problems += [f"{name}: row {row_no}: {m}" for m in errors]
+        count += 1
     if problems:
         raise InputError(problems)
-    if not rows:
-        raise InputError(f"{sheet.name}: no cases below the header")
-    return rows
+    if not count:
+        raise InputError(f"{name}: no cases below the header")
+    return count
 
 
-def import_cases(conn: Connection, rows: list[dict], programme: progs.Programme, term: str, as_of: date, by: str) -> int:
-    """Write validated cases in the workflow's initial state, each with its first history row."""
-    duplicates = _existing(conn, programme.key, term, rows)
-    if duplicates:
-        taken = set(duplicates)
-        raise InputError([f"row {r['row']}: ID {mask_number(r['id_number'])} already has a {programme.key} case for {term}"
-                          for r in rows if r["id_number"] in taken])
+def existing_ids(conn: Connection, programme: str, term: str) -> set[str]:
+    return set(conn.execute(select(c.c.id_number).where(c.c.programme == programme, c.c.term == term)).scalars())
+
+
+def import_cases(conn: Connection, path, programme: progs.Programme, term: str, as_of: date, by: str) -> int:
+    """Write a validated file's cases in the workflow's initial state, each with
+    its first history row (the file is read again: nothing large is held)."""
     spec = load_workflow(programme.workflow)
     units = dict(conn.execute(select(u.c.code, u.c.id)).all())
     stamp = store.now()
-    conn.execute(c.insert(), [dict(
-        workflow=spec.name, programme=programme.key, term=term, unit_id=units[r["unit"]], name=r["name"],
-        id_number=r["id_number"], phone=r["phone"], grade=r["grade"], class_name=r["class_name"], level=r["level"],
-        boarding=r["boarding"], bank_card=r["bank_card"], standard=r["standard"], amount=r["standard"],
-        state=spec.initial, state_since=as_of, created_at=stamp, created_by=by) for r in rows])
+    since, created = store.driver_value(conn, c.c.state_since, as_of), store.driver_value(conn, c.c.created_at, stamp)
+    _, rows = _parse(path, programme, term, dict.fromkeys(units, programme.type_mask))
+    columns = ["workflow", "programme", "term", "unit_id", "name", "id_number", "phone", "grade", "class_name", "level",
+               "boarding", "bank_card", "standard", "amount", "state", "state_since", "objection_open", "created_at",
+               "created_by"]
+    count = store.bulk_insert(conn, c, columns, (
+        (spec.name, programme.key, term, units[x["unit"]], x["name"], x["id_number"], x["phone"], x["grade"],
+         x["class_name"], x["level"], x["boarding"], x["bank_card"], x["standard"], x["standard"], spec.initial, since,
+         False, created, by) for _, x, _ in rows))
     conn.execute(e.insert().from_select(
         ["case_id", "trigger", "to_state", "on_date", "at", "by"],
         select(c.c.id, literal("import"), c.c.state, literal(as_of), literal(stamp), literal(by))
         .where(c.c.programme == programme.key, c.c.term == term, c.c.created_at == stamp)))
-    return len(rows)
-
-
-def _existing(conn: Connection, programme: str, term: str, rows: list[dict]) -> list[str]:
-    """ID numbers of the file that already have a case in this programme and term."""
-    wanted = {r["id_number"] for r in rows}
-    found = conn.execute(select(c.c.id_number).where(c.c.programme == programme, c.c.term == term)).scalars()
-    return [x for x in found if x in wanted]
+    return count
 
 
 def scope(unit: str | None = None, programme: str | None = None, term: str | None = None, state: str | None = None):

@@ -4,8 +4,8 @@ GB18030 (what Chinese Excel saves), or XLSX. Rows keep the number Excel shows
 """
 from __future__ import annotations
 
+import codecs
 import csv
-import io
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -22,18 +22,21 @@ class Sheet:
 
 def read(path: str | Path, aliases: dict[str, str], required: list[str]) -> Sheet:
     """Read a sheet whose header uses the canonical names or their Chinese aliases."""
+    name, columns, rows = stream(path, aliases, required)
+    return Sheet(name, columns, list(rows))
+
+
+def stream(path: str | Path, aliases: dict[str, str], required: list[str]):
+    """(file name, columns, rows) with rows a generator of (Excel row number, {column: value}):
+    a million-row file is never held in memory."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such file")
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        raw = _xlsx_rows(path)
-    else:
-        raw = list(csv.reader(io.StringIO(_decode(path))))
-    while raw and not any(str(c).strip() for c in raw[-1] if c is not None):
-        raw.pop()
-    if not raw:
+    raw = _xlsx_rows(path) if path.suffix.lower() in (".xlsx", ".xlsm") else csv.reader(_lines(path))
+    header_cells = next(iter(raw), None)
+    if header_cells is None:
         raise InputError(f"{path.name}: empty file; expected a header row: {','.join(required)}")
-    header = [aliases.get(str(h).strip().lstrip("\ufeff"), str(h).strip()) if h is not None else "" for h in raw[0]]
+    header = [aliases.get(str(h).strip().lstrip("\ufeff"), str(h).strip()) if h is not None else "" for h in header_cells]
     missing = [c for c in required if c not in header]
     unknown = [h for h in header if h and h not in aliases.values()]
     if missing or unknown:
@@ -42,38 +45,47 @@ def read(path: str | Path, aliases: dict[str, str], required: list[str]) -> Shee
             what.append("missing " + ", ".join(missing))
         if unknown:
             what.append("unknown " + ", ".join(unknown))
-        expected = ",".join(required)
-        raise InputError(f"{path.name}:1: header {'; '.join(what)} (expected {expected}, in English or Chinese)")
-    rows = []
-    for number, cells in enumerate(raw[1:], start=2):
-        if not any(c is not None and str(c).strip() for c in cells):
-            continue
-        values = {col: (cells[k] if k < len(cells) else None) for k, col in enumerate(header) if col}
-        rows.append((number, {k: v.strip() if isinstance(v, str) else v for k, v in values.items()}))
-    return Sheet(path.name, header, rows)
+        raise InputError(f"{path.name}:1: header {'; '.join(what)} (expected {','.join(required)}, in English or Chinese)")
+    named = [(k, col) for k, col in enumerate(header) if col]
+
+    def rows():
+        for number, cells in enumerate(raw, start=2):
+            if not any(c is not None and str(c).strip() for c in cells):
+                continue
+            values = {col: (cells[k] if k < len(cells) else None) for k, col in named}
+            yield number, {k: v.strip() if isinstance(v, str) else v for k, v in values.items()}
+    return path.name, header, rows()
 
 
-def _decode(path: Path) -> str:
-    data = path.read_bytes()
+def _lines(path: Path):
+    """The file's lines in UTF-8 (with or without BOM) or GB18030, whichever
+    decodes the whole file; checked incrementally, never held in memory."""
     for encoding in ("utf-8-sig", "gb18030"):
+        decoder = codecs.getincrementaldecoder(encoding)()
         try:
-            return data.decode(encoding)
+            with open(path, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             continue
+        return _read_lines(path, encoding)
     raise InputError(f"{path.name}: neither UTF-8 nor GB18030 text; save it as CSV UTF-8 or as XLSX")
 
 
-def _xlsx_rows(path: Path) -> list[list]:
+def _read_lines(path: Path, encoding: str):
+    with open(path, encoding=encoding, newline="") as f:
+        yield from f
+
+
+def _xlsx_rows(path: Path):
     from openpyxl import load_workbook
 
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged file
         raise InputError(f"{path.name}: not a readable XLSX workbook ({type(exc).__name__})") from None
-    try:
-        return [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
-    finally:
-        book.close()
+    return book.worksheets[0].iter_rows(values_only=True)
 
 
 def text(value) -> str:
