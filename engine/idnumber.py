@@ -3,9 +3,11 @@ character; the birth date inside must exist."""
 from __future__ import annotations
 
 from datetime import date
+from operator import mul
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK = "10X98765432"
+_ZERO = 48 * sum(WEIGHTS)  # the weighted sum of seventeen '0' characters, taken off the byte values
 
 
 def problem(value: str) -> str | None:
@@ -16,7 +18,7 @@ def problem(value: str) -> str | None:
         date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
         return "has a birth date that does not exist"
-    if CHECK[sum(int(d) * w for d, w in zip(value[:17], WEIGHTS)) % 11] != value[17]:
+    if CHECK[(sum(map(mul, WEIGHTS, value[:17].encode())) - _ZERO) % 11] != value[17]:  # C-speed for a million rows
         return "fails its check character (GB 11643)"
     return None
 

@@ -12,6 +12,8 @@ LANDLINE_RE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
 def normalise_phone(raw: str) -> str | None:
     """A mobile (11 digits, +86 stripped) or a landline (area code + number);
     None when it is neither."""
+    if len(raw) == 11 and raw.isdigit():  # the common case: a clean mobile number
+        return raw if MOBILE_RE.match(raw) else None
     value = re.sub(r"[\s()（）]", "", raw)
     value = re.sub(r"^(\+86|0086|86(?=1\d{10}$))", "", value)
     if MOBILE_RE.match(value.replace("-", "")):

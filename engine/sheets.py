@@ -52,8 +52,9 @@ def stream(path: str | Path, aliases: dict[str, str], required: list[str]):
         for number, cells in enumerate(raw, start=2):
             if not any(c is not None and str(c).strip() for c in cells):
                 continue
-            values = {col: (cells[k] if k < len(cells) else None) for k, col in named}
-            yield number, {k: v.strip() if isinstance(v, str) else v for k, v in values.items()}
+            width = len(cells)
+            yield number, {col: (cells[k].strip() if cells[k].__class__ is str else cells[k]) if k < width else None
+                           for k, col in named}
     return path.name, header, rows()
 
 
@@ -90,6 +91,8 @@ def _xlsx_rows(path: Path):
 
 def text(value) -> str:
     """A cell as text. Numbers typed into Excel come back as int/float: 1001.0 → '1001'."""
+    if value.__class__ is str:  # the common case, already stripped by stream()
+        return value
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
