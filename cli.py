@@ -142,6 +142,14 @@ def print_table(title: str, rows: list[dict], columns: list[str], headers: dict[
     console.print(table)
 
 
+def render(fmt: str, title: str, rows: list[dict], columns: list[str]) -> None:
+    """Rows as a table for people or a JSON array for scripts."""
+    if fmt == "json":
+        print_json(rows)
+    else:
+        print_table(title, rows, columns, HEADERS)
+
+
 def print_json(rows) -> None:
     from actions.exports import write_json
     write_json(rows, sys.stdout)
@@ -212,10 +220,7 @@ def calendar_list(obj, fmt):
     from engine import plan, store
     with store.reading(obj.engine) as conn:
         rows = plan.list_plans(conn)
-    if fmt == "json":
-        print_json(rows)
-    else:
-        print_table("已载入的年度计划", rows, ["authority", "authority_name", "year", "source", "loaded_at", "loaded_by"], {})
+    render(fmt, "已载入的年度计划", rows, ["authority", "authority_name", "year", "source", "loaded_at", "loaded_by"])
 
 
 # ── units ───────────────────────────────────────────────────────────────────
@@ -282,11 +287,8 @@ def tasks_list(obj, unit_code, month, state, as_of, fmt):
         month = f"{as_of.year}-{int(month):02d}"
     with store.reading(obj.engine) as conn:
         rows = list_tasks(conn, unit_code, as_of, month, state)
-    if fmt == "json":
-        print_json(rows)
-    else:
-        print_table(f"{unit_code} 的任务（截至 {as_of}）", rows,
-                    ["period", "due", "status", "done_at", "task", "title", "evidence_files", "note"], HEADERS)
+    render(fmt, f"{unit_code} 的任务（截至 {as_of}）", rows,
+           ["period", "due", "status", "done_at", "task", "title", "evidence_files", "note"])
 
 
 def _task_command(fn_name: str, **extra):
@@ -458,7 +460,7 @@ def notices_list(obj, fmt):
     if fmt == "json":
         print_json(rows)
     else:
-        print_table("通报", rows, ["id", "number", "status", "drafted_on", "issued_on", "signed_by", "units", "items"], HEADERS)
+        print_table("通报", rows, ["id", "number", "status", "drafted_on", "issued_on", "signed_by", "units", "items"])
 
 
 @notices.command("show")
@@ -542,10 +544,7 @@ def outbox_list(obj, status, fmt):
     from engine import outbox, store
     with store.reading(obj.engine) as conn:
         rows = outbox.list_messages(conn, status)
-    if fmt == "json":
-        print_json(rows)
-    else:
-        print_table("消息", rows, ["id", "run", "channel", "recipient", "status", "attempts", "next_attempt_at", "last_error"], HEADERS)
+    render(fmt, "消息", rows, ["id", "run", "channel", "recipient", "status", "attempts", "next_attempt_at", "last_error"])
 
 
 @outbox_group.command("deliver")
@@ -668,10 +667,7 @@ def programmes_list(term, fmt):
             for level, amount in rate[1].items():
                 rows.append(dict(programme=p.key, title=p.title, level=progs.LEVELS.get(level, "不分等级"),
                                  amount=amount, term_from=rate[0]))
-    if fmt == "json":
-        print_json(rows)
-    else:
-        print_table("资助项目与标准（元/生·年）", rows, ["programme", "title", "level", "amount", "term_from"], HEADERS)
+    render(fmt, "资助项目与标准（元/生·年）", rows, ["programme", "title", "level", "amount", "term_from"])
 
 
 @cli.group()
@@ -730,11 +726,8 @@ def cases_list(obj, unit, programme, term, state, held_by, limit, as_of, fmt):
         where.append(engine_cases.held_by(held_by, as_of or today()))
     with store.reading(obj.engine) as conn:
         rows = engine_cases.list_cases(conn, where, limit)
-    if fmt == "json":
-        print_json(rows)
-    else:
-        print_table(f"个案：{len(rows)} 个", rows, ["case", "unit", "name", "id_number", "programme", "term", "level",
-                                                   "amount", "state"], HEADERS)
+    render(fmt, f"个案：{len(rows)} 个", rows,
+           ["case", "unit", "name", "id_number", "programme", "term", "level", "amount", "state"])
 
 
 @cases.command("advance")
@@ -856,10 +849,7 @@ def cases_history(obj, case_id, fmt):
     from engine import cases as engine_cases, store
     with store.reading(obj.engine) as conn:
         rows = engine_cases.history(conn, case_id)
-    if fmt == "json":
-        print_json(rows)
-    else:
-        print_table(f"个案 {case_id} 的流转记录", rows, ["on", "trigger", "from_state", "to_state", "by", "reason"], HEADERS)
+    render(fmt, f"个案 {case_id} 的流转记录", rows, ["on", "trigger", "from_state", "to_state", "by", "reason"])
 
 
 @cli.group()
