@@ -78,6 +78,11 @@ class Ctx:
             self._engine = store.connect(self.url)
         return self._engine
 
+    def close(self) -> None:
+        """Release the database connections when the command ends."""
+        if self._engine is not None:
+            self._engine.dispose()
+
 
 class AidcalGroup(click.Group):
     """Bad input (engine.errors.InputError) becomes one line per problem and exit 2."""
@@ -102,6 +107,7 @@ class AidcalGroup(click.Group):
 def cli(ctx, db, notify):
     """aidcal: the annual student-aid calendar (学生资助工作月度计划) of an education bureau."""
     ctx.obj = Ctx(db, notify)
+    ctx.call_on_close(ctx.obj.close)
 
 
 def progress_bar(label: str):

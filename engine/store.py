@@ -25,12 +25,15 @@ BUSY_TIMEOUT_MS = 30_000
 
 def connect(url: str = DEFAULT_URL) -> Engine:
     """An engine with the schema at head (migrated in place if older)."""
+    # preserve_rowcount: INSERT … SELECT counts (instances created, messages queued) on every backend;
+    # SQLAlchemy keeps rowcount for UPDATE and DELETE only unless asked.
+    options = {"preserve_rowcount": True}
     if url.startswith("sqlite"):
-        engine = create_engine(url)
+        engine = create_engine(url, execution_options=options)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True, execution_options=options)
     _ensure_schema(engine)
     return engine
 

@@ -6,6 +6,8 @@ always with explicit as-of dates; nothing patches the clock.
 from __future__ import annotations
 
 import shutil
+import uuid
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -17,9 +19,26 @@ ROOT = Path(__file__).resolve().parent.parent
 HEADER_EN = "code,name,type,town,parent,contact,phone,active_from"
 
 
-@pytest.fixture
-def db_url(tmp_path) -> str:
-    return f"sqlite:///{tmp_path / 'state.db'}"
+@pytest.fixture(scope="session")
+def pg_server():
+    from postgres import Server, binaries
+    if binaries() is None:
+        pytest.skip("no PostgreSQL server binaries (pg_ctl, initdb) on this machine")
+    server = Server().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """Every test that uses the database runs on both backends."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'state.db'}"
+        return
+    server = request.getfixturevalue("pg_server")
+    name = f"aidcal_{uuid.uuid4().hex[:12]}"
+    yield server.create_database(name)
+    server.drop_database(name)  # WITH (FORCE): closes what a test left open
 
 
 class Aidcal:
@@ -43,13 +62,17 @@ class Aidcal:
 
     def engine(self):
         from engine import store
-        return store.connect(self.url)
+        if getattr(self, "_engine", None) is None:
+            self._engine = store.connect(self.url)
+        return self._engine
 
     def scalar(self, sql: str):
+        """One value; dates as ISO text on every backend (SQLite stores them as text)."""
         from sqlalchemy import text
         from engine import store
         with store.reading(self.engine()) as conn:
-            return conn.execute(text(sql)).scalar()
+            value = conn.execute(text(sql)).scalar()
+        return value.isoformat() if isinstance(value, date) else value
 
     def dump(self) -> dict:
         """Every table's rows: to prove a failed command left the database as it was."""
@@ -59,6 +82,13 @@ class Aidcal:
         with store.reading(self.engine()) as conn:
             return {name: conn.execute(text(f"SELECT * FROM {name} ORDER BY 1")).all()
                     for name in SQLModel.metadata.tables}
+
+
+@pytest.fixture
+def sqlite_only(db_url):
+    """For behaviour only SQLite has (WAL, busy_timeout, BEGIN IMMEDIATE)."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("SQLite behaviour: PostgreSQL has row locks and MVCC instead")
 
 
 @pytest.fixture

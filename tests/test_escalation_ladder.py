@@ -20,7 +20,7 @@ def run(aidcal, as_of, *extra):
 def steps(aidcal, unit=None):
     where = f"WHERE u.code = '{unit}'" if unit else ""
     with store.reading(aidcal.engine()) as conn:
-        return sorted(tuple(r) for r in conn.execute(text(
+        return sorted(tuple(map(str, r)) for r in conn.execute(text(
             "SELECT u.code, t.key, o.period, s.rung, s.due_on FROM ladder_step s JOIN task_instance i ON i.id = s.instance_id "
             "JOIN unit u ON u.id = i.unit_id JOIN occurrence o ON o.id = i.occurrence_id JOIN task t ON t.id = o.task_id "
             f"{where}")))

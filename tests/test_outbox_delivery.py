@@ -9,10 +9,14 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 
 from actions.deliver import deliver
-from engine import channels, escalation, store
+from engine import channels
 from conftest import HEADER_EN
 
-NOW = datetime.now(timezone.utc) + timedelta(minutes=1)  # delivery runs on wall time, after the runs below
+
+
+def soon() -> datetime:
+    """Delivery runs on wall time: a minute after the runs a test has just made."""
+    return datetime.now(timezone.utc) + timedelta(minutes=1)
 ROSTER = f"""{HEADER_EN},email
 S001,濉溪镇中心学校,小学|初中,濉溪镇,,王伟,13912345678,,s001@example.cn
 S002,濉溪中学,高中,县直,,李芳,0561-6012345,,s002@example.cn
@@ -47,6 +51,7 @@ class Inbox:
 
 
 def test_smtp_down_for_a_day_then_every_message_arrives_once(mailed):
+    NOW = soon()
     from aiosmtpd.controller import Controller
     aidcal, config, port = mailed
     engine = aidcal.engine()
@@ -74,6 +79,7 @@ def test_smtp_down_for_a_day_then_every_message_arrives_once(mailed):
 
 
 def test_a_message_whose_work_was_completed_is_superseded_not_sent(mailed):
+    NOW = soon()
     aidcal, config, _ = mailed
     for key, period in [("system-update", "2021-01"), ("monthly-report", "2021-01")]:
         aidcal("tasks", "done", "--unit", "S002", key, "--period", period, "--evidence", aidcal.file("e.pdf", "x"),
@@ -110,6 +116,7 @@ def robot():
 
 
 def test_a_robot_refusing_with_http_200_is_a_failure_then_a_digest_goes_out(county, robot, monkeypatch):
+    NOW = soon()
     monkeypatch.setenv("AIDCAL_DINGTALK_SECRET", "SECabc")
     notify = county.file("notify.yaml", f"channels:\n  - name: ding\n    kind: dingtalk\n    url: {robot}/robot/send?access_token=t\n"
                                         f"    secret_env: AIDCAL_DINGTALK_SECRET\n    keyword: 资助\n")
@@ -128,6 +135,7 @@ def test_a_robot_refusing_with_http_200_is_a_failure_then_a_digest_goes_out(coun
 
 
 def test_robots_get_at_most_per_minute_messages(county, robot):
+    NOW = soon()
     notify = county.file("notify.yaml", f"channels:\n  - name: wx\n    kind: wecom\n    url: {robot}/send?key=k\n    per_minute: 20\n")
     for day in ("2021-01-21", "2021-01-25", "2021-01-29"):
         county("--notify", notify, "escalate", "--as-of", day)

@@ -14,10 +14,11 @@ def test_bureau_work_goes_to_the_bureau_only(county):
 
 
 def test_typed_tasks_reach_only_units_of_those_types(county):
-    units = county.scalar("SELECT group_concat(u.code) FROM task_instance i JOIN unit u ON u.id=i.unit_id "
-                          "JOIN occurrence o ON o.id=i.occurrence_id JOIN task t ON t.id=o.task_id "
-                          "WHERE t.key='integrity-month'")
-    assert sorted(units.split(",")) == ["S002", "S003", "V001"]
+    units = {county.scalar(f"SELECT count(*) FROM task_instance i JOIN unit u ON u.id=i.unit_id JOIN occurrence o "
+                           f"ON o.id=i.occurrence_id JOIN task t ON t.id=o.task_id WHERE t.key='integrity-month' "
+                           f"AND u.code='{code}'") for code in ("S001", "S002", "S003", "K001", "V001", "N001")}
+    assert count(county, "t.key='integrity-month'") == 3 and units == {0, 1}
+    assert count(county, "t.key='integrity-month' AND u.code IN ('S002', 'S003', 'V001')") == 3
 
 
 def test_unit_active_from_gets_nothing_due_before_it(county):

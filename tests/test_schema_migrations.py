@@ -23,7 +23,7 @@ def test_migrations_build_exactly_the_models(db_url):
         assert compare_metadata(MigrationContext.configure(conn), SQLModel.metadata) == []
 
 
-def test_a_new_database_is_in_wal_mode_at_head(db_url):
+def test_a_new_database_is_in_wal_mode_at_head(db_url, sqlite_only):
     engine = store.connect(db_url)
     assert store.schema_version(engine) == store.SCHEMA_HEAD
     with store.reading(engine) as conn:

@@ -16,7 +16,7 @@ def test_reading_commands_work_while_a_writer_holds_the_lock(county):
         assert rows and {r["unit"] for r in rows} >= {"S001"}
 
 
-def test_a_second_writer_waits_instead_of_failing(county, monkeypatch):
+def test_a_second_writer_waits_instead_of_failing(county, monkeypatch, sqlite_only):
     monkeypatch.setattr(store, "BUSY_TIMEOUT_MS", 200)
     first, second = store.connect(county.url), store.connect(county.url)
     with store.writing(first):
