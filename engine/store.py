@@ -8,6 +8,7 @@ transaction and so never take the write lock.
 """
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,6 +22,7 @@ from .errors import InputError
 DEFAULT_URL = "sqlite:///state.db"
 SCHEMA_HEAD = "0003"  # the newest migration in engine/migrations/versions
 BUSY_TIMEOUT_MS = 30_000
+LOCK_RETRIES = 5
 
 
 def connect(url: str = DEFAULT_URL) -> Engine:
@@ -55,8 +57,23 @@ def _sqlite_begin(conn: Connection) -> None:
 
 @contextmanager
 def writing(engine: Engine):
-    """One all-or-nothing write transaction: commit on success, roll back on any error."""
-    with engine.connect().execution_options(aidcal_write=True) as conn, conn.begin():
+    """One all-or-nothing write transaction: commit on success, roll back on any error.
+
+    On SQLite the write lock is taken at BEGIN, so a busy database can only fail
+    there, before any work: that BEGIN is retried with backoff (each try already
+    waits busy_timeout), and no user sees "database is locked" under load.
+    """
+    for attempt in range(LOCK_RETRIES):
+        conn = engine.connect().execution_options(aidcal_write=True)
+        try:
+            transaction = conn.begin()
+            break
+        except OperationalError as exc:
+            conn.close()
+            if "locked" not in str(exc) or attempt == LOCK_RETRIES - 1:
+                raise
+            time.sleep(min(0.05 * 2 ** attempt, 2.0))
+    with conn, transaction:
         yield conn
 
 

@@ -51,7 +51,10 @@ def done(conn: Connection, unit_code: str, key: str, period: str | None, as_of: 
         _attach(conn, target.id, name, content, stamp, by)
     if target.evidence and not _evidence_count(conn, target.id):
         raise InputError(f"task {key}: the plan requires evidence ({target.evidence}); attach it with --evidence FILE")
-    conn.execute(i.update().where(i.c.id == target.id).values(done_on=as_of, done_at=stamp, done_by=by, note=note))
+    # Compare-and-set: of two writers racing for the same task, one records it, the other is told.
+    if not conn.execute(i.update().where(i.c.id == target.id, i.c.done_on.is_(None))
+                        .values(done_on=as_of, done_at=stamp, done_by=by, note=note)).rowcount:
+        return _result(target, "already done by another writer just now; nothing changed")
     _event(conn, target, "done", as_of, by, note or "")
     state = "done" if as_of <= target.due else "done_late"
     return _result(target, f"{state} on {as_of} (due {target.due})")

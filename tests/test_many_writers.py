@@ -1,0 +1,42 @@
+"""Schools writing while an escalation runs, as separate processes: every write
+is there exactly once, no writer sees an error. Bounded: 4 writers, 1 escalation,
+a minute at most."""
+import json
+import subprocess
+import sys
+
+from sqlalchemy import text
+
+from engine import store
+from conftest import ROOT
+
+
+def test_concurrent_completions_and_escalation_lose_and_double_nothing(county, tmp_path):
+    with store.reading(county.engine()) as conn:
+        targets = [list(r) for r in conn.execute(text(
+            "SELECT u.code, t.key, o.period FROM task_instance i JOIN unit u ON u.id = i.unit_id "
+            "JOIN occurrence o ON o.id = i.occurrence_id JOIN task t ON t.id = o.task_id "
+            "WHERE i.due <= '2021-06-30' AND u.code <> '340621' ORDER BY 1, 2, 3"))]
+    # Writers 0 and 1 share every other target with writers 2 and 3: the same task raced for twice.
+    shares = [targets[k::2] for k in range(2)]
+    files = []
+    for k, share in enumerate(shares * 2):
+        path = tmp_path / f"targets{k}.json"
+        path.write_text(json.dumps(share if k < 2 else list(reversed(share))))
+        files.append(path)
+    helper = str(ROOT / "tests" / "writer_process.py")
+    procs = [subprocess.Popen([sys.executable, helper, county.url, "done", str(f), f"writer{k}"],
+                              stderr=subprocess.PIPE) for k, f in enumerate(files)]
+    procs.append(subprocess.Popen([sys.executable, helper, county.url, "escalate", "2021-01-21", "2021-06-30"],
+                                  stderr=subprocess.PIPE))
+    for proc in procs:
+        assert proc.wait(timeout=120) == 0, proc.stderr.read().decode()[-2000:]
+        assert b"locked" not in proc.stderr.read()
+    assert county.scalar("SELECT count(*) FROM task_instance i JOIN unit u ON u.id = i.unit_id "
+                         "WHERE i.due <= '2021-06-30' AND u.code <> '340621' AND i.done_on IS NULL") == 0
+    assert county.scalar("SELECT count(*) FROM event WHERE kind = 'done'") == len(targets)
+    assert county.scalar("SELECT count(*) FROM (SELECT instance_id FROM event WHERE kind = 'done' "
+                         "GROUP BY instance_id HAVING count(*) > 1) d") == 0
+    assert county.scalar("SELECT count(*) FROM (SELECT instance_id, rung FROM ladder_step "
+                         "GROUP BY instance_id, rung HAVING count(*) > 1) d") == 0
+    assert county.scalar("SELECT count(DISTINCT run_id) FROM ladder_step") >= 1
