@@ -25,8 +25,13 @@ BUSY_TIMEOUT_MS = 30_000
 LOCK_RETRIES = 5
 
 
-def connect(url: str = DEFAULT_URL) -> Engine:
-    """An engine with the schema at head (migrated in place if older)."""
+def connect(url: str = DEFAULT_URL, upgrade: bool | None = None) -> Engine:
+    """An engine with the schema at head.
+
+    An empty database gets the schema. An older one is upgraded in place on
+    SQLite (one county, embedded); on a shared server only by `aidcal db
+    upgrade` (upgrade=True), so hundreds of clients never race to migrate.
+    """
     # preserve_rowcount: INSERT … SELECT counts (instances created, messages queued) on every backend;
     # SQLAlchemy keeps rowcount for UPDATE and DELETE only unless asked.
     options = {"preserve_rowcount": True}
@@ -36,7 +41,7 @@ def connect(url: str = DEFAULT_URL) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
     else:
         engine = create_engine(url, pool_pre_ping=True, execution_options=options)
-    _ensure_schema(engine)
+    _ensure_schema(engine, upgrade if upgrade is not None else engine.dialect.name == "sqlite")
     return engine
 
 
@@ -140,10 +145,13 @@ def schema_version(engine: Engine) -> str | None:
         return None
 
 
-def _ensure_schema(engine: Engine) -> None:
+def _ensure_schema(engine: Engine, upgrade: bool) -> None:
     version = schema_version(engine)
     if version == SCHEMA_HEAD:
         return
+    if version is not None and not upgrade:
+        raise InputError(f"database schema {version} is older than this aidcal's ({SCHEMA_HEAD}); "
+                         f"run: aidcal --db URL db upgrade")
     from alembic import command
     from alembic.config import Config
     from alembic.util.exc import CommandError
@@ -156,3 +164,34 @@ def _ensure_schema(engine: Engine) -> None:
             command.upgrade(config, "head")
     except CommandError as exc:
         raise InputError(f"database schema {version!r} is unknown to this aidcal ({exc}); upgrade aidcal") from None
+
+
+def copy(source: Engine, target: Engine, progress=None) -> dict[str, int]:
+    """Copy every row from one database to another, parents before children,
+    in one transaction on the target (which must be empty); then move the
+    target's id sequences past the copied ids. Returns rows per table."""
+    from sqlalchemy import func, select
+
+    from .models import SQLModel
+
+    tables = SQLModel.metadata.sorted_tables
+    with reading(target) as conn:
+        used = [t.name for t in tables if conn.execute(select(func.count()).select_from(t)).scalar()]
+    if used:
+        raise InputError(f"the target database is not empty ({', '.join(used)}); copy into a new database")
+    copied = {}
+    with reading(source) as src, writing(target) as dst:
+        for table in tables:
+            rows = src.execution_options(yield_per=5000).execute(select(table))
+            copied[table.name] = 0
+            for chunk in rows.mappings().partitions():
+                dst.execute(table.insert(), [dict(r) for r in chunk])
+                copied[table.name] += len(chunk)
+                if progress:
+                    progress(table.name, copied[table.name])
+        if dst.dialect.name == "postgresql":
+            for table in tables:
+                if "id" in table.c and table.c.id.autoincrement:
+                    dst.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                                     f"coalesce((SELECT max(id) FROM {table.name}), 0) + 1, false)"))
+    return copied

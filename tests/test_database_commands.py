@@ -1,0 +1,40 @@
+"""db upgrade and db copy: a county moves from SQLite to PostgreSQL with nothing lost."""
+import json
+
+from sqlalchemy import text
+
+from engine import store
+from conftest import ROOT, Aidcal
+
+
+def test_a_shared_server_is_upgraded_only_on_purpose(pg_server, tmp_path):
+    url = pg_server.create_database("old_county")
+    engine = store.connect(url)
+    with store.writing(engine) as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0002'"))
+        conn.execute(text("DROP TABLE case_document; DROP TABLE case_event; DROP TABLE aid_case"))
+        conn.execute(text("ALTER TABLE task DROP COLUMN completes_from"))
+    engine.dispose()
+    aidcal = Aidcal(url, tmp_path)
+    result = aidcal("calendar", "list", ok=False)
+    assert result.exit_code == 2 and "run: aidcal --db URL db upgrade" in result.stderr
+    assert "database schema at 0003" in aidcal("db", "upgrade").stdout
+    aidcal("calendar", "list")
+
+
+def test_copy_moves_a_county_from_sqlite_to_postgresql(tmp_path, pg_server):
+    county = Aidcal(f"sqlite:///{tmp_path / 'state.db'}", tmp_path)
+    county("calendar", "load", ROOT / "calendar.yaml", "--as-of", "2021-01-01")
+    county("units", "import", ROOT / "examples" / "units.csv", "--as-of", "2021-01-01")
+    county("tasks", "import", ROOT / "examples" / "completions.csv", "--as-of", "2021-07-15")
+    county("escalate", "--as-of", "2021-03-01")
+    target = pg_server.create_database("copied_county")
+    out = county("db", "copy", "--to", target).stdout
+    assert "copied" in out and "task_instance" in out and "evidence_blob 3" in out
+    copied = Aidcal(target, tmp_path)
+    overdue = ["overdue", "--as-of", "2021-07-15", "--format", "json"]
+    assert json.loads(copied(*overdue).stdout) == json.loads(county(*overdue).stdout)
+    copied("tasks", "done", "--unit", "3406200001", "system-update", "--period", "2021-07", "--as-of", "2021-07-16")
+    assert copied("escalate", "--as-of", "2021-03-01", "--format", "json").stdout.strip() == "[]"  # same steps: none new
+    again = county("db", "copy", "--to", target, ok=False)
+    assert again.exit_code == 2 and "not empty" in again.stderr
