@@ -149,21 +149,25 @@ def _ensure_schema(engine: Engine, upgrade: bool) -> None:
     version = schema_version(engine)
     if version == SCHEMA_HEAD:
         return
-    if version is not None and not upgrade:
-        raise InputError(f"database schema {version} is older than this aidcal's ({SCHEMA_HEAD}); "
-                         f"run: aidcal --db URL db upgrade")
     from alembic import command
     from alembic.config import Config
+    from alembic.script import ScriptDirectory
     from alembic.util.exc import CommandError
 
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    known = {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+    if version is not None and version not in known:
+        raise InputError(f"database schema {version!r} is unknown to this aidcal (a newer release made it?); upgrade aidcal")
+    if version is not None and not upgrade:
+        raise InputError(f"database schema {version} is older than this aidcal's ({SCHEMA_HEAD}); "
+                         f"run: aidcal --db URL db upgrade")
     try:
         with writing(engine) as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
     except CommandError as exc:
-        raise InputError(f"database schema {version!r} is unknown to this aidcal ({exc}); upgrade aidcal") from None
+        raise InputError(f"database schema {version!r} cannot be upgraded: {exc}") from None
 
 
 def copy(source: Engine, target: Engine, progress=None) -> dict[str, int]:
