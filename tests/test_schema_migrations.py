@@ -63,3 +63,25 @@ def test_a_database_of_the_first_release_upgrades_in_place_with_nothing_lost(tmp
         assert conn.execute(text("SELECT done_on FROM task_instance")).scalar() == "2021-01-20"
         assert conn.execute(text("SELECT sign_off FROM plan")).scalar() == 1
         assert '"notice": 3' in conn.execute(text("SELECT ladder FROM task")).scalar()
+
+
+def test_a_state_db_made_by_the_first_release_upgrades_in_place(tmp_path):
+    """tests/data/state-0001.db was written by the first release's own commands (schema 0001):
+    a plan, three units, a completion on time, one late with evidence, an extension, a waiver."""
+    import json
+    import shutil
+    from conftest import Aidcal
+    shutil.copy(ROOT / "tests" / "data" / "state-0001.db", tmp_path / "state.db")
+    old = Aidcal(f"sqlite:///{tmp_path / 'state.db'}", tmp_path)
+    assert old.scalar("SELECT version_num FROM alembic_version") == store.SCHEMA_HEAD
+    statuses = {(u, k, p): r["status"] for u in ("S001", "S002", "K001") for (k, p), r in {
+        (r["task"], r["period"]): r for r in json.loads(old("tasks", "list", "--unit", u, "--as-of", "2021-04-01",
+                                                            "--format", "json").stdout)}.items()}
+    assert statuses[("S001", "system-update", "2021-01")] == "done"
+    assert statuses[("S002", "monthly-report", "2021-01")] == "done_late"
+    assert statuses[("K001", "system-update", "2021-02")] == "waived"
+    assert old.scalar("SELECT due FROM task_instance i JOIN unit u ON u.id = i.unit_id JOIN occurrence o ON "
+                      "o.id = i.occurrence_id JOIN task t ON t.id = o.task_id WHERE u.code = 'K001' "
+                      "AND t.key = 'annual-summary'") == "2021-03-15"
+    assert old.scalar("SELECT count(*) FROM evidence") == 1
+    assert old("escalate", "--as-of", "2021-02-01", "--format", "json").stdout.startswith("[")  # new features work on it
