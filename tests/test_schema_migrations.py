@@ -80,7 +80,7 @@ def test_a_state_db_made_by_the_first_release_upgrades_in_place(tmp_path):
     assert statuses[("S001", "system-update", "2021-01")] == "done"
     assert statuses[("S002", "monthly-report", "2021-01")] == "done_late"
     assert statuses[("K001", "system-update", "2021-02")] == "waived"
-    assert old.scalar("SELECT due FROM task_instance i JOIN unit u ON u.id = i.unit_id JOIN occurrence o ON "
+    assert old.scalar("SELECT i.due FROM task_instance i JOIN unit u ON u.id = i.unit_id JOIN occurrence o ON "
                       "o.id = i.occurrence_id JOIN task t ON t.id = o.task_id WHERE u.code = 'K001' "
                       "AND t.key = 'annual-summary'") == "2021-03-15"
     assert old.scalar("SELECT count(*) FROM evidence") == 1
