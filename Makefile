@@ -8,7 +8,7 @@ AS_OF  ?= $(YEAR)-07-15
 DB     ?= sqlite:///state.db
 AIDCAL := $(BIN)/aidcal --db $(DB)
 
-.PHONY: run test bench bench-cases clean
+.PHONY: run test bench bench-cases bench-writers clean
 
 $(BIN)/aidcal: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ bench: $(BIN)/aidcal
 
 bench-cases: $(BIN)/aidcal
 	$(BIN)/python bench/cases.py
+
+bench-writers: $(BIN)/aidcal
+	$(BIN)/python bench/writers.py
 
 clean:
 	rm -rf $(VENV) state.db state.db-wal state.db-shm

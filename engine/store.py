@@ -40,7 +40,9 @@ def connect(url: str = DEFAULT_URL, upgrade: bool | None = None) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
     else:
-        engine = create_engine(url, pool_pre_ping=True, execution_options=options)
+        # pool_recycle, not pool_pre_ping: a ping before every transaction would cost a round
+        # trip per completion; connections older than an hour are replaced instead.
+        engine = create_engine(url, pool_recycle=3600, execution_options=options)
     _ensure_schema(engine, upgrade if upgrade is not None else engine.dialect.name == "sqlite")
     return engine
 

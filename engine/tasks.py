@@ -95,22 +95,22 @@ def _unit_id(conn: Connection, code: str) -> int:
 def _find(conn: Connection, unit_code: str, key: str, period: str | None, want: str):
     """The one instance a command acts on; with no --period, the unit's only
     open (or, for reopen, done) occurrence of the task."""
-    unit_id = _unit_id(conn, unit_code)
-    rows = conn.execute(
-        select(i.c.id, i.c.unit_id, i.c.due, i.c.done_on, i.c.cancelled_on, i.c.waived_on, o.c.period,
-               t.c.key, t.c.evidence)
-        .select_from(i.join(o, o.c.id == i.c.occurrence_id).join(t, t.c.id == o.c.task_id))
-        .where(i.c.unit_id == unit_id, t.c.key == key)
-        .order_by(o.c.period)
-    ).all()
+    of_task = (select(i.c.id, i.c.unit_id, i.c.due, i.c.done_on, i.c.cancelled_on, i.c.waived_on, o.c.period,
+                      t.c.key, t.c.evidence)
+               .select_from(i.join(u, u.c.id == i.c.unit_id).join(o, o.c.id == i.c.occurrence_id)
+                            .join(t, t.c.id == o.c.task_id))
+               .where(u.c.code == unit_code, t.c.key == key).order_by(o.c.period))
+    # With a period (the common case) one row comes straight from the indexes.
+    rows = conn.execute(of_task if period is None else of_task.where(o.c.period == period)).all()
     if not rows:
+        _unit_id(conn, unit_code)  # says so if the unit is unknown
+        if period is not None:
+            periods = ", ".join(conn.execute(of_task.with_only_columns(o.c.period)).scalars())
+            if periods:
+                raise InputError(f"task {key} has no period {period} for unit {unit_code} (its periods: {periods})")
         raise InputError(f"unit {unit_code} has no task '{key}' (see: aidcal tasks list --unit {unit_code})")
     if period is not None:
-        match = [r for r in rows if r.period == period]
-        if not match:
-            periods = ", ".join(r.period for r in rows)
-            raise InputError(f"task {key} has no period {period} for unit {unit_code} (its periods: {periods})")
-        row = match[0]
+        row = rows[0]
     else:
         wanted = [r for r in rows if r.cancelled_on is None and r.waived_on is None
                   and ((r.done_on is None) == (want == "open"))]

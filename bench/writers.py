@@ -1,0 +1,139 @@
+"""Completions per second with 8 concurrent writer processes, on SQLite and on
+PostgreSQL (a throwaway server from the machine's binaries), each beside its
+floor: the same completions as hand-written SQL in plain driver processes.
+
+Every writer makes its completions through the engine's API, one transaction
+each, as `aidcal tasks done` does (without the CLI's start-up). At the end,
+every completion must be there exactly once.
+
+    make bench-writers     # or: .venv/bin/python bench/writers.py [--per-writer N]
+"""
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+WRITERS = 8
+UNITS = 400
+
+
+def setup(url: str) -> list[list[tuple]]:
+    """A county of UNITS primary schools with the 2021 plan; targets split across writers."""
+    from engine import calendar, plan, store, units
+    engine = store.connect(url)
+    roster = [dict(code=f"P{k:04d}", name=f"第{k}小学", type="小学", type_mask=2, town="镇", parent="", contact="王",
+                   phone="13912345678", active_from=None, email="", row=k) for k in range(UNITS)]
+    with store.writing(engine) as conn:
+        plan.load(conn, calendar.read(ROOT / "calendar.yaml"), 2021, date(2021, 1, 1), "bench")
+        units.import_units(conn, roster, date(2021, 1, 1), "bench")
+    targets = [(f"P{k:04d}", key, f"2021-{m:02d}") for k in range(UNITS) for key in ("system-update",)
+               for m in range(1, 13)]
+    engine.dispose()
+    return [targets[w::WRITERS] for w in range(WRITERS)]
+
+
+def engine_writer(url: str, targets: list[tuple], start, done) -> None:
+    from engine import store, tasks
+    engine = store.connect(url)
+    start.wait()
+    for unit, key, period in targets:
+        with store.writing(engine) as conn:
+            tasks.done(conn, unit, key, period, date(2021, 12, 31), "bench")
+    done.put(len(targets))
+
+
+def floor_writer(url: str, targets: list[tuple], start, done) -> None:
+    """The same completion by hand: resolve the instance, compare-and-set it done, record the event."""
+    resolve = ("SELECT i.id, i.unit_id FROM task_instance i JOIN unit u ON u.id = i.unit_id JOIN occurrence o "
+               "ON o.id = i.occurrence_id JOIN task t ON t.id = o.task_id WHERE u.code = {p} AND t.key = {p} AND o.period = {p}")
+    mark = "UPDATE task_instance SET done_on = {p}, done_at = {p}, done_by = 'floor' WHERE id = {p} AND done_on IS NULL"
+    log = "INSERT INTO event (instance_id, unit_id, kind, on_date, at, by, detail) VALUES ({p}, {p}, 'done', {p}, {p}, 'floor', '')"
+    if url.startswith("sqlite"):
+        import sqlite3
+        db = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None, timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        p, begin = "?", "BEGIN IMMEDIATE"
+    else:
+        import psycopg
+        db = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+        p, begin = "%s", "BEGIN"
+    start.wait()
+    for unit, key, period in targets:
+        db.execute(begin)
+        instance, unit_id = db.execute(resolve.format(p=p), (unit, key, period)).fetchone()
+        db.execute(mark.format(p=p), ("2021-12-31", "2021-12-31 00:00:00", instance))
+        db.execute(log.format(p=p), (instance, unit_id, "2021-12-31", "2021-12-31 00:00:00"))
+        db.execute("COMMIT")
+    done.put(len(targets))
+
+
+def measure(url: str, worker, shares) -> float:
+    ctx = mp.get_context("spawn")
+    start, done = ctx.Barrier(WRITERS + 1), ctx.Queue()
+    procs = [ctx.Process(target=worker, args=(url, share, start, done)) for share in shares]
+    for proc in procs:
+        proc.start()
+    start.wait()
+    began = time.perf_counter()
+    total = sum(done.get(timeout=600) for _ in procs)
+    seconds = time.perf_counter() - began
+    for proc in procs:
+        proc.join()
+        if proc.exitcode != 0:
+            sys.exit(f"bench: a writer failed (exit {proc.exitcode})")
+    return total / seconds
+
+
+def check(url: str, expected: int) -> None:
+    from sqlalchemy import text
+    from engine import store
+    engine = store.connect(url)
+    with store.reading(engine) as conn:
+        done = conn.execute(text("SELECT count(*) FROM task_instance WHERE done_on IS NOT NULL")).scalar()
+        events = conn.execute(text("SELECT count(*) FROM event WHERE kind = 'done'")).scalar()
+    engine.dispose()
+    if done != expected or events != expected:
+        sys.exit(f"bench: lost or doubled writes: {done} done, {events} events, {expected} expected")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.parse_args()
+    from postgres import Server, binaries
+    rows = []
+    folder = Path(tempfile.mkdtemp(prefix="aidcal-writers-"))
+    server = Server().start() if binaries() else None
+    try:
+        for backend in ("sqlite", "postgresql"):
+            if backend == "postgresql" and server is None:
+                print("postgresql: skipped (no server binaries)")
+                continue
+            figures = []
+            for label, worker in (("engine", engine_writer), ("floor", floor_writer)):
+                name = f"w_{label}"
+                url = f"sqlite:///{folder / name}.db" if backend == "sqlite" else server.create_database(name)
+                shares = setup(url)
+                figures.append(measure(url, worker, shares))
+                check(url, sum(map(len, shares)))
+            rows.append((backend, *figures, sum(map(len, shares))))
+    finally:
+        if server:
+            server.stop()
+    print(f"{WRITERS} writer processes, one transaction per completion, none lost or doubled")
+    print(f"{'backend':<12} {'engine /s':>10} {'floor /s':>10} {'ratio':>6} {'completions':>12}  target")
+    for backend, engine_rate, floor_rate, n in rows:
+        target = "≥ 150/s" if backend == "sqlite" else "more than SQLite"
+        print(f"{backend:<12} {engine_rate:10.0f} {floor_rate:10.0f} {floor_rate / engine_rate:6.2f} {n:12d}  {target}")
+
+
+if __name__ == "__main__":
+    main()
