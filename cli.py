@@ -643,13 +643,7 @@ def workflow_show(name, fmt, output):
     if not output:
         raise click.UsageError("--format png needs --output FILE")
     try:
-        from transitions.extensions.diagrams import GraphMachine
-
-        class Drawing:
-            pass
-        GraphMachine(model=Drawing(), states=list(spec.states), initial=spec.initial, title=spec.title,
-                     transitions=spec._machine_transitions(), auto_transitions=False, show_conditions=True,
-                     graph_engine="graphviz").get_graph().draw(output, prog="dot", format="png")
+        spec.graph("graphviz").draw(output, prog="dot", format="png")
     except (ImportError, OSError) as exc:
         raise click.ClickException(f"png needs graphviz (pip install graphviz, apt-get install graphviz): {exc}")
     say(f"workflow {name} drawn to {output}")

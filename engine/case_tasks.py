@@ -29,14 +29,7 @@ def _states(programme_keys: list[str], state: str) -> tuple[set[str], set[str]]:
             continue
         spec = load_workflow(known[key].workflow)
         approved |= {s for tr in spec.transitions if tr.dest == state for s in tr.sources}
-        frontier, seen = [state], {state}
-        while frontier:
-            current = frontier.pop()
-            for tr in spec.transitions:
-                if current in tr.sources and tr.dest not in seen:
-                    seen.add(tr.dest)
-                    frontier.append(tr.dest)
-        reached |= seen
+        reached |= spec.reachable_from(state)
     return approved | reached, reached
 
 

@@ -34,6 +34,18 @@ class Transition:
     effects: tuple[str, ...]
 
 
+def reachable(transitions, state: str) -> set[str]:
+    """`state` and every state some sequence of moves leads to from it."""
+    seen, frontier = {state}, [state]
+    while frontier:
+        current = frontier.pop()
+        for t in transitions:
+            if current in t.sources and t.dest not in seen:
+                seen.add(t.dest)
+                frontier.append(t.dest)
+    return seen
+
+
 @dataclass(frozen=True)
 class WorkflowSpec:
     name: str
@@ -63,16 +75,22 @@ class WorkflowSpec:
     def by_trigger(self, trigger: str, source: str) -> Transition | None:
         return next((t for t in self.transitions if t.trigger == trigger and source in t.sources), None)
 
-    def mermaid(self) -> str:
+    def reachable_from(self, state: str) -> set[str]:
+        return reachable(self.transitions, state)
+
+    def graph(self, engine: str = "mermaid"):
+        """The machine as a transitions diagram (mermaid text, or graphviz where installed)."""
         from transitions.extensions.diagrams import GraphMachine
 
         class Drawing:  # GraphMachine draws only with a model; this one holds no case
             pass
 
-        graph = GraphMachine(model=Drawing(), states=[{"name": s} for s in self.states], initial=self.initial,
-                             transitions=self._machine_transitions(), auto_transitions=False,
-                             graph_engine="mermaid", show_conditions=True, title=self.title)
-        return graph.get_graph().draw(None)
+        return GraphMachine(model=Drawing(), states=[{"name": s} for s in self.states], initial=self.initial,
+                            transitions=self._machine_transitions(), auto_transitions=False,
+                            graph_engine=engine, show_conditions=True, title=self.title).get_graph()
+
+    def mermaid(self) -> str:
+        return self.graph("mermaid").draw(None)
 
     def _machine_transitions(self) -> list[dict]:
         return [dict(trigger=t.trigger, source=list(t.sources), dest=t.dest, conditions=list(t.guards))
@@ -152,16 +170,6 @@ def _parse(doc, filename: str) -> WorkflowSpec:
                 error(line, where + f"leaves the final state '{state}'")
         transitions.append(Transition(str(item.get("trigger")), sources, item.get("dest"),
                                       tuple(item.get("guards") or ()), tuple(item.get("effects") or ())))
-    reachable, frontier = {initial}, [initial]
-    while frontier:
-        state = frontier.pop()
-        for t in transitions:
-            if state in t.sources and t.dest not in reachable:
-                reachable.add(t.dest)
-                frontier.append(t.dest)
-    for k, state in enumerate(states):
-        if initial in titles and state not in reachable:
-            error(doc["states"].item_lines[k], f"state {state}: unreachable from the initial state '{initial}'")
 
     publicity = doc.get("publicity") or {}
     unknown(publicity, PUBLICITY_KEYS, "publicity: ")
@@ -169,6 +177,11 @@ def _parse(doc, filename: str) -> WorkflowSpec:
     if not isinstance(days, int) or not 1 <= days <= 30:
         error(located.line_of(publicity, "working_days"), f"publicity: working_days {days!r} is not allowed (1..30)")
     documents = doc.get("documents") or []
+    if initial in titles:
+        reached = reachable(transitions, initial)
+        for k, state in enumerate(states):
+            if state not in reached:
+                error(doc["states"].item_lines[k], f"state {state}: unreachable from the initial state '{initial}'")
     if problems:
         raise InputError(problems)
     return WorkflowSpec(str(doc.get("name") or filename.rsplit(".", 1)[0]), str(doc.get("title", "")), initial,
