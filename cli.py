@@ -43,7 +43,9 @@ def as_of_option(fn):
 
 
 def task_target(fn):
-    """--unit CODE TASK [--period YYYY-MM]: the one occurrence a task command acts on."""
+    """--unit CODE TASK [--period YYYY-MM] [--plan CODE]: the one occurrence a task command acts on."""
+    fn = click.option("--plan", metavar="CODE",
+                      help="The authority whose plan TASK is from; needed when two plans of the unit use the key.")(fn)
     fn = click.option("--period", metavar="YYYY-MM",
                       help="The occurrence's period; needed when the unit has more than one open occurrence of TASK.")(fn)
     fn = click.argument("task")(fn)
@@ -174,7 +176,8 @@ HEADERS = {
     "status": "状态", "done_at": "完成日期", "evidence_files": "佐证材料", "rung": "督办环节", "due_on": "应办日期",
     "notice": "通报", "rectify_by": "整改期限", "rectified_on": "整改日期", "case": "个案", "name": "姓名",
     "id_number": "身份证号", "programme": "资助项目", "term": "学期", "level": "困难等级", "amount": "金额", "state": "状态",
-    "term_from": "执行起始学期", "note": "说明",
+    "term_from": "执行起始学期", "note": "说明", "authority": "主管教育局", "authority_name": "教育局名称",
+    "plan": "计划发文单位",
 }
 
 
@@ -237,24 +240,29 @@ def units():
 
 @units.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--authority", help="The bureau (6-digit administrative code) the units answer to, where the file "
+                                  "has no authority column; default: as before, else the only authority with a plan.")
 @as_of_option
 @click.pass_obj
-def units_import(obj, file, as_of):
+def units_import(obj, file, authority, as_of):
     """Import or update the roster from CSV (UTF-8, BOM or GB18030) or XLSX, and expand the plans for new units.
 
-    Header: code,name,type,town,parent,contact,phone[,active_from][,email] or
-    学校代码,学校名称,学校类型,乡镇,上级单位,责任人,联系电话[,启用日期][,电子邮箱].
+    Header: code,name,type,town,parent,contact,phone[,active_from][,email][,authority] or
+    学校代码,学校名称,学校类型,乡镇,上级单位,责任人,联系电话[,启用日期][,电子邮箱][,主管教育局].
     """
     from engine import store
     from engine.units import import_units, read_roster
     as_of = as_of or today()
     roster = read_roster(file)
+    if authority:
+        from engine.authorities import check
+        authority = check(authority, "--authority")
     callback, bar = progress_bar("expanding")
     with bar, store.writing(obj.engine) as conn:
-        report = import_units(conn, roster, as_of, user(), progress=callback)
+        report = import_units(conn, roster, as_of, user(), progress=callback, authority=authority)
     click.echo(f"units: {len(report.added)} added, {len(report.changed)} changed, {report.unchanged} unchanged; "
                f"{report.instances_created} task instances created"
-               + (f", {report.instances_cancelled} cancelled (types changed)" if report.instances_cancelled else ""))
+               + (f", {report.instances_cancelled} cancelled (types or authority changed)" if report.instances_cancelled else ""))
 
 
 @units.command("close")
@@ -281,10 +289,11 @@ def tasks():
 @click.option("--month", help="Only this period: YYYY-MM, or a month number of the as-of year.")
 @click.option("--status", "state", type=click.Choice(["open", "overdue", "done", "done_late", "cancelled", "waived"]),
               help="Only tasks with this status (as of --as-of).")
+@click.option("--plan", metavar="CODE", help="Only tasks of the plan issued by this authority (6-digit code).")
 @as_of_option
 @format_option()
 @click.pass_obj
-def tasks_list(obj, unit_code, month, state, as_of, fmt):
+def tasks_list(obj, unit_code, month, state, plan, as_of, fmt):
     """All tasks of a unit with their due dates and status as of a day."""
     from engine import store
     from engine.tasks import list_tasks
@@ -292,9 +301,10 @@ def tasks_list(obj, unit_code, month, state, as_of, fmt):
     if month and month.isdigit():
         month = f"{as_of.year}-{int(month):02d}"
     with store.reading(obj.engine) as conn:
-        rows = list_tasks(conn, unit_code, as_of, month, state)
+        rows = list_tasks(conn, unit_code, as_of, month, state, plan)
     render(fmt, f"{unit_code} 的任务（截至 {as_of}）", rows,
-           ["period", "due", "status", "done_at", "task", "title", "evidence_files", "note"])
+           ["period", "due", "status", "done_at", "task", "title", "evidence_files", "note"]
+           + (["plan"] if len({r["plan"] for r in rows}) > 1 else []))
 
 
 def _task_command(fn_name: str, **extra):
@@ -311,11 +321,11 @@ def _task_command(fn_name: str, **extra):
               help="A file proving the work (repeatable); stored in the database by content hash.")
 @click.option("--note", help="A note kept with the completion.")
 @click.option("--as-of", type=DATE, default=None, help="The day the work was done (YYYY-MM-DD); default: today.")
-def tasks_done(unit_code, task, period, evidence_files, note, as_of):
+def tasks_done(unit_code, task, period, plan, evidence_files, note, as_of):
     """Mark TASK (its key in calendar.yaml) done for a unit; done on the due date is on time."""
     from pathlib import Path
     files = [(Path(f).name, Path(f).read_bytes()) for f in evidence_files]
-    _task_command("done", unit_code=unit_code, key=task, period=period, as_of=as_of or today(),
+    _task_command("done", unit_code=unit_code, key=task, period=period, plan=plan, as_of=as_of or today(),
                   by=user(), files=files, note=note)
 
 
@@ -323,9 +333,9 @@ def tasks_done(unit_code, task, period, evidence_files, note, as_of):
 @task_target
 @click.option("--reason", required=True, help="Why the completion is withdrawn.")
 @as_of_option
-def tasks_reopen(unit_code, task, period, reason, as_of):
+def tasks_reopen(unit_code, task, period, plan, reason, as_of):
     """Withdraw a completion (e.g. the evidence was wrong); the task is open or overdue again."""
-    _task_command("reopen", unit_code=unit_code, key=task, period=period, reason=reason, as_of=as_of or today(), by=user())
+    _task_command("reopen", unit_code=unit_code, key=task, period=period, plan=plan, reason=reason, as_of=as_of or today(), by=user())
 
 
 @tasks.command("extend")
@@ -333,9 +343,9 @@ def tasks_reopen(unit_code, task, period, reason, as_of):
 @click.option("--to", "to", type=DATE, required=True, help="The new due date for this unit.")
 @click.option("--reason", required=True, help="Why the deadline moves (kept in the record).")
 @as_of_option
-def tasks_extend(unit_code, task, period, to, reason, as_of):
+def tasks_extend(unit_code, task, period, plan, to, reason, as_of):
     """Give one unit a new due date for one occurrence (supervisors)."""
-    _task_command("extend", unit_code=unit_code, key=task, period=period, to=to, reason=reason,
+    _task_command("extend", unit_code=unit_code, key=task, period=period, plan=plan, to=to, reason=reason,
                   as_of=as_of or today(), by=user())
 
 
@@ -343,9 +353,9 @@ def tasks_extend(unit_code, task, period, to, reason, as_of):
 @task_target
 @click.option("--reason", required=True, help="Why the unit need not do it (kept in the record).")
 @as_of_option
-def tasks_waive(unit_code, task, period, reason, as_of):
+def tasks_waive(unit_code, task, period, plan, reason, as_of):
     """Excuse one unit from one occurrence (supervisors); it is never overdue."""
-    _task_command("waive", unit_code=unit_code, key=task, period=period, reason=reason, as_of=as_of or today(), by=user())
+    _task_command("waive", unit_code=unit_code, key=task, period=period, plan=plan, reason=reason, as_of=as_of or today(), by=user())
 
 
 @tasks.command("import")
@@ -355,8 +365,8 @@ def tasks_waive(unit_code, task, period, reason, as_of):
 def tasks_import(obj, file, as_of):
     """Record many completions from a sheet (CSV or XLSX), all or nothing.
 
-    Header: unit,task,period,done_at,note[,evidence] or 学校代码,任务,期次,完成日期,备注[,佐证材料];
-    evidence names a file next to the sheet.
+    Header: unit,task,period,done_at,note[,evidence][,plan] or 学校代码,任务,期次,完成日期,备注[,佐证材料][,计划发文单位];
+    evidence names a file next to the sheet; plan (the issuing authority) where two plans of the unit share the key.
     """
     from engine import store
     from engine.completions import import_completions, read_sheet
@@ -370,6 +380,9 @@ def tasks_import(obj, file, as_of):
 # ── overdue ─────────────────────────────────────────────────────────────────
 @cli.command()
 @as_of_option
+@click.option("--authority", help="A supervisor's subtree: the units under this bureau (6-digit code); a city's "
+                                  "summary rolls up per county, a province's per city.")
+@click.option("--plan", help="Only tasks of the plan issued by this authority (6-digit code).")
 @click.option("--unit", help="Only this unit (code).")
 @click.option("--town", help="Only units of this town (乡镇).")
 @click.option("--type", "unit_type", help="Only units of this type (e.g. senior or 高中).")
@@ -379,16 +392,19 @@ def tasks_import(obj, file, as_of):
 @format_option(("table", "json", "csv", "xlsx"))
 @click.option("--output", type=click.Path(dir_okay=False), help="Write to this file (required for xlsx).")
 @click.pass_obj
-def overdue(obj, as_of, unit, town, unit_type, year, limit, fmt, output):
-    """Which unit is late on what: a summary by town and unit type, then the longest-overdue rows."""
+def overdue(obj, as_of, authority, plan, unit, town, unit_type, year, limit, fmt, output):
+    """Which unit is late on what: a summary (by town and unit type; a city's by county, a province's by city),
+    then the longest-overdue rows."""
     from engine import overdue as od, store
+    from engine.authorities import check
     as_of = as_of or today()
     if fmt == "xlsx" and not output:
         raise click.UsageError("--format xlsx needs --output FILE")
-    filters = dict(unit=unit, town=town, unit_type=unit_type, year=year)
+    filters = dict(authority=authority and check(authority, "--authority"), plan=plan and check(plan, "--plan"),
+                   unit=unit, town=town, unit_type=unit_type, year=year)
     with store.reading(obj.engine) as conn:
         if fmt == "table":
-            summary = od.summary(conn, as_of, **filters)
+            summary_columns, summary = od.summary(conn, as_of, **filters)
             rows = od.rows(conn, as_of, limit=limit, **filters)
         else:
             rows = od.rows(conn, as_of, **filters)
@@ -402,7 +418,7 @@ def overdue(obj, as_of, unit, town, unit_type, year, limit, fmt, output):
     title = f"逾期汇总（截至 {as_of}）：{total} 项逾期，{sum(s['units'] for s in summary)} 个单位"
     if len(summary) > limit:  # a province has thousands of town × type groups
         title += f"；显示逾期最多的 {limit} 组（共 {len(summary)} 组，--limit 调整）"
-    print_table(title, summary[:limit], od.SUMMARY_COLUMNS, HEADERS)
+    print_table(title, summary[:limit], summary_columns, HEADERS)
     print_table(f"逾期最久的 {len(rows)} 项", rows,
                 ["unit", "unit_name", "task", "period", "due", "days_overdue", "workdays_overdue"], HEADERS)
 

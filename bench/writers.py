@@ -30,7 +30,7 @@ def setup(url: str) -> list[list[tuple]]:
     from engine import calendar, plan, store, units
     engine = store.connect(url)
     roster = [dict(code=f"P{k:04d}", name=f"第{k}小学", type="小学", type_mask=2, town="镇", parent="", contact="王",
-                   phone="13912345678", active_from=None, email="", row=k) for k in range(UNITS)]
+                   phone="13912345678", active_from=None, email="", authority="340621", row=k) for k in range(UNITS)]
     with store.writing(engine) as conn:
         plan.load(conn, calendar.read(ROOT / "calendar.yaml"), 2021, date(2021, 1, 1), "bench")
         units.import_units(conn, roster, date(2021, 1, 1), "bench")

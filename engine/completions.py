@@ -11,17 +11,17 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import Column, Date, Integer, MetaData, String, Table, and_, func, literal, select
+from sqlalchemy import Column, Date, Integer, MetaData, String, Table, and_, func, literal, or_, select
 from sqlalchemy.engine import Connection
 
 from . import sheets, store
 from .errors import InputError
-from .models import event, evidence, instance as i, occurrence as o, task as t, unit as u
+from .models import event, evidence, instance as i, occurrence as o, plan as p, task as t, unit as u
 from .tasks import store_blob
 
-COLUMNS = ["unit", "task", "period", "done_at", "note", "evidence"]
+COLUMNS = ["unit", "task", "period", "done_at", "note", "evidence", "plan"]
 ALIASES = {**{c: c for c in COLUMNS}, "学校代码": "unit", "任务": "task", "期次": "period",
-           "完成日期": "done_at", "备注": "note", "佐证材料": "evidence"}
+           "完成日期": "done_at", "备注": "note", "佐证材料": "evidence", "计划发文单位": "plan"}
 PERIOD_RE = re.compile(r"^(\d{4})-(\d{1,2})$")
 
 
@@ -39,7 +39,7 @@ def read_sheet(path) -> tuple[list[dict], list[tuple[int, str, bytes]]]:
     problems, rows, files, seen = [], [], [], {}
     for row_no, raw in sheet.rows:
         errors = []
-        unit_code, key, note = (sheets.text(raw.get(c)) for c in ("unit", "task", "note"))
+        unit_code, key, note, plan = (sheets.text(raw.get(c)) for c in ("unit", "task", "note", "plan"))
         if not unit_code:
             errors.append("unit is empty")
         if not key:
@@ -66,7 +66,8 @@ def read_sheet(path) -> tuple[list[dict], list[tuple[int, str, bytes]]]:
             else:
                 errors.append(f"evidence file '{evidence_name}' not found next to the sheet")
         problems += [f"{sheet.name}: row {row_no}: {e}" for e in errors]
-        rows.append(dict(row_no=row_no, unit_code=unit_code, task_key=key, period=period, done_on=done_on, note=note or None))
+        rows.append(dict(row_no=row_no, unit_code=unit_code, task_key=key, period=period, done_on=done_on, note=note or None,
+                         plan=plan or None))
     if problems:
         raise InputError(problems)
     return rows, files
@@ -87,7 +88,7 @@ def import_completions(conn: Connection, rows: list[dict], files: list[tuple[int
     sheet = Table("import_row", MetaData(), Column("row_no", Integer, primary_key=True),
                   Column("unit_code", String), Column("task_key", String), Column("period", String),
                   Column("done_on", Date), Column("note", String), Column("sha256", String),
-                  Column("filename", String), prefixes=["TEMPORARY"])
+                  Column("filename", String), Column("plan", String), prefixes=["TEMPORARY"])
     sheet.create(conn)
     try:
         evidence_of = {row_no: (store_blob(conn, content), name) for row_no, name, content in files}
@@ -104,10 +105,12 @@ def _apply(conn: Connection, sheet: Table, as_of: date, by: str) -> ImportReport
     has_evidence = select(func.count()).where(evidence.c.instance_id == i.c.id).scalar_subquery()
     resolved = conn.execute(
         select(r.row_no, r.unit_code, r.task_key, r.period, r.done_on, r.sha256, i.c.id.label("instance_id"),
-               i.c.done_on.label("was_done"), i.c.cancelled_on, i.c.waived_on, t.c.evidence, has_evidence.label("files"))
+               i.c.done_on.label("was_done"), i.c.cancelled_on, i.c.waived_on, t.c.evidence, has_evidence.label("files"),
+               p.c.authority_code)
         .select_from(sheet)
         .outerjoin(u, u.c.code == r.unit_code)
-        .outerjoin(t, t.c.key == r.task_key)
+        .outerjoin(t, and_(t.c.key == r.task_key, _of_plan(r)))
+        .outerjoin(p, p.c.id == t.c.plan_id)
         .outerjoin(o, and_(o.c.task_id == t.c.id, o.c.period == r.period))
         .outerjoin(i, and_(i.c.occurrence_id == o.c.id, i.c.unit_id == u.c.id))
         .order_by(r.row_no)
@@ -122,7 +125,9 @@ def _apply(conn: Connection, sheet: Table, as_of: date, by: str) -> ImportReport
         if not found:
             problems.append(f"{what}: no such task for this unit and period (check unit code, task key and period)")
         elif len(found) > 1:
-            problems.append(f"{what}: matches tasks of {len(found)} plans")
+            plans = ", ".join(sorted(f.authority_code for f in found))
+            problems.append(f"{what}: the unit has this task from the plans of {len(found)} authorities ({plans}); "
+                            "name one in a plan column (计划发文单位)")
         elif x.cancelled_on is not None:
             problems.append(f"{what}: cancelled on {x.cancelled_on}")
         elif x.waived_on is not None:
@@ -135,7 +140,7 @@ def _apply(conn: Connection, sheet: Table, as_of: date, by: str) -> ImportReport
         raise InputError(problems)
 
     target = select(r.row_no, i.c.id.label("instance_id"), r.done_on, r.note, r.sha256, r.filename, i.c.due).select_from(
-        sheet.join(u, u.c.code == r.unit_code).join(t, t.c.key == r.task_key)
+        sheet.join(u, u.c.code == r.unit_code).join(t, and_(t.c.key == r.task_key, _of_plan(r)))
         .join(o, and_(o.c.task_id == t.c.id, o.c.period == r.period))
         .join(i, and_(i.c.occurrence_id == o.c.id, i.c.unit_id == u.c.id))
     ).where(i.c.done_on.is_(None)).subquery()
@@ -156,3 +161,9 @@ def _apply(conn: Connection, sheet: Table, as_of: date, by: str) -> ImportReport
         .values(done_on=target.c.done_on, done_at=stamp, done_by=by, note=target.c.note)
     ).rowcount
     return ImportReport(recorded=recorded, already_done=len(by_row) - recorded, late=late)
+
+
+def _of_plan(r):
+    """A row that names a plan matches only that authority's task of the key."""
+    named = p.alias("named_plan")  # not correlated with the plan the query itself joins
+    return or_(r.plan.is_(None), t.c.plan_id.in_(select(named.c.id).where(named.c.authority_code == r.plan)))

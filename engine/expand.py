@@ -2,7 +2,8 @@
 
 Idempotent by the unique (occurrence, unit) key: running it again inserts
 nothing, and an instance once created (even cancelled) is never re-created.
-Bureau work goes to the plan's own authority only, never fanned out to schools.
+A plan applies to the units under its authority (engine/authorities.py); bureau
+work goes to the plan's own authority only, never fanned out to schools.
 """
 from __future__ import annotations
 
@@ -17,6 +18,16 @@ from .models import instance, occurrence as o, plan as p, task as t, unit as u
 from .unit_types import BUREAU_MASK
 
 CHUNK_UNITS = 5_000  # units per statement: bounds each statement and feeds the progress bar
+
+
+def applies():
+    """The plan (p) of a task (t) applies to the unit (u): the unit is of a type the
+    task names and lies under the plan's authority; bureau work is the authority's own."""
+    return and_(
+        u.c.type_mask.op("&")(t.c.who_mask) != 0,
+        u.c.authority.startswith(p.c.scope),
+        or_(t.c.who_mask != BUREAU_MASK, u.c.code == p.c.authority_code),
+    )
 
 
 def expand(
@@ -35,7 +46,6 @@ def expand(
     where = [
         o.c.cancelled_on.is_(None),
         t.c.removed_on.is_(None),
-        or_(t.c.who_mask != BUREAU_MASK, u.c.code == p.c.authority_code),
         or_(u.c.active_from.is_(None), o.c.due >= u.c.active_from),
         or_(u.c.closed_on.is_(None), o.c.due <= u.c.closed_on),
     ]
@@ -52,12 +62,12 @@ def expand(
     created, total = 0, hi - lo + 1
     for start in range(lo, hi + 1, CHUNK_UNITS):
         chunk = and_(u.c.id >= start, u.c.id < start + CHUNK_UNITS)
-        # The conditions stay in WHERE, not in a JOIN's ON: SQLite cannot parse
-        # INSERT … SELECT … ON CONFLICT unless the SELECT ends in a WHERE clause.
+        # The SELECT must end in a WHERE clause: SQLite cannot parse
+        # INSERT … SELECT … ON CONFLICT otherwise.
         source = (
             select(o.c.id, u.c.id, o.c.due, false())
             .select_from(o.join(t, t.c.id == o.c.task_id).join(p, p.c.id == t.c.plan_id))
-            .join(u, u.c.type_mask.op("&")(t.c.who_mask) != 0)
+            .join(u, applies())
             .where(*where, chunk)
         )
         stmt = store.insert(conn, instance).from_select(

@@ -21,6 +21,7 @@ class Plan(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     authority_code: str = Field(max_length=12)
     authority_name: str
+    scope: str = Field(default="", max_length=6)  # the units it applies to: unit.authority LIKE scope || '%' (engine/authorities.py)
     year: int
     source: str
     timezone: str
@@ -40,7 +41,8 @@ class Unit(SQLModel, table=True):
     type: str  # the roster's type string as written, e.g. 初中|高中
     type_mask: int
     town: str = ""
-    parent: str = ""
+    parent: str = ""  # the unit that oversees it (e.g. a 中心学校), if any
+    authority: str = Field(default="", max_length=6, index=True)  # the education bureau it answers to (administrative code)
     contact: str = ""
     phone: str = ""
     email: str = ""  # where the unit's digests go (optional)

@@ -16,6 +16,7 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.engine import Connection
 
 from . import store
+from .authorities import scope
 from .calendar import PlanSpec
 from .expand import expand
 from .models import instance as i, occurrence as o, plan as p, task as t, unit as u
@@ -38,7 +39,7 @@ def load(conn: Connection, spec: PlanSpec, year: int, as_of: date, by: str, prog
     stamp = store.now()
     _upsert_authority(conn, spec, stamp, by)
     values = dict(
-        authority_code=spec.authority_code, authority_name=spec.authority_name, year=year,
+        authority_code=spec.authority_code, authority_name=spec.authority_name, scope=scope(spec.authority_code), year=year,
         source=spec.filename, timezone=spec.timezone, roll=spec.roll,
         holidays=json.dumps(sorted(d.isoformat() for d in spec.holidays)),
         workdays=json.dumps(sorted(d.isoformat() for d in spec.workdays)),
@@ -81,10 +82,10 @@ def load(conn: Connection, spec: PlanSpec, year: int, as_of: date, by: str, prog
 
 
 def _upsert_authority(conn: Connection, spec: PlanSpec, stamp, by: str) -> None:
-    """The authority is a unit too: its own work (bureau tasks) is tracked like a school's."""
+    """The authority is a unit too, under itself: its own work (bureau tasks) is tracked like a school's."""
     stmt = store.insert(conn, u).values(
         code=spec.authority_code, name=spec.authority_name, type="教育局", type_mask=BUREAU_MASK,
-        town="", parent="", contact="", phone="", updated_at=stamp, updated_by=by,
+        town="", parent="", authority=spec.authority_code, contact="", phone="", updated_at=stamp, updated_by=by,
     )
     conn.execute(stmt.on_conflict_do_update(index_elements=["code"], set_={"name": stmt.excluded.name}))
 
@@ -136,7 +137,8 @@ def _cancel_open(conn: Connection, where, as_of: date) -> int:
 
 
 def list_plans(conn: Connection) -> list[dict]:
-    rows = conn.execute(select(p.c.authority_code, p.c.authority_name, p.c.year, p.c.source, p.c.loaded_at, p.c.loaded_by).order_by(p.c.year))
+    rows = conn.execute(select(p.c.authority_code, p.c.authority_name, p.c.year, p.c.source, p.c.loaded_at, p.c.loaded_by)
+                        .order_by(p.c.year, p.c.scope))
     return [dict(authority=r.authority_code, authority_name=r.authority_name, year=r.year, source=r.source,
                  loaded_at=r.loaded_at.isoformat(timespec="seconds"), loaded_by=r.loaded_by) for r in rows]
 

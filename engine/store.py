@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from .errors import InputError
 
 DEFAULT_URL = "sqlite:///state.db"
-SCHEMA_HEAD = "0003"  # the newest migration in engine/migrations/versions
+SCHEMA_HEAD = "0004"  # the newest migration in engine/migrations/versions
 BUSY_TIMEOUT_MS = 30_000
 LOCK_RETRIES = 5
 

@@ -13,21 +13,24 @@ from sqlalchemy.engine import Connection
 
 from . import store
 from .errors import InputError
-from .models import event, evidence, evidence_blob, instance as i, occurrence as o, task as t, unit as u
+from .models import event, evidence, evidence_blob, instance as i, occurrence as o, plan as p, task as t, unit as u
 from .status import status
 
 
-def list_tasks(conn: Connection, unit_code: str, as_of: date, month: str | None = None, state: str | None = None) -> list[dict]:
+def list_tasks(conn: Connection, unit_code: str, as_of: date, month: str | None = None, state: str | None = None,
+               plan: str | None = None) -> list[dict]:
     unit_id = _unit_id(conn, unit_code)
     st = status(as_of).label("status")
     evidence_count = select(func.count()).where(evidence.c.instance_id == i.c.id).scalar_subquery()
     query = (
         select(t.c.key, t.c.title, t.c.evidence, o.c.period, i.c.due, st, i.c.done_on, evidence_count.label("evidence_files"),
-               i.c.note)
-        .select_from(i.join(o, o.c.id == i.c.occurrence_id).join(t, t.c.id == o.c.task_id))
+               i.c.note, p.c.authority_code)
+        .select_from(i.join(o, o.c.id == i.c.occurrence_id).join(t, t.c.id == o.c.task_id).join(p, p.c.id == t.c.plan_id))
         .where(i.c.unit_id == unit_id)
-        .order_by(i.c.due, t.c.key)
+        .order_by(i.c.due, t.c.key, p.c.scope)
     )
+    if plan:
+        query = query.where(p.c.authority_code == plan)
     if month:
         query = query.where(o.c.period == month)
     if state:
@@ -35,15 +38,15 @@ def list_tasks(conn: Connection, unit_code: str, as_of: date, month: str | None 
     return [
         dict(task=r.key, title=r.title, period=r.period, due=r.due.isoformat(), status=r.status,
              done_at=r.done_on.isoformat() if r.done_on and r.done_on <= as_of else None,
-             evidence=r.evidence, evidence_files=r.evidence_files, note=r.note)
+             evidence=r.evidence, evidence_files=r.evidence_files, note=r.note, plan=r.authority_code)
         for r in conn.execute(query)
     ]
 
 
 def done(conn: Connection, unit_code: str, key: str, period: str | None, as_of: date, by: str,
-         files: list[tuple[str, bytes]] = (), note: str | None = None) -> dict:
+         files: list[tuple[str, bytes]] = (), note: str | None = None, plan: str | None = None) -> dict:
     """Record the work as done on `as_of`; a task whose plan asks for evidence needs some."""
-    target = _find(conn, unit_code, key, period, "open")
+    target = _find(conn, unit_code, key, period, "open", plan)
     if target.done_on is not None:
         return _result(target, f"already done on {target.done_on}; nothing changed")
     stamp = store.now()
@@ -60,15 +63,17 @@ def done(conn: Connection, unit_code: str, key: str, period: str | None, as_of: 
     return _result(target, f"{state} on {as_of} (due {target.due})")
 
 
-def reopen(conn: Connection, unit_code: str, key: str, period: str | None, reason: str, as_of: date, by: str) -> dict:
-    target = _find(conn, unit_code, key, period, "done")
+def reopen(conn: Connection, unit_code: str, key: str, period: str | None, reason: str, as_of: date, by: str,
+           plan: str | None = None) -> dict:
+    target = _find(conn, unit_code, key, period, "done", plan)
     conn.execute(i.update().where(i.c.id == target.id).values(done_on=None, done_at=None, done_by=None, note=None))
     _event(conn, target, "reopen", as_of, by, f"was done on {target.done_on}: {reason}")
     return _result(target, f"reopened (was done on {target.done_on})")
 
 
-def extend(conn: Connection, unit_code: str, key: str, period: str | None, to: date, reason: str, as_of: date, by: str) -> dict:
-    target = _find(conn, unit_code, key, period, "open")
+def extend(conn: Connection, unit_code: str, key: str, period: str | None, to: date, reason: str, as_of: date, by: str,
+           plan: str | None = None) -> dict:
+    target = _find(conn, unit_code, key, period, "open", plan)
     if target.done_on is not None:
         raise InputError(f"task {key} {target.period}: already done on {target.done_on}; nothing to extend")
     conn.execute(i.update().where(i.c.id == target.id).values(due=to, extended=True))
@@ -76,8 +81,9 @@ def extend(conn: Connection, unit_code: str, key: str, period: str | None, to: d
     return _result(target, f"due {target.due} → {to}")
 
 
-def waive(conn: Connection, unit_code: str, key: str, period: str | None, reason: str, as_of: date, by: str) -> dict:
-    target = _find(conn, unit_code, key, period, "open")
+def waive(conn: Connection, unit_code: str, key: str, period: str | None, reason: str, as_of: date, by: str,
+          plan: str | None = None) -> dict:
+    target = _find(conn, unit_code, key, period, "open", plan)
     if target.done_on is not None:
         raise InputError(f"task {key} {target.period}: already done on {target.done_on}; nothing to waive")
     conn.execute(i.update().where(i.c.id == target.id).values(waived_on=as_of))
@@ -92,23 +98,31 @@ def _unit_id(conn: Connection, code: str) -> int:
     return unit_id
 
 
-def _find(conn: Connection, unit_code: str, key: str, period: str | None, want: str):
+def _find(conn: Connection, unit_code: str, key: str, period: str | None, want: str, plan: str | None = None):
     """The one instance a command acts on; with no --period, the unit's only
-    open (or, for reopen, done) occurrence of the task."""
+    open (or, for reopen, done) occurrence of the task. Task keys are unique
+    within a plan only: where two plans of the unit use the key, `plan` chooses."""
     of_task = (select(i.c.id, i.c.unit_id, i.c.due, i.c.done_on, i.c.cancelled_on, i.c.waived_on, o.c.period,
-                      t.c.key, t.c.evidence)
+                      t.c.key, t.c.evidence, p.c.authority_code)
                .select_from(i.join(u, u.c.id == i.c.unit_id).join(o, o.c.id == i.c.occurrence_id)
-                            .join(t, t.c.id == o.c.task_id))
+                            .join(t, t.c.id == o.c.task_id).join(p, p.c.id == t.c.plan_id))
                .where(u.c.code == unit_code, t.c.key == key).order_by(o.c.period))
+    if plan:
+        of_task = of_task.where(p.c.authority_code == plan)
     # With a period (the common case) one row comes straight from the indexes.
     rows = conn.execute(of_task if period is None else of_task.where(o.c.period == period)).all()
+    plans = sorted({r.authority_code for r in rows})
+    if len(plans) > 1:
+        raise InputError(f"unit {unit_code} has task '{key}' from the plans of {len(plans)} authorities "
+                         f"({', '.join(plans)}); pass --plan CODE")
     if not rows:
         _unit_id(conn, unit_code)  # says so if the unit is unknown
         if period is not None:
             periods = ", ".join(conn.execute(of_task.with_only_columns(o.c.period)).scalars())
             if periods:
                 raise InputError(f"task {key} has no period {period} for unit {unit_code} (its periods: {periods})")
-        raise InputError(f"unit {unit_code} has no task '{key}' (see: aidcal tasks list --unit {unit_code})")
+        raise InputError(f"unit {unit_code} has no task '{key}'" + (f" in the plan of {plan}" if plan else "")
+                         + f" (see: aidcal tasks list --unit {unit_code})")
     if period is not None:
         row = rows[0]
     else:

@@ -12,21 +12,22 @@ from datetime import date
 from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.engine import Connection
 
-from . import sheets, store
+from . import authorities, sheets, store
 from .errors import InputError
-from .expand import expand
+from .expand import applies, expand
 from .masking import mask_phone, normalise_phone
-from .models import event, instance as i, occurrence as o, task as t, unit as u
+from .models import event, instance as i, occurrence as o, plan as p, task as t, unit as u
 from .status import is_open
 from .unit_types import ALLOWED, BUREAU_MASK, mask_of, type_key
 
-COLUMNS = ["code", "name", "type", "town", "parent", "contact", "phone", "active_from", "email"]
+COLUMNS = ["code", "name", "type", "town", "parent", "contact", "phone", "active_from", "email", "authority"]
 ALIASES = {
     **{c: c for c in COLUMNS},
     "学校代码": "code", "学校名称": "name", "学校类型": "type", "乡镇": "town",
     "上级单位": "parent", "责任人": "contact", "联系电话": "phone", "启用日期": "active_from", "电子邮箱": "email",
+    "主管教育局": "authority", "主管教育局代码": "authority",
 }
-COMPARED = ("name", "type", "type_mask", "town", "parent", "contact", "phone", "active_from", "email")
+COMPARED = ("name", "type", "type_mask", "town", "parent", "contact", "phone", "active_from", "email", "authority")
 EMAIL_RE = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 
 
@@ -79,6 +80,8 @@ def _unit_from_row(raw: dict) -> tuple[dict, list[str]]:
         shown = mask_phone(unit["phone"]) if unit["phone"] else "empty"
         errors.append(f"phone {shown} is not a mobile (11 digits) or a landline (e.g. 0561-6012345)")
     unit["phone"] = phone or ""
+    if unit["authority"] and not authorities.CODE_RE.match(unit["authority"]):
+        errors.append(f"authority '{unit['authority']}' is not a 6-digit administrative code (e.g. 340621)")
     if unit["email"] and not EMAIL_RE.match(unit["email"]):
         errors.append(f"email '{unit['email']}' is not an e-mail address")
     try:
@@ -88,9 +91,18 @@ def _unit_from_row(raw: dict) -> tuple[dict, list[str]]:
     return unit, errors
 
 
-def import_units(conn: Connection, units: list[dict], as_of: date, by: str, progress=None) -> ImportReport:
-    """Upsert the roster and expand the plans for what changed, in the caller's transaction."""
+def import_units(conn: Connection, units: list[dict], as_of: date, by: str, progress=None,
+                 authority: str | None = None) -> ImportReport:
+    """Upsert the roster and expand the plans for what changed, in the caller's transaction.
+
+    Each unit answers to its row's authority, else `authority`, else the one it
+    answered to before, else the only authority with a plan; a roster that
+    leaves it open is refused."""
     existing = {r.code: r for r in conn.execute(select(u))}
+    for x in units:
+        if not x["authority"]:
+            old = existing.get(x["code"])
+            x["authority"] = authority or (old.authority if old else "") or authorities.default_for_roster(conn)
     known_codes = set(existing) | {x["code"] for x in units}
     problems = [f"row {x['row']}: parent '{x['parent']}' is not a unit code in this roster or the database"
                 for x in units if x["parent"] and x["parent"] not in known_codes]
@@ -100,7 +112,7 @@ def import_units(conn: Connection, units: list[dict], as_of: date, by: str, prog
         raise InputError(problems)
 
     report, stamp = ImportReport(), store.now()
-    writes, retyped = [], []
+    writes, moved = [], []
     for x in units:
         values = {c: x[c] for c in ("code", *COMPARED)}
         old = existing.get(x["code"])
@@ -108,8 +120,8 @@ def import_units(conn: Connection, units: list[dict], as_of: date, by: str, prog
             report.added.append(x["code"])
         elif any(getattr(old, c) != values[c] for c in COMPARED):
             report.changed.append(x["code"])
-            if old.type_mask != values["type_mask"]:
-                retyped.append(x["code"])
+            if (old.type_mask, old.authority) != (values["type_mask"], values["authority"]):
+                moved.append(x["code"])
         else:
             report.unchanged += 1
             continue
@@ -123,14 +135,14 @@ def import_units(conn: Connection, units: list[dict], as_of: date, by: str, prog
         index_elements=["code"], set_={c: stmt.excluded[c] for c in (*COMPARED, "updated_at", "updated_by")}
     )
     conn.execute(stmt, writes)
-    if retyped:
-        # A unit whose types changed: from as_of on, tasks that no longer apply are cancelled.
+    if moved:
+        # A unit whose types or authority changed: from as_of on, tasks that no longer apply are cancelled.
         report.instances_cancelled = conn.execute(
             update(i).where(
-                i.c.unit_id.in_(select(u.c.id).where(u.c.code.in_(retyped))),
+                i.c.unit_id.in_(select(u.c.id).where(u.c.code.in_(moved))),
                 exists().where(
-                    o.c.id == i.c.occurrence_id, t.c.id == o.c.task_id, u.c.id == i.c.unit_id,
-                    u.c.type_mask.op("&")(t.c.who_mask) == 0,
+                    o.c.id == i.c.occurrence_id, t.c.id == o.c.task_id, p.c.id == t.c.plan_id, u.c.id == i.c.unit_id,
+                    ~applies(),
                 ),
                 i.c.due >= as_of, is_open(),
             ).values(cancelled_on=as_of)

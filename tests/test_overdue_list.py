@@ -18,7 +18,7 @@ def test_overdue_is_due_before_d_and_not_done_by_d(county):
     assert [(r["task"], r["days_overdue"], r["workdays_overdue"]) for r in day_after] == [("system-update", 1, 1)]
     assert overdue(county, "2021-01-26", "--unit", "S001") == []  # done by then
     assert set(day_after[0]) == {"unit", "unit_name", "town", "type", "task", "title", "period", "due",
-                                 "days_overdue", "workdays_overdue"}
+                                 "days_overdue", "workdays_overdue", "authority", "plan"}
 
 
 def test_workdays_overdue_skip_the_holiday_and_count_make_up_days(county):

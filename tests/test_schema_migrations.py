@@ -84,4 +84,8 @@ def test_a_state_db_made_by_the_first_release_upgrades_in_place(tmp_path):
                       "o.id = i.occurrence_id JOIN task t ON t.id = o.task_id WHERE u.code = 'K001' "
                       "AND t.key = 'annual-summary'") == "2021-03-15"
     assert old.scalar("SELECT count(*) FROM evidence") == 1
+    # a single-plan database: every unit answers to that plan's authority, the plan keeps applying to all of them
+    assert old.scalar("SELECT scope FROM plan") == "340621"
+    assert old.scalar("SELECT count(*) FROM unit WHERE authority <> '340621'") == 0
+    assert old.scalar("SELECT count(*) FROM unit") == 4
     assert old("escalate", "--as-of", "2021-02-01", "--format", "json").stdout.startswith("[")  # new features work on it

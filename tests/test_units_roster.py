@@ -9,14 +9,14 @@ ZH_HEADER = "学校代码,学校名称,学校类型,乡镇,上级单位,责任�
 def test_gb18030_csv_with_chinese_header_imports(aidcal):
     path = aidcal.workdir / "roster.csv"
     path.write_bytes(f"{ZH_HEADER}\nA1,韩村镇中心学校,小学|初中,韩村镇,,王伟,13912345678,\n".encode("gb18030"))
-    assert "1 added" in aidcal("units", "import", path).stdout
+    assert "1 added" in aidcal("units", "import", path, "--authority", "340621").stdout
     assert aidcal.scalar("SELECT name FROM unit WHERE code='A1'") == "韩村镇中心学校"
 
 
 def test_utf8_bom_csv_imports(aidcal):
     path = aidcal.workdir / "roster.csv"
     path.write_bytes("\ufeff".encode() + SMALL_ROSTER.encode())
-    assert "6 added" in aidcal("units", "import", path).stdout
+    assert "6 added" in aidcal("units", "import", path, "--authority", "340621").stdout
 
 
 def test_xlsx_roster_with_numeric_codes_imports(aidcal):
@@ -26,7 +26,7 @@ def test_xlsx_roster_with_numeric_codes_imports(aidcal):
     book.active.append([3406210001, "濉溪中学", "高中", "县直", None, "李芳", 13912345678, None])
     path = aidcal.workdir / "roster.xlsx"
     book.save(path)
-    assert "1 added" in aidcal("units", "import", path).stdout
+    assert "1 added" in aidcal("units", "import", path, "--authority", "340621").stdout
     assert aidcal.scalar("SELECT code FROM unit") == "3406210001"
 
 
