@@ -59,7 +59,8 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 def _sqlite_begin(conn: Connection) -> None:
     write = conn.get_execution_options().get("aidcal_write", False)
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    # straight to the driver: a BEGIN has no parameters or result for SQLAlchemy to process
+    conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 @contextmanager

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection
 
 from . import store
@@ -46,6 +46,10 @@ def list_tasks(conn: Connection, unit_code: str, as_of: date, month: str | None 
 def done(conn: Connection, unit_code: str, key: str, period: str | None, as_of: date, by: str,
          files: list[tuple[str, bytes]] = (), note: str | None = None, plan: str | None = None) -> dict:
     """Record the work as done on `as_of`; a task whose plan asks for evidence needs some."""
+    if period is not None and not files:
+        recorded = _done_at_once(conn, unit_code, key, period, as_of, by, note, plan)
+        if recorded is not None:
+            return recorded
     target = _find(conn, unit_code, key, period, "open", plan)
     if target.done_on is not None:
         return _result(target, f"already done on {target.done_on}; nothing changed")
@@ -61,6 +65,49 @@ def done(conn: Connection, unit_code: str, key: str, period: str | None, as_of: 
     _event(conn, target, "done", as_of, by, note or "")
     state = "done" if as_of <= target.due else "done_late"
     return _result(target, f"{state} on {as_of} (due {target.due})")
+
+
+# The common completion (a period named, no evidence asked) as one compare-and-set
+# UPDATE … RETURNING that resolves its own target, built once: hundreds of schools
+# completing at once spend the write lock on SQL, not on building statements.
+_target = i.alias("target")
+_instances = (  # every instance the command names; exactly one, or `_find` explains
+    select(_target.c.id)
+    .join(u, u.c.id == _target.c.unit_id).join(o, o.c.id == _target.c.occurrence_id)
+    .join(t, t.c.id == o.c.task_id)
+    .where(u.c.code == bindparam("unit"), t.c.key == bindparam("key"), o.c.period == bindparam("period"))
+)
+_needs_evidence = (select(o.c.id).join(t, t.c.id == o.c.task_id)
+                   .where(o.c.id == i.c.occurrence_id, t.c.evidence.is_not(None)).exists())
+_MARK = {
+    named: i.update()
+    .where(i.c.id.in_(query), select(func.count()).select_from(query.subquery()).scalar_subquery() == 1,
+           i.c.done_on.is_(None), i.c.cancelled_on.is_(None), i.c.waived_on.is_(None), ~_needs_evidence)
+    .values(done_on=bindparam("done_on"), done_at=bindparam("done_at"), done_by=bindparam("done_by"),
+            note=bindparam("note"))
+    .returning(i.c.id, i.c.unit_id, i.c.due)
+    for named, query in (
+        (False, _instances),
+        (True, _instances.join(p, p.c.id == t.c.plan_id).where(p.c.authority_code == bindparam("plan"))),
+    )
+}
+_LOG = event.insert()
+
+
+def _done_at_once(conn: Connection, unit_code: str, key: str, period: str, as_of: date, by: str,
+                  note: str | None, plan: str | None) -> dict | None:
+    """None when the one statement cannot decide (unknown, already done, needs evidence,
+    two plans share the key…): then `_find` says exactly why, as it always has."""
+    stamp = store.now()
+    params = dict(unit=unit_code, key=key, period=period, done_on=as_of, done_at=stamp, done_by=by, note=note)
+    marked = conn.execute(_MARK[plan is not None], {**params, "plan": plan} if plan else params).first()
+    if marked is None:
+        return None
+    instance_id, unit_id, due = marked
+    conn.execute(_LOG, dict(instance_id=instance_id, unit_id=unit_id, kind="done", on_date=as_of, at=stamp, by=by,
+                            detail=note or ""))
+    state = "done" if as_of <= due else "done_late"
+    return dict(task=key, period=period, message=f"{state} on {as_of} (due {due})")
 
 
 def reopen(conn: Connection, unit_code: str, key: str, period: str | None, reason: str, as_of: date, by: str,
