@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import Column, Date, Integer, MetaData, String, Table, and_, func, literal, or_, select
+from sqlalchemy import Column, Date, Integer, MetaData, String, Table, and_, bindparam, func, literal, or_, select
 from sqlalchemy.engine import Connection
 
 from . import sheets, store
@@ -88,13 +88,15 @@ def import_completions(conn: Connection, rows: list[dict], files: list[tuple[int
     sheet = Table("import_row", MetaData(), Column("row_no", Integer, primary_key=True),
                   Column("unit_code", String), Column("task_key", String), Column("period", String),
                   Column("done_on", Date), Column("note", String), Column("sha256", String),
-                  Column("filename", String), Column("plan", String), prefixes=["TEMPORARY"])
+                  Column("filename", String), Column("plan", String), Column("instance_id", Integer),
+                  prefixes=["TEMPORARY"])
     sheet.create(conn)
     try:
         evidence_of = {row_no: (store_blob(conn, content), name) for row_no, name, content in files}
         conn.execute(sheet.insert(), [
             {**r, "sha256": evidence_of.get(r["row_no"], (None, None))[0],
              "filename": evidence_of.get(r["row_no"], (None, None))[1]} for r in rows])
+        store.analyze(conn, sheet)
         return _apply(conn, sheet, as_of, by)
     finally:
         sheet.drop(conn)
@@ -139,11 +141,13 @@ def _apply(conn: Connection, sheet: Table, as_of: date, by: str) -> ImportReport
     if problems:
         raise InputError(problems)
 
-    target = select(r.row_no, i.c.id.label("instance_id"), r.done_on, r.note, r.sha256, r.filename, i.c.due).select_from(
-        sheet.join(u, u.c.code == r.unit_code).join(t, and_(t.c.key == r.task_key, _of_plan(r)))
-        .join(o, and_(o.c.task_id == t.c.id, o.c.period == r.period))
-        .join(i, and_(i.c.occurrence_id == o.c.id, i.c.unit_id == u.c.id))
-    ).where(i.c.done_on.is_(None)).subquery()
+    # Each row's instance, resolved once above, is kept beside it: the writes below join by primary key.
+    open_rows = [dict(row=row_no, instance=found[0].instance_id) for row_no, found in
+                 ((n, [x for x in m if x.instance_id is not None]) for n, m in by_row.items()) if found[0].was_done is None]
+    if open_rows:
+        conn.execute(sheet.update().where(r.row_no == bindparam("row")).values(instance_id=bindparam("instance")), open_rows)
+    target = (select(r.row_no, r.instance_id, r.done_on, r.note, r.sha256, r.filename, i.c.due)
+              .select_from(sheet.join(i, i.c.id == r.instance_id)).where(i.c.done_on.is_(None)).subquery())
     stamp = store.now()
     late = conn.execute(select(func.count()).select_from(target).where(target.c.done_on > target.c.due)).scalar()
     conn.execute(event.insert().from_select(

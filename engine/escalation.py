@@ -124,6 +124,7 @@ def _rung_dates(conn: Connection, as_of: date) -> Table:
         rows += [dict(task_id=task_id, due=due, rung=r, due_on=d) for r, d in dates.items() if d <= as_of]
     if rows:
         conn.execute(table.insert(), rows)
+    store.analyze(conn, table)
     return table
 
 

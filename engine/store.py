@@ -124,6 +124,14 @@ def bulk_insert(conn: Connection, table, columns: list[str], rows, chunk: int = 
     return count
 
 
+def analyze(conn: Connection, table) -> None:
+    """Give the planner a freshly filled temporary table's statistics. PostgreSQL never
+    analyzes temporary tables itself and, guessing, joins them by nested loops over
+    sequential scans; SQLite's planner does well without."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"ANALYZE {table.name}")
+
+
 def lock(conn: Connection, name: str) -> None:
     """Serialise a critical section across processes for the rest of the
     transaction: a row lock on PostgreSQL; on SQLite, BEGIN IMMEDIATE already
