@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,8 +51,11 @@ class SQLite:
 
     def copy(self, source: str, target: str) -> str:
         """`target` as `source` is now (the WAL folded in first, so the file is whole)."""
-        with sqlite3.connect(self.folder / f"{source}.db") as con:
-            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        with closing(sqlite3.connect(self.folder / f"{source}.db")) as con:
+            busy, _, _ = con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if busy:
+                sys.exit(f"bench: {source} is busy; cannot copy it whole")
+        self.drop(target)
         shutil.copy(self.folder / f"{source}.db", self.folder / f"{target}.db")
         return self.url(target)
 
@@ -60,7 +64,7 @@ class SQLite:
             (self.folder / f"{db}.db{suffix}").unlink(missing_ok=True)
 
     def sql(self, db: str, statement: str) -> list[tuple]:
-        with sqlite3.connect(self.folder / f"{db}.db") as con:
+        with closing(sqlite3.connect(self.folder / f"{db}.db")) as con, con:
             return con.execute(statement).fetchall()
 
     def close(self) -> None:
