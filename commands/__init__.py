@@ -1,0 +1,1 @@
+"""The command groups of `aidcal`, one module per concept; cli.py assembles them."""

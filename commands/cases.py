@@ -1,0 +1,275 @@
+"""`aidcal workflow …`, `programmes …`, `cases …`, `publicity …`: each student's aid."""
+from __future__ import annotations
+
+import click
+
+from .shell import today, as_of_option, format_option, user, render, say
+
+
+@click.group()
+def workflow():
+    """Case state machines (workflows/*.yaml): check and draw."""
+
+
+@workflow.command("check")
+@click.argument("file", type=click.Path(dir_okay=False))
+def workflow_check(file):
+    """Validate a workflow file: unknown or unreachable states, unknown guards and effects, as file:line errors."""
+    from engine import workflow as wf
+    spec = wf.read(file)
+    click.echo(f"{file}: ok: workflow {spec.name}, {len(spec.states)} states, {len(spec.transitions)} transitions")
+
+
+@workflow.command("show")
+@click.argument("name")
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "png"]), default="mermaid", show_default=True,
+              help="mermaid (text for any Markdown viewer) or png (needs graphviz).")
+@click.option("--output", type=click.Path(dir_okay=False), help="Write to this file (required for png).")
+def workflow_show(name, fmt, output):
+    """Draw workflow NAME (e.g. student_aid) with its triggers and guards."""
+    from engine import workflow as wf
+    spec = wf.load(name)
+    if fmt == "mermaid":
+        text = spec.mermaid()
+        if output:
+            open(output, "w", encoding="utf-8").write(text)
+        else:
+            click.echo(text)
+        return
+    if not output:
+        raise click.UsageError("--format png needs --output FILE")
+    try:
+        spec.graph("graphviz").draw(output, prog="dot", format="png")
+    except (ImportError, OSError) as exc:
+        raise click.ClickException(f"png needs graphviz (pip install graphviz, apt-get install graphviz): {exc}")
+    say(f"workflow {name} drawn to {output}")
+
+
+@click.group()
+def programmes():
+    """Aid programmes and their standards (programmes.yaml)."""
+
+
+@programmes.command("list")
+@click.option("--term", help="Only the rates in force in this term (YYYY-spring or YYYY-autumn).")
+@format_option()
+def programmes_list(term, fmt):
+    """Each programme's annual standard per level, and the term each rate takes effect from."""
+    from engine import programmes as progs
+    rows = []
+    for p in progs.read().values():
+        rates = [p.rate(term)] if term else list(p.rates)
+        for rate in filter(None, rates):
+            for level, amount in rate[1].items():
+                rows.append(dict(programme=p.key, title=p.title, level=progs.LEVELS.get(level, "不分等级"),
+                                 amount=amount, term_from=rate[0]))
+    render(fmt, "资助项目与标准（元/生·年）", rows, ["programme", "title", "level", "amount", "term_from"])
+
+
+@click.group()
+def cases():
+    """Students' aid cases: import, list, move (advance, object, resolve), record facts, history."""
+
+
+def _term_option(required=False):
+    return click.option("--term", required=required, metavar="YYYY-spring|YYYY-autumn", help="The term.")
+
+
+@cases.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--programme", required=True, help="The programme key (see: aidcal programmes list).")
+@_term_option(required=True)
+@as_of_option
+@click.pass_obj
+def cases_import(obj, file, programme, term, as_of):
+    """Import applicants for a programme and term, all or nothing (CSV UTF-8/BOM/GB18030 or XLSX).
+
+    Header: name,id_number,phone,unit,grade,class,level,bank_card[,boarding] or
+    姓名,身份证号,联系电话,学校代码,年级,班级,困难等级,银行卡号[,是否住宿].
+    """
+    from sqlalchemy import select
+    from engine import cases as engine_cases, programmes as progs, store
+    from engine.errors import InputError
+    from engine.models import unit
+    progs.term_order(term)
+    known = progs.read()
+    if programme not in known:
+        raise InputError(f"programme '{programme}' does not exist (known: {', '.join(known)})")
+    with store.reading(obj.engine) as conn:
+        unit_types = dict(conn.execute(select(unit.c.code, unit.c.type_mask)).all())
+        existing = engine_cases.existing_ids(conn, programme, term)
+    engine_cases.validate(file, known[programme], term, unit_types, existing)
+    with store.writing(obj.engine) as conn:
+        n = engine_cases.import_cases(conn, file, known[programme], term, as_of or today(), user())
+    click.echo(f"cases: {n} imported into {programme} {term}")
+
+
+@cases.command("list")
+@click.option("--unit", help="Only this unit (code).")
+@click.option("--programme", help="Only this programme.")
+@_term_option()
+@click.option("--state", help="Only cases in this state.")
+@click.option("--held-by", "held_by", help="Only cases waiting on this guard (e.g. publicity_ended).")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many cases.")
+@as_of_option
+@format_option()
+@click.pass_obj
+def cases_list(obj, unit, programme, term, state, held_by, limit, as_of, fmt):
+    """Cases with their level, amount for the term and state; ID, phone and bank card masked."""
+    from engine import cases as engine_cases, store
+    where = engine_cases.scope(unit, programme, term, state)
+    if held_by:
+        where.append(engine_cases.held_by(held_by, as_of or today()))
+    with store.reading(obj.engine) as conn:
+        rows = engine_cases.list_cases(conn, where, limit)
+    render(fmt, f"个案：{len(rows)} 个", rows,
+           ["case", "unit", "name", "id_number", "programme", "term", "level", "amount", "state"])
+
+
+@cases.command("advance")
+@click.argument("case_id", type=int, required=False)
+@click.option("--unit", help="Bulk: only this unit (code); without it, every unit.")
+@click.option("--programme", help="Bulk: the programme.")
+@_term_option()
+@click.option("--from", "source", help="Bulk: the state the cases are in.")
+@click.option("--to", "dest", required=True, help="The state to move to.")
+@as_of_option
+@format_option()
+@click.pass_obj
+def cases_advance(obj, case_id, unit, programme, term, source, dest, as_of, fmt):
+    """Move one case (CASE) or every case of a programme, term and state (of one --unit, or all) whose guards hold.
+
+    A held single case is refused with exit 2, naming the guard and the date the move becomes possible.
+    """
+    import json
+    from engine import case_tasks, moves, store
+    as_of = as_of or today()
+    bulk = (programme, term, source)
+    if not (case_id is not None and not any((unit, *bulk)) or case_id is None and all(bulk)):
+        raise click.UsageError("give CASE, or --programme, --term and --from (and --unit for one unit), not both")
+    with store.writing(obj.engine) as conn:
+        if case_id is not None:
+            trigger = moves.advance_one(conn, case_id, dest, as_of, user())
+            result = {"moved": 1, "held": {}}
+        else:
+            result = moves.advance_bulk(conn, unit=unit, programme=programme, term=term, source=source, dest=dest,
+                                        as_of=as_of, by=user())
+        case_tasks.complete_from_cases(conn, as_of, user())
+    if fmt == "json":
+        click.echo(json.dumps(result, ensure_ascii=False))
+    elif case_id is not None:
+        click.echo(f"case {case_id}: {trigger} → {dest} on {as_of}")
+    else:
+        held = ", ".join(f"{g} {n}" for g, n in result["held"].items()) or "none"
+        click.echo(f"moved {result['moved']} cases {source} → {dest}; held: {held}")
+
+
+@cases.command("object")
+@click.argument("case_id", type=int)
+@click.option("--reason", required=True, help="The objection (kept in the history).")
+@as_of_option
+@click.pass_obj
+def cases_object(obj, case_id, reason, as_of):
+    """Record an objection raised during publicity: the case goes to review (复核)."""
+    from engine import moves, store
+    with store.writing(obj.engine) as conn:
+        moves.object_to(conn, case_id, reason, as_of or today(), user())
+    click.echo(f"case {case_id}: under review")
+
+
+@cases.command("resolve")
+@click.argument("case_id", type=int)
+@click.option("--upheld", "upheld", flag_value=True, default=None, help="The objection stands: new --level, or terminate.")
+@click.option("--dismissed", "upheld", flag_value=False, help="The objection fails: back to publicity, same end date.")
+@click.option("--level", help="With --upheld: the new level (publicity restarts); without it the case is terminated.")
+@click.option("--note", required=True, help="The finding (kept in the history).")
+@as_of_option
+@click.pass_obj
+def cases_resolve(obj, case_id, upheld, level, note, as_of):
+    """Resolve an objection: --dismissed returns the case to publicity; --upheld changes its level or terminates it."""
+    from engine import moves, store
+    if upheld is None:
+        raise click.UsageError("give --upheld or --dismissed")
+    with store.writing(obj.engine) as conn:
+        outcome = moves.resolve(conn, case_id, upheld, note, as_of or today(), user(), level)
+    click.echo(f"case {case_id}: {outcome}")
+
+
+@cases.command("record")
+@click.argument("case_id", type=int, required=False)
+@click.option("--file", "sheet", type=click.Path(dir_okay=False),
+              help="A sheet: case,callback_outcome,documents,card,cash_approval (documents joined by ;).")
+@click.option("--callback-outcome", help="The phone follow-up's outcome (回访结果).")
+@click.option("--document", "documents", multiple=True, help="An archive document now on file (repeatable).")
+@click.option("--card", type=click.Choice(["bank", "social-security"]), help="Pay to the student's bank or social-security card.")
+@click.option("--cash-approval", help="The reference of a recorded approval to pay in cash.")
+@click.option("--amount", type=float, help="An amount (yuan, this term) different from the standard; needs --reason.")
+@click.option("--reason", help="Why the amount differs from the standard.")
+@as_of_option
+@click.pass_obj
+def cases_record(obj, case_id, sheet, callback_outcome, documents, card, cash_approval, amount, reason, as_of):
+    """Record what the guards need: callback outcomes, documents, card type, cash approvals, amount overrides."""
+    from engine import cases as engine_cases, sheets, store
+    as_of = as_of or today()
+    if (case_id is None) == (sheet is None):
+        raise click.UsageError("give CASE or --file FILE")
+    if sheet:
+        columns = ["case", "callback_outcome", "documents", "card", "cash_approval"]
+        data = sheets.read(sheet, {k: k for k in columns}, ["case"])
+        items = [(n, dict(callback_outcome=sheets.text(r.get("callback_outcome")) or None,
+                          documents=[x for x in sheets.text(r.get("documents")).split(";") if x],
+                          card=sheets.text(r.get("card")) or None, cash_approval=sheets.text(r.get("cash_approval")) or None),
+                  sheets.text(r.get("case"))) for n, r in data.rows]
+    else:
+        items = [(None, dict(callback_outcome=callback_outcome, documents=documents, card=card,
+                             cash_approval=cash_approval, amount_yuan=amount, reason=reason), str(case_id))]
+    from engine.errors import InputError
+    problems = []
+    with store.writing(obj.engine) as conn:
+        for row_no, facts, case in items:
+            try:
+                engine_cases.record(conn, int(case), as_of, user(), **facts)
+            except (InputError, ValueError) as exc:
+                problems.append(f"row {row_no}: {exc}" if row_no else str(exc))
+        if problems:
+            raise InputError(problems)  # rolls back every row: all or nothing
+    click.echo(f"recorded for {len(items)} case(s)")
+
+
+@cases.command("history")
+@click.argument("case_id", type=int)
+@format_option()
+@click.pass_obj
+def cases_history(obj, case_id, fmt):
+    """Every transition of a case: when, which move, from, to, who, why."""
+    from engine import cases as engine_cases, store
+    with store.reading(obj.engine) as conn:
+        rows = engine_cases.history(conn, case_id)
+    render(fmt, f"个案 {case_id} 的流转记录", rows, ["on", "trigger", "from_state", "to_state", "by", "reason"])
+
+
+@click.group()
+def publicity():
+    """The publicity list (公示名单)."""
+
+
+@publicity.command("export")
+@click.option("--unit", required=True, help="The unit (code).")
+@click.option("--programme", required=True, help="The programme.")
+@_term_option(required=True)
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv", "docx"]), required=True, help="xlsx, csv (with BOM) or docx.")
+@click.option("--output", type=click.Path(dir_okay=False), required=True, help="The file to write.")
+@as_of_option
+@click.pass_obj
+def publicity_export(obj, unit, programme, term, fmt, output, as_of):
+    """Write the publicity list: name, school, grade, class, programme, level, amount; dates; phone for objections.
+
+    Never an ID number, phone, address or bank card.
+    """
+    from pathlib import Path
+    from actions import publicity as docs
+    from engine import cases as engine_cases, store
+    with store.reading(obj.engine) as conn:
+        listing = engine_cases.publicity_list(conn, unit, programme, term)
+    docs.export(listing, engine_cases.PUBLICITY_COLUMNS, fmt, Path(output))
+    say(f"publicity list of {len(listing['rows'])} students written to {output}")

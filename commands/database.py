@@ -1,0 +1,38 @@
+"""`aidcal db …`: schema upgrades and moving a database."""
+from __future__ import annotations
+
+
+import click
+
+from .shell import progress_bar
+
+
+@click.group()
+def db():
+    """The database itself: schema upgrades, copying a county to another server."""
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(obj):
+    """Upgrade the schema to this aidcal's, in place, with nothing lost (needed on PostgreSQL after an update)."""
+    from engine import store
+    engine = store.connect(obj.url, upgrade=True)
+    click.echo(f"database schema at {store.schema_version(engine)}")
+    engine.dispose()
+
+
+@db.command("copy")
+@click.option("--to", "target", required=True, help="The new, empty database (e.g. postgresql+psycopg://aidcal@dbhost/suixi).")
+@click.pass_obj
+def db_copy(obj, target):
+    """Copy everything (plans, units, tasks, evidence, notices, outbox, cases) into a new database, e.g. SQLite to PostgreSQL."""
+    from engine import store
+    callback, bar = progress_bar("copying")
+    destination = store.connect(target, upgrade=True)
+    try:
+        with bar:
+            copied = store.copy(obj.engine, destination, progress=(lambda name, n: callback(n, None)) if callback else None)
+    finally:
+        destination.dispose()
+    click.echo(f"copied {sum(copied.values())} rows: " + ", ".join(f"{k} {v}" for k, v in copied.items() if v))

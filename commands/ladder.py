@@ -1,0 +1,207 @@
+"""`aidcal escalate`, `notices …`, `outbox …`, `runs …`, `engine run`: the nightly ladder and what it sends."""
+from __future__ import annotations
+
+import click
+
+from .shell import today, as_of_option, format_option, user, print_table, render, print_json, say, HEADERS
+
+
+@click.command()
+@as_of_option
+@click.option("--dry-run", is_flag=True, help="Print what a run would take on that day, without writing anything.")
+@click.option("--limit", type=click.IntRange(min=0), default=30, show_default=True,
+              help="Steps shown in the table (json carries every step).")
+@format_option()
+@click.pass_obj
+def escalate(obj, as_of, dry_run, limit, fmt):
+    """The nightly run: take every ladder rung due (reminders, notices, escalations), draft notices, queue messages.
+
+    Idempotent: a second run for the same day takes nothing and queues nothing.
+    """
+    from engine import escalation, store
+    as_of = as_of or today()
+    channels = [c.channel for c in obj.notify.channels]
+    if dry_run:
+        with store.reading(obj.engine) as conn:
+            result = escalation.escalate(conn, as_of, user(), channels, dry_run=True)
+    else:
+        try:
+            with store.writing(obj.engine) as conn:
+                result = escalation.escalate(conn, as_of, user(), channels)
+        except Exception as exc:
+            from engine.errors import one_line
+            with store.writing(obj.engine) as conn:
+                escalation.record_failure(conn, as_of, user(), one_line(exc))
+            raise
+    if dry_run:
+        shown = result.would if fmt == "json" else result.would[:limit]
+    else:
+        with store.reading(obj.engine) as conn:
+            shown = escalation.steps_of_run(conn, result.run_id, None if fmt == "json" else limit)
+    if fmt == "json":
+        print_json([{k: x[k] for k in ("unit", "task", "period", "rung", "due_on", "taken_on", "notice")} for x in shown])
+    else:
+        print_table(f"{'将' if dry_run else '已'}执行的督办步骤（{as_of}）：{result.taken} 项，显示 {len(shown)} 项", shown,
+                    ["unit", "unit_name", "task", "period", "rung", "due_on", "notice"], HEADERS)
+    what = "would take" if dry_run else f"run {result.run_id}: took"
+    counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
+    say(f"escalate as of {as_of}: {what} {result.taken} steps ({counts})")
+
+
+@click.group()
+def notices():
+    """Public notices (通报): list, show, sign (issue), export for printing, record rectification."""
+
+
+@notices.command("list")
+@format_option()
+@click.pass_obj
+def notices_list(obj, fmt):
+    """Every notice: draft or issued, its number, date and how many units it names."""
+    from engine import notices as engine_notices, store
+    with store.reading(obj.engine) as conn:
+        rows = engine_notices.list_notices(conn)
+    if fmt == "json":
+        print_json(rows)
+    else:
+        print_table("通报", rows, ["id", "number", "status", "drafted_on", "issued_on", "signed_by", "units", "items"])
+
+
+@notices.command("show")
+@click.argument("notice_id", type=int)
+@as_of_option
+@format_option()
+@click.pass_obj
+def notices_show(obj, notice_id, as_of, fmt):
+    """One notice with each unit's late work, its rectification deadline and status as of a day."""
+    from engine import notices as engine_notices, store
+    with store.reading(obj.engine) as conn:
+        notice = engine_notices.show(conn, notice_id, as_of or today())
+    if fmt == "json":
+        print_json([notice])
+        return
+    head = f"通报 {notice['number'] or '（草稿）'} 起草 {notice['drafted_on']}" + (
+        f"，签发 {notice['issued_on']}（{notice['signed_by']}）" if notice["issued_on"] else "")
+    print_table(head, notice["items"], ["unit", "unit_name", "task", "period", "due", "rectify_by", "rectified_on", "status"], HEADERS)
+
+
+@notices.command("sign")
+@click.argument("notice_id", type=int)
+@click.option("--by", "signer", required=True, help="Who signs (签发人); recorded on the notice.")
+@as_of_option
+@click.pass_obj
+def notices_sign(obj, notice_id, signer, as_of):
+    """Issue a drafted notice: it gets its number (YYYY-N) and date; rectification deadlines start from that date."""
+    from engine import notices as engine_notices, store
+    as_of = as_of or today()
+    with store.writing(obj.engine) as conn:
+        number = engine_notices.sign(conn, notice_id, as_of, signer)
+    click.echo(f"notice {notice_id} issued as {number} on {as_of} by {signer}")
+
+
+@notices.command("export")
+@click.argument("notice_id", type=int)
+@click.option("--format", "fmt", type=click.Choice(["docx", "md"]), required=True, help="docx (Word, to print) or md (Markdown).")
+@click.option("--output", type=click.Path(dir_okay=False), required=True, help="The file to write.")
+@as_of_option
+@click.pass_obj
+def notices_export(obj, notice_id, fmt, output, as_of):
+    """Write a notice as a document: number, date, the units, their late tasks, due dates and rectification deadlines."""
+    from pathlib import Path
+    from sqlalchemy import select
+    from actions import notice_docs
+    from engine import notices as engine_notices, store
+    from engine.models import unit
+    with store.reading(obj.engine) as conn:
+        notice = engine_notices.show(conn, notice_id, as_of or today())
+        name = conn.execute(select(unit.c.name).where(unit.c.code == notice["authority"])).scalar() or notice["authority"]
+    (notice_docs.write_docx if fmt == "docx" else notice_docs.write_markdown)(notice, name, Path(output))
+    say(f"notice {notice_id} written to {output}")
+
+
+@notices.command("rectify")
+@click.argument("notice_id", type=int)
+@click.option("--unit", "unit_code", required=True, help="The unit that rectified.")
+@click.option("--note", help="What was done (kept with the record).")
+@as_of_option
+@click.pass_obj
+def notices_rectify(obj, notice_id, unit_code, note, as_of):
+    """Record that a unit rectified what a notice named (on time if by its deadline)."""
+    from engine import notices as engine_notices, store
+    as_of = as_of or today()
+    with store.writing(obj.engine) as conn:
+        n = engine_notices.rectify(conn, notice_id, unit_code, note, as_of, user())
+    click.echo(f"notice {notice_id}: {n} items of unit {unit_code} rectified on {as_of}")
+
+
+@click.group("outbox")
+def outbox_group():
+    """Messages decided by runs: list them, deliver the pending ones now."""
+
+
+@outbox_group.command("list")
+@click.option("--status", type=click.Choice(["pending", "sent", "failed", "superseded"]), help="Only messages with this status.")
+@format_option()
+@click.pass_obj
+def outbox_list(obj, status, fmt):
+    """Messages with their channel, recipient, stable msgid, status and attempts."""
+    from engine import outbox, store
+    with store.reading(obj.engine) as conn:
+        rows = outbox.list_messages(conn, status)
+    render(fmt, "消息", rows, ["id", "run", "channel", "recipient", "status", "attempts", "next_attempt_at", "last_error"])
+
+
+@outbox_group.command("deliver")
+@click.pass_obj
+def outbox_deliver(obj):
+    """Deliver pending messages now (retries with backoff; completed work is not announced)."""
+    from actions.deliver import deliver
+    report = deliver(obj.engine, obj.notify)
+    for error in report.errors:
+        say(f"warning: {error}")
+    click.echo(f"outbox: {report.sent} sent, {report.failed} failed (will retry), {report.superseded} superseded")
+
+
+@click.group()
+def runs():
+    """The record of escalation runs."""
+
+
+@runs.command("list")
+@format_option()
+@click.pass_obj
+def runs_list(obj, fmt):
+    """Each run: as-of date, start, end, counts by rung, outcome, errors."""
+    from engine import escalation, store
+    with store.reading(obj.engine) as conn:
+        rows = escalation.list_runs(conn)
+    if fmt == "json":
+        print_json(rows)
+    else:
+        for r in rows:
+            r["counts"] = " ".join(f"{k}={v}" for k, v in r["counts"].items())
+        print_table("督办运行记录", rows, ["id", "as_of", "started", "finished", "outcome", "counts", "error"], HEADERS)
+
+
+@click.group("engine")
+def engine_group():
+    """The daemon."""
+
+
+@engine_group.command("run")
+@click.option("--at", "at", default="01:30", show_default=True, help="When the nightly run starts (HH:MM, Asia/Shanghai).")
+@click.option("--log-file", type=click.Path(dir_okay=False), help="Write JSON logs to this file (default: stderr).")
+@click.pass_obj
+def engine_run(obj, at, log_file):
+    """Run the scheduler: a catch-up run now, then every night at --at; SIGTERM stops it cleanly."""
+    from actions.deliver import deliver
+    from engine import logs, scheduler
+    try:
+        hour, minute = (int(x) for x in at.split(":"))
+        if not (0 <= hour < 24 and 0 <= minute < 60):
+            raise ValueError
+    except ValueError:
+        raise click.BadParameter(f"'{at}' is not a time (HH:MM)", param_hint="--at") from None
+    if log_file:
+        logs.configure(json_to=open(log_file, "a", encoding="utf-8", buffering=1))
+    scheduler.run_daemon(obj.engine, obj.notify, deliver, hour=hour, minute=minute)

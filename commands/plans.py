@@ -1,0 +1,102 @@
+"""`aidcal calendar …` and `aidcal units …`: the year's plans and the roster they apply to."""
+from __future__ import annotations
+
+
+import click
+
+from .shell import DATE, today, as_of_option, format_option, user, progress_bar, render
+
+
+@click.group()
+def calendar():
+    """The year's plan: check, load or reload calendar.yaml, list loaded years."""
+
+
+@calendar.command("check")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--year", type=int, help="Check for this year (default: the file's year:, else this year).")
+def calendar_check(file, year):
+    """Validate FILE; every problem is reported as file:line: task: what is wrong."""
+    from engine import calendar as spec
+    plan = spec.read(file, year)
+    y = plan.year or today().year
+    occurrences = sum(len(task.occurrences(y, plan.work_calendar(), plan.roll)) for task in plan.tasks)
+    click.echo(f"{file}: ok: {len(plan.tasks)} tasks, {occurrences} occurrences in {y}")
+
+
+@calendar.command("load")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--year", type=int, help="Load the plan for this year (default: the file's year:, else the as-of year).")
+@as_of_option
+@click.pass_obj
+def calendar_load(obj, file, year, as_of):
+    """Load or reload a year's plan and expand it for every applicable unit; prints what changed."""
+    from engine import calendar as spec, plan, store
+    as_of = as_of or today()
+    parsed = spec.read(file, year)
+    y = parsed.year or as_of.year
+    callback, bar = progress_bar("expanding")
+    with bar, store.writing(obj.engine) as conn:
+        report = plan.load(conn, parsed, y, as_of, user(), progress=callback)
+    head = "loaded" if report.first_load else "reloaded"
+    click.echo(f"{head} {parsed.authority_name} {y}: {len(parsed.tasks)} tasks; {report.instances_created} task instances created")
+    for line in report.changes:
+        click.echo(f"  {line}")
+    if not report.first_load and not report.changes:
+        click.echo("  no change to the plan")
+
+
+@calendar.command("list")
+@format_option()
+@click.pass_obj
+def calendar_list(obj, fmt):
+    """The years loaded in the database."""
+    from engine import plan, store
+    with store.reading(obj.engine) as conn:
+        rows = plan.list_plans(conn)
+    render(fmt, "已载入的年度计划", rows, ["authority", "authority_name", "year", "source", "loaded_at", "loaded_by"])
+
+
+@click.group()
+def units():
+    """The roster of units (schools, kindergartens…)."""
+
+
+@units.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--authority", help="The bureau (6-digit administrative code) the units answer to, where the file "
+                                  "has no authority column; default: as before, else the only authority with a plan.")
+@as_of_option
+@click.pass_obj
+def units_import(obj, file, authority, as_of):
+    """Import or update the roster from CSV (UTF-8, BOM or GB18030) or XLSX, and expand the plans for new units.
+
+    Header: code,name,type,town,parent,contact,phone[,active_from][,email][,authority] or
+    学校代码,学校名称,学校类型,乡镇,上级单位,责任人,联系电话[,启用日期][,电子邮箱][,主管教育局].
+    """
+    from engine import store
+    from engine.units import import_units, read_roster
+    as_of = as_of or today()
+    roster = read_roster(file)
+    if authority:
+        from engine.authorities import check
+        authority = check(authority, "--authority")
+    callback, bar = progress_bar("expanding")
+    with bar, store.writing(obj.engine) as conn:
+        report = import_units(conn, roster, as_of, user(), progress=callback, authority=authority)
+    click.echo(f"units: {len(report.added)} added, {len(report.changed)} changed, {report.unchanged} unchanged; "
+               f"{report.instances_created} task instances created"
+               + (f", {report.instances_cancelled} cancelled (types or authority changed)" if report.instances_cancelled else ""))
+
+
+@units.command("close")
+@click.argument("code")
+@click.option("--as-of", type=DATE, required=True, help="The day the unit closes; its open tasks due after it are cancelled.")
+@click.pass_obj
+def units_close(obj, code, as_of):
+    """Close unit CODE (merged, closed): open tasks due after --as-of are cancelled, history kept."""
+    from engine import store
+    from engine.units import close_unit
+    with store.writing(obj.engine) as conn:
+        n = close_unit(conn, code, as_of, user())
+    click.echo(f"unit {code} closed as of {as_of}; {n} open task instances cancelled")

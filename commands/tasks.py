@@ -1,0 +1,150 @@
+"""`aidcal tasks …` and `aidcal overdue`: schools' work and the supervisor's overdue list."""
+from __future__ import annotations
+
+
+import click
+
+from .shell import DATE, today, as_of_option, task_target, format_option, user, print_table, render, say, HEADERS
+
+
+@click.group()
+def tasks():
+    """A unit's tasks: list, mark done, reopen; for supervisors: extend, waive, import sheets."""
+
+
+@tasks.command("list")
+@click.option("--unit", "unit_code", required=True, help="The unit's code.")
+@click.option("--month", help="Only this period: YYYY-MM, or a month number of the as-of year.")
+@click.option("--status", "state", type=click.Choice(["open", "overdue", "done", "done_late", "cancelled", "waived"]),
+              help="Only tasks with this status (as of --as-of).")
+@click.option("--plan", metavar="CODE", help="Only tasks of the plan issued by this authority (6-digit code).")
+@as_of_option
+@format_option()
+@click.pass_obj
+def tasks_list(obj, unit_code, month, state, plan, as_of, fmt):
+    """All tasks of a unit with their due dates and status as of a day."""
+    from engine import store
+    from engine.tasks import list_tasks
+    as_of = as_of or today()
+    if month and month.isdigit():
+        month = f"{as_of.year}-{int(month):02d}"
+    with store.reading(obj.engine) as conn:
+        rows = list_tasks(conn, unit_code, as_of, month, state, plan)
+    render(fmt, f"{unit_code} 的任务（截至 {as_of}）", rows,
+           ["period", "due", "status", "done_at", "task", "title", "evidence_files", "note"]
+           + (["plan"] if len({r["plan"] for r in rows}) > 1 else []))
+
+
+def _task_command(fn_name: str, **extra):
+    from engine import store, tasks as engine_tasks
+    obj = click.get_current_context().obj
+    with store.writing(obj.engine) as conn:
+        result = getattr(engine_tasks, fn_name)(conn, **extra)
+    click.echo(f"{extra['unit_code']} {result['task']} {result['period']}: {result['message']}")
+
+
+@tasks.command("done")
+@task_target
+@click.option("--evidence", "evidence_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A file proving the work (repeatable); stored in the database by content hash.")
+@click.option("--note", help="A note kept with the completion.")
+@click.option("--as-of", type=DATE, default=None, help="The day the work was done (YYYY-MM-DD); default: today.")
+def tasks_done(unit_code, task, period, plan, evidence_files, note, as_of):
+    """Mark TASK (its key in calendar.yaml) done for a unit; done on the due date is on time."""
+    from pathlib import Path
+    files = [(Path(f).name, Path(f).read_bytes()) for f in evidence_files]
+    _task_command("done", unit_code=unit_code, key=task, period=period, plan=plan, as_of=as_of or today(),
+                  by=user(), files=files, note=note)
+
+
+@tasks.command("reopen")
+@task_target
+@click.option("--reason", required=True, help="Why the completion is withdrawn.")
+@as_of_option
+def tasks_reopen(unit_code, task, period, plan, reason, as_of):
+    """Withdraw a completion (e.g. the evidence was wrong); the task is open or overdue again."""
+    _task_command("reopen", unit_code=unit_code, key=task, period=period, plan=plan, reason=reason, as_of=as_of or today(), by=user())
+
+
+@tasks.command("extend")
+@task_target
+@click.option("--to", "to", type=DATE, required=True, help="The new due date for this unit.")
+@click.option("--reason", required=True, help="Why the deadline moves (kept in the record).")
+@as_of_option
+def tasks_extend(unit_code, task, period, plan, to, reason, as_of):
+    """Give one unit a new due date for one occurrence (supervisors)."""
+    _task_command("extend", unit_code=unit_code, key=task, period=period, plan=plan, to=to, reason=reason,
+                  as_of=as_of or today(), by=user())
+
+
+@tasks.command("waive")
+@task_target
+@click.option("--reason", required=True, help="Why the unit need not do it (kept in the record).")
+@as_of_option
+def tasks_waive(unit_code, task, period, plan, reason, as_of):
+    """Excuse one unit from one occurrence (supervisors); it is never overdue."""
+    _task_command("waive", unit_code=unit_code, key=task, period=period, plan=plan, reason=reason, as_of=as_of or today(), by=user())
+
+
+@tasks.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@as_of_option
+@click.pass_obj
+def tasks_import(obj, file, as_of):
+    """Record many completions from a sheet (CSV or XLSX), all or nothing.
+
+    Header: unit,task,period,done_at,note[,evidence][,plan] or 学校代码,任务,期次,完成日期,备注[,佐证材料][,计划发文单位];
+    evidence names a file next to the sheet; plan (the issuing authority) where two plans of the unit share the key.
+    """
+    from engine import store
+    from engine.completions import import_completions, read_sheet
+    as_of = as_of or today()
+    rows, files = read_sheet(file)
+    with store.writing(obj.engine) as conn:
+        report = import_completions(conn, rows, files, as_of, user())
+    click.echo(f"completions: {report.recorded} recorded ({report.late} late), {report.already_done} already done")
+
+
+@click.command()
+@as_of_option
+@click.option("--authority", help="A supervisor's subtree: the units under this bureau (6-digit code); a city's "
+                                  "summary rolls up per county, a province's per city.")
+@click.option("--plan", help="Only tasks of the plan issued by this authority (6-digit code).")
+@click.option("--unit", help="Only this unit (code).")
+@click.option("--town", help="Only units of this town (乡镇).")
+@click.option("--type", "unit_type", help="Only units of this type (e.g. senior or 高中).")
+@click.option("--year", type=int, help="Only the plan of this year (default: every loaded year).")
+@click.option("--limit", type=click.IntRange(min=0), default=30, show_default=True,
+              help="Rows (and summary groups) shown in the table; json/csv/xlsx carry every row.")
+@format_option(("table", "json", "csv", "xlsx"))
+@click.option("--output", type=click.Path(dir_okay=False), help="Write to this file (required for xlsx).")
+@click.pass_obj
+def overdue(obj, as_of, authority, plan, unit, town, unit_type, year, limit, fmt, output):
+    """Which unit is late on what: a summary (by town and unit type; a city's by county, a province's by city),
+    then the longest-overdue rows."""
+    from engine import overdue as od, store
+    from engine.authorities import check
+    as_of = as_of or today()
+    if fmt == "xlsx" and not output:
+        raise click.UsageError("--format xlsx needs --output FILE")
+    filters = dict(authority=authority and check(authority, "--authority"), plan=plan and check(plan, "--plan"),
+                   unit=unit, town=town, unit_type=unit_type, year=year)
+    with store.reading(obj.engine) as conn:
+        if fmt == "table":
+            summary_columns, summary = od.summary(conn, as_of, **filters)
+            rows = od.rows(conn, as_of, limit=limit, **filters)
+        else:
+            rows = od.rows(conn, as_of, **filters)
+    if fmt != "table":
+        from actions.exports import write
+        write(rows, od.COLUMNS, HEADERS, fmt, output)
+        if output:
+            say(f"{len(rows)} overdue rows written to {output}")
+        return
+    total = sum(s["overdue"] for s in summary)
+    title = f"逾期汇总（截至 {as_of}）：{total} 项逾期，{sum(s['units'] for s in summary)} 个单位"
+    if len(summary) > limit:  # a province has thousands of town × type groups
+        title += f"；显示逾期最多的 {limit} 组（共 {len(summary)} 组，--limit 调整）"
+    print_table(title, summary[:limit], summary_columns, HEADERS)
+    print_table(f"逾期最久的 {len(rows)} 项", rows,
+                ["unit", "unit_name", "task", "period", "due", "days_overdue", "workdays_overdue"], HEADERS)
