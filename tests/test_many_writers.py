@@ -1,6 +1,7 @@
-"""Schools writing while an escalation runs, as separate processes: every write
-is there exactly once, no writer sees an error. Bounded: 4 writers, 1 escalation,
-a minute at most."""
+"""Schools writing, cases imported and moved in bulk, while an escalation runs,
+as separate processes: every write is there exactly once, no writer sees an
+error. Bounded: 4 task writers, 2 case movers, 1 importer, 1 escalation, two
+minutes at most."""
 import json
 import subprocess
 import sys
@@ -9,12 +10,16 @@ from sqlalchemy import text
 
 from engine import store
 from conftest import ROOT
+from test_case_workflows import case_file
 
 
-def test_concurrent_completions_and_escalation_lose_and_double_nothing(county, tmp_path):
+def test_concurrent_completions_cases_and_escalation_lose_and_double_nothing(county, tmp_path):
+    county("cases", "import", case_file(county, "autumn.csv", "S002", 60), "--programme", "senior-grant",
+           "--term", "2021-autumn", "--as-of", "2021-09-20")
+    spring = case_file(county, "spring.csv", "S002", 40)
     with store.reading(county.engine()) as conn:
         targets = [list(r) for r in conn.execute(text(
-            "SELECT u.code, t.key, o.period FROM task_instance i JOIN unit u ON u.id = i.unit_id "
+            "SELECT u.code, t.key, o.period, t.evidence IS NOT NULL FROM task_instance i JOIN unit u ON u.id = i.unit_id "
             "JOIN occurrence o ON o.id = i.occurrence_id JOIN task t ON t.id = o.task_id "
             "WHERE i.due <= '2021-06-30' AND u.code <> '340621' ORDER BY 1, 2, 3"))]
     # Writers 0 and 1 share every other target with writers 2 and 3: the same task raced for twice.
@@ -29,6 +34,11 @@ def test_concurrent_completions_and_escalation_lose_and_double_nothing(county, t
                               stderr=subprocess.PIPE) for k, f in enumerate(files)]
     procs.append(subprocess.Popen([sys.executable, helper, county.url, "escalate", "2021-01-21", "2021-06-30"],
                                   stderr=subprocess.PIPE))
+    procs += [subprocess.Popen([sys.executable, helper, county.url, "advance", "senior-grant", "2021-autumn",
+                                "eligibility", "publicity", "2021-09-27", f"mover{k}"], stderr=subprocess.PIPE)
+              for k in range(2)]
+    procs.append(subprocess.Popen([sys.executable, helper, county.url, "import-cases", str(spring), "senior-grant",
+                                   "2021-spring"], stderr=subprocess.PIPE))
     for proc in procs:
         assert proc.wait(timeout=120) == 0, proc.stderr.read().decode()[-2000:]
         assert b"locked" not in proc.stderr.read()
@@ -40,3 +50,7 @@ def test_concurrent_completions_and_escalation_lose_and_double_nothing(county, t
     assert county.scalar("SELECT count(*) FROM (SELECT instance_id, rung FROM ladder_step "
                          "GROUP BY instance_id, rung HAVING count(*) > 1) d") == 0
     assert county.scalar("SELECT count(DISTINCT run_id) FROM ladder_step") >= 1
+    # every autumn case published exactly once, whichever mover got it; the spring import whole
+    assert county.scalar("SELECT count(*) FROM aid_case WHERE term = '2021-autumn' AND state = 'publicity'") == 60
+    assert county.scalar("SELECT count(*) FROM case_event WHERE trigger = 'publish'") == 60
+    assert county.scalar("SELECT count(*) FROM aid_case WHERE term = '2021-spring'") == 40

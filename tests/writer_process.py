@@ -1,7 +1,10 @@
-"""A school writer or an escalation, as its own process, for test_many_writers.py.
+"""A school writer, a case mover, a case importer or an escalation, as its own
+process, for test_many_writers.py.
 
-    python writer_process.py URL done TARGETS.json NAME
+    python writer_process.py URL done TARGETS.json NAME     (targets: unit, task, period, needs evidence)
     python writer_process.py URL escalate FIRST LAST
+    python writer_process.py URL advance PROGRAMME TERM SOURCE DEST AS_OF NAME
+    python writer_process.py URL import-cases FILE PROGRAMME TERM
 """
 import json
 import sys
@@ -10,16 +13,27 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine import escalation, store, tasks  # noqa: E402
+from engine import cases, escalation, moves, programmes, store, tasks  # noqa: E402
 
 
 def main() -> None:
     url, role = sys.argv[1], sys.argv[2]
     engine = store.connect(url)
     if role == "done":  # one transaction per completion, as `aidcal tasks done` does
-        for unit, key, period in json.loads(Path(sys.argv[3]).read_text()):
+        for unit, key, period, needs_evidence in json.loads(Path(sys.argv[3]).read_text()):
+            files = [("佐证.pdf", b"evidence")] if needs_evidence else []
             with store.writing(engine) as conn:
-                tasks.done(conn, unit, key, period, date(2021, 7, 1), sys.argv[4], files=[("佐证.pdf", b"evidence")])
+                tasks.done(conn, unit, key, period, date(2021, 7, 1), sys.argv[4], files=files)
+    elif role == "advance":  # bulk moves, one transaction each, as `aidcal cases advance` does
+        programme, term, source, dest, as_of, name = sys.argv[3:9]
+        for _ in range(5):
+            with store.writing(engine) as conn:
+                moves.advance_bulk(conn, unit=None, programme=programme, term=term, source=source, dest=dest,
+                                   as_of=date.fromisoformat(as_of), by=name)
+    elif role == "import-cases":
+        path, programme, term = sys.argv[3:6]
+        with store.writing(engine) as conn:
+            cases.import_cases(conn, path, programmes.read()[programme], term, date(2021, 3, 1), "importer")
     else:
         day, last = date.fromisoformat(sys.argv[3]), date.fromisoformat(sys.argv[4])
         while day <= last:
