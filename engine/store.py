@@ -124,6 +124,42 @@ def bulk_insert(conn: Connection, table, columns: list[str], rows, chunk: int = 
     return count
 
 
+class Prepared:
+    """A statement compiled once per dialect and run straight on the driver.
+
+    Only for the hottest write, a school's completion inside the write lock: there
+    SQLAlchemy's per-execution work (cache key, execution context, result wrapping)
+    costs three times what SQLite itself does. Parameters still go through each
+    column type's bind processor, so values are stored exactly as everywhere else;
+    rows come back as the driver returns them (select text, not dates)."""
+
+    def __init__(self, statement):
+        self.statement = statement
+        self._by_dialect: dict[str, tuple] = {}
+
+    def _compiled(self, dialect):
+        if dialect.name not in self._by_dialect:
+            compiled = self.statement.compile(dialect=dialect)
+            processors = {name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+                          for name, bind in compiled.binds.items()}
+            self._by_dialect[dialect.name] = compiled, {k: p for k, p in processors.items() if p}
+        return self._by_dialect[dialect.name]
+
+    def __call__(self, conn: Connection, params: dict) -> list[tuple]:
+        compiled, processors = self._compiled(conn.dialect)
+        values = compiled.construct_params(params)
+        for name, process in processors.items():
+            if values.get(name) is not None:
+                values[name] = process(values[name])
+        args = [values[name] for name in compiled.positiontup] if compiled.positiontup else values
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(compiled.string, args)
+            return cursor.fetchall() if cursor.description else []
+        finally:
+            cursor.close()
+
+
 def analyze(conn: Connection, table) -> None:
     """Give the planner a freshly filled temporary table's statistics. PostgreSQL never
     analyzes temporary tables itself and, guessing, joins them by nested loops over

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import String, bindparam, cast, func, select
 from sqlalchemy.engine import Connection
 
 from . import store
@@ -80,18 +80,19 @@ _instances = (  # every instance the command names; exactly one, or `_find` expl
 _needs_evidence = (select(o.c.id).join(t, t.c.id == o.c.task_id)
                    .where(o.c.id == i.c.occurrence_id, t.c.evidence.is_not(None)).exists())
 _MARK = {
-    named: i.update()
+    named: store.Prepared(i.update()
     .where(i.c.id.in_(query), select(func.count()).select_from(query.subquery()).scalar_subquery() == 1,
            i.c.done_on.is_(None), i.c.cancelled_on.is_(None), i.c.waived_on.is_(None), ~_needs_evidence)
     .values(done_on=bindparam("done_on"), done_at=bindparam("done_at"), done_by=bindparam("done_by"),
             note=bindparam("note"))
-    .returning(i.c.id, i.c.unit_id, i.c.due)
+    .returning(i.c.id, i.c.unit_id, cast(i.c.due, String), i.c.due >= bindparam("done_on")))
     for named, query in (
         (False, _instances),
         (True, _instances.join(p, p.c.id == t.c.plan_id).where(p.c.authority_code == bindparam("plan"))),
     )
 }
-_LOG = event.insert()
+_LOG = store.Prepared(event.insert().values(
+    {name: bindparam(name) for name in ("instance_id", "unit_id", "kind", "on_date", "at", "by", "detail")}))
 
 
 def _done_at_once(conn: Connection, unit_code: str, key: str, period: str, as_of: date, by: str,
@@ -100,13 +101,13 @@ def _done_at_once(conn: Connection, unit_code: str, key: str, period: str, as_of
     two plans share the key…): then `_find` says exactly why, as it always has."""
     stamp = store.now()
     params = dict(unit=unit_code, key=key, period=period, done_on=as_of, done_at=stamp, done_by=by, note=note)
-    marked = conn.execute(_MARK[plan is not None], {**params, "plan": plan} if plan else params).first()
-    if marked is None:
+    marked = _MARK[plan is not None](conn, {**params, "plan": plan} if plan else params)
+    if not marked:
         return None
-    instance_id, unit_id, due = marked
-    conn.execute(_LOG, dict(instance_id=instance_id, unit_id=unit_id, kind="done", on_date=as_of, at=stamp, by=by,
-                            detail=note or ""))
-    state = "done" if as_of <= due else "done_late"
+    instance_id, unit_id, due, on_time = marked[0]
+    _LOG(conn, dict(instance_id=instance_id, unit_id=unit_id, kind="done", on_date=as_of, at=stamp, by=by,
+                    detail=note or ""))
+    state = "done" if on_time else "done_late"
     return dict(task=key, period=period, message=f"{state} on {as_of} (due {due})")
 
 
