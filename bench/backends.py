@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -109,6 +110,8 @@ class PostgreSQL:
 
 def backends(wanted: list[str]) -> list:
     from postgres import binaries
+    # an interrupted bench still stops its server and removes its files (the callers' finally)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("bench: terminated"))
     found = []
     for name in wanted:
         if name == "postgresql" and binaries() is None:

@@ -105,6 +105,7 @@ def cases_import(obj, file, programme, term, as_of):
 
 
 @cases.command("list")
+@click.option("--authority", help="Only units under this bureau (6-digit code): a county's, or a city's counties.")
 @click.option("--unit", help="Only this unit (code).")
 @click.option("--programme", help="Only this programme.")
 @_term_option()
@@ -114,10 +115,11 @@ def cases_import(obj, file, programme, term, as_of):
 @as_of_option
 @format_option()
 @click.pass_obj
-def cases_list(obj, unit, programme, term, state, held_by, limit, as_of, fmt):
+def cases_list(obj, authority, unit, programme, term, state, held_by, limit, as_of, fmt):
     """Cases with their level, amount for the term and state; ID, phone and bank card masked."""
     from engine import cases as engine_cases, store
-    where = engine_cases.scope(unit, programme, term, state)
+    from engine.authorities import check
+    where = engine_cases.scope(unit, programme, term, state, authority and check(authority, "--authority"))
     if held_by:
         where.append(engine_cases.held_by(held_by, as_of or today()))
     with store.reading(obj.engine) as conn:

@@ -54,13 +54,15 @@ def notices():
 
 
 @notices.command("list")
+@click.option("--authority", help="Only notices of this bureau and the bureaus under it (6-digit code).")
 @format_option()
 @click.pass_obj
-def notices_list(obj, fmt):
+def notices_list(obj, authority, fmt):
     """Every notice: draft or issued, its number, date and how many units it names."""
     from engine import notices as engine_notices, store
+    from engine.authorities import check
     with store.reading(obj.engine) as conn:
-        rows = engine_notices.list_notices(conn)
+        rows = engine_notices.list_notices(conn, authority and check(authority, "--authority"))
     if fmt == "json":
         print_json(rows)
     else:

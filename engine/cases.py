@@ -11,7 +11,7 @@ from datetime import date
 from sqlalchemy import and_, literal, or_, select
 from sqlalchemy.engine import Connection
 
-from . import idnumber, programmes as progs, sheets, store
+from . import authorities, idnumber, programmes as progs, sheets, store
 from .errors import InputError
 from .guards import GUARDS
 from .masking import MOBILE_RE, mask_number, mask_phone, normalise_phone
@@ -121,8 +121,11 @@ def import_cases(conn: Connection, path, programme: progs.Programme, term: str, 
     return count
 
 
-def scope(unit: str | None = None, programme: str | None = None, term: str | None = None, state: str | None = None):
+def scope(unit: str | None = None, programme: str | None = None, term: str | None = None, state: str | None = None,
+          authority: str | None = None):
     where = []
+    if authority:
+        where.append(c.c.unit_id.in_(select(u.c.id).where(authorities.under(u.c.authority, authority))))
     if unit:
         where.append(c.c.unit_id == select(u.c.id).where(u.c.code == unit).scalar_subquery())
     if programme:

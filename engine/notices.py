@@ -14,6 +14,7 @@ from datetime import date
 from sqlalchemy import case, func, literal, select, update
 from sqlalchemy.engine import Connection
 
+from . import authorities
 from .errors import InputError
 from .models import instance as i, notice as n, notice_item as ni, occurrence as o, plan as p, task as t, unit as u
 
@@ -82,12 +83,14 @@ def _notice(conn: Connection, notice_id: int):
     return row
 
 
-def list_notices(conn: Connection) -> list[dict]:
+def list_notices(conn: Connection, authority: str | None = None) -> list[dict]:
+    """Every notice, or those of `authority` and the bureaus under it."""
     items = (select(ni.c.notice_id, func.count().label("item_count"), func.count(func.distinct(ni.c.unit_id)).label("units"))
              .group_by(ni.c.notice_id).subquery())
-    rows = conn.execute(
-        select(n, items.c.item_count, items.c.units).join(items, items.c.notice_id == n.c.id, isouter=True).order_by(n.c.id)
-    ).all()
+    query = select(n, items.c.item_count, items.c.units).join(items, items.c.notice_id == n.c.id, isouter=True)
+    if authority:
+        query = query.where(authorities.under(n.c.authority_code, authority))
+    rows = conn.execute(query.order_by(n.c.id)).all()
     return [dict(id=r.id, authority=r.authority_code, number=r.number, status="issued" if r.issued_on else "draft",
                  drafted_on=str(r.drafted_on), issued_on=r.issued_on and str(r.issued_on), signed_by=r.signed_by,
                  units=r.units or 0, items=r.item_count or 0) for r in rows]

@@ -139,5 +139,23 @@ def test_a_school_moved_to_another_county_takes_its_plan_from_the_move_on(provin
 
 def test_notices_are_drafted_by_the_authority_whose_plan_was_missed(province):
     province("escalate", "--as-of", "2021-02-01", "--format", "json")
-    notices = json.loads(province("notices", "list", "--format", "json").stdout)
-    assert {n["authority"] for n in notices} >= {"340000", "340621", "340622"}
+    def issuers(*args):
+        return {n["authority"] for n in json.loads(province("notices", "list", "--format", "json", *args).stdout)}
+    assert issuers() >= {"340000", "340621", "340622"}
+    assert issuers("--authority", "340621") == {"340621"}
+    assert issuers("--authority", "340600") == {"340621", "340622"}  # the city's counties (its own plan: none due yet)
+
+
+def test_a_city_lists_the_cases_of_its_counties_only(province):
+    from test_case_workflows import case_file
+    roster = province.file("high.csv", f"{HEADER_EN},authority\nH1,濉溪中学,高中,县直,,李,13912345671,,340621\n"
+                                       "H2,萧县中学,高中,县直,,王,13912345672,,340622\nH3,宿州一中,高中,市直,,张,13912345673,,341300\n")
+    province("units", "import", roster, "--as-of", "2021-01-01")
+    for k, unit in enumerate(("H1", "H2", "H3")):
+        province("cases", "import", case_file(province, f"c{k}.csv", unit, 3, start=10 * k), "--programme",
+                 "senior-grant", "--term", "2021-autumn", "--as-of", "2021-09-20")
+    def units(*args):
+        return {c["unit"] for c in json.loads(province("cases", "list", "--format", "json", *args).stdout)}
+    assert units("--authority", "340600") == {"H1", "H2"}
+    assert units("--authority", "340622") == {"H2"}
+    assert units("--authority", "340000") == {"H1", "H2", "H3"}
