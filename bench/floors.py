@@ -44,6 +44,11 @@ class Db:
     def many(self, sql: str, rows) -> None:
         self.raw.cursor().executemany(sql.replace("?", self.mark), rows)
 
+    def analyze(self, table: str) -> None:
+        """PostgreSQL plans with stale statistics for rows this transaction just wrote."""
+        if not self.sqlite:
+            self(f"ANALYZE {table}")
+
     def stamp(self, value):
         """A date or datetime as this driver's column stores it."""
         if not self.sqlite:
@@ -60,7 +65,7 @@ class Db:
 
 
 def expansion(db: Db, roster: str) -> None:
-    """The roster's units, then every plan's occurrences × the units it applies to, in one statement."""
+    """The roster's units, then each plan's occurrences × the units under its authority (a code range)."""
     now = db.stamp(datetime.now(timezone.utc))
     with open(roster, encoding="utf-8") as f:
         rows = [(r["code"], r["name"], r["type"], sum(MASKS[t] for t in r["type"].split("|")), r["town"], r["parent"],
@@ -68,13 +73,15 @@ def expansion(db: Db, roster: str) -> None:
     with db:
         db.many("INSERT INTO unit (code, name, type, type_mask, town, parent, contact, phone, email, authority, "
                 "updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        db("""INSERT INTO task_instance (occurrence_id, unit_id, due, extended)
-              SELECT o.id, u.id, o.due, false
-              FROM occurrence o JOIN task t ON t.id = o.task_id JOIN plan p ON p.id = t.plan_id
-              JOIN unit u ON (u.type_mask & t.who_mask) != 0 AND u.authority LIKE p.scope || '%'
-                          AND (t.who_mask != 64 OR u.code = p.authority_code)
-              WHERE o.cancelled_on IS NULL AND t.removed_on IS NULL
-              ON CONFLICT (occurrence_id, unit_id) DO NOTHING""")
+        for plan_id, scope, code in db("SELECT id, scope, authority_code FROM plan").fetchall():
+            db("""INSERT INTO task_instance (occurrence_id, unit_id, due, extended)
+                  SELECT o.id, u.id, o.due, false
+                  FROM occurrence o JOIN task t ON t.id = o.task_id
+                  JOIN unit u ON (u.type_mask & t.who_mask) != 0 AND (t.who_mask != 64 OR u.code = ?)
+                  WHERE t.plan_id = ? AND u.authority >= ? AND u.authority < ?
+                    AND o.cancelled_on IS NULL AND t.removed_on IS NULL
+                  ON CONFLICT (occurrence_id, unit_id) DO NOTHING""",
+               (code, plan_id, scope, scope[:-1] + chr(ord(scope[-1]) + 1)))
 
 
 def overdue(db: Db, as_of: str, out: str) -> None:
@@ -113,6 +120,7 @@ def escalate(db: Db, as_of: str, channels: str) -> None:
             rungs += [(task_id, db.stamp(due), r, db.stamp(d)) for r, d in dates.items() if d <= day]
         db("CREATE TEMPORARY TABLE rung_due (task_id integer, due date, rung varchar, due_on date)")
         db.many("INSERT INTO rung_due VALUES (?, ?, ?, ?)", rungs)
+        db.analyze("rung_due")
         run_id = db("INSERT INTO run (as_of, started_at, outcome, counts, by) VALUES (?, ?, 'running', '{}', 'floor') "
                     "RETURNING id", (as_of, now)).fetchone()[0]
         db("""INSERT INTO ladder_step (instance_id, rung, due_on, taken_on, run_id)
@@ -124,20 +132,22 @@ def escalate(db: Db, as_of: str, channels: str) -> None:
                 AND (i.waived_on IS NULL OR i.waived_on >= r.due_on)
                 AND NOT EXISTS (SELECT 1 FROM ladder_step s WHERE s.instance_id = i.id AND s.rung = r.rung)
               ON CONFLICT (instance_id, rung) DO NOTHING""", (as_of, run_id))
+        db.analyze("ladder_step")
         new = """SELECT s.instance_id, i.unit_id, p.authority_code FROM ladder_step s
                  JOIN task_instance i ON i.id = s.instance_id JOIN occurrence o ON o.id = i.occurrence_id
                  JOIN task t ON t.id = o.task_id JOIN plan p ON p.id = t.plan_id
                  WHERE s.run_id = ? AND s.rung = 'notice' AND (i.done_on IS NULL OR i.done_on >= ?)
                    AND (i.cancelled_on IS NULL OR i.cancelled_on >= ?) AND (i.waived_on IS NULL OR i.waived_on >= ?)"""
-        authorities = [a for (a,) in db(f"SELECT DISTINCT authority_code FROM ({new}) x ORDER BY 1",
-                                        (run_id, as_of, as_of, as_of)).fetchall()]
-        for code in authorities:
-            notice = db("INSERT INTO notice (authority_code, run_id, drafted_on) VALUES (?, ?, ?) RETURNING id",
-                        (code, run_id, as_of)).fetchone()[0]
-            db(f"INSERT INTO notice_item (notice_id, instance_id, unit_id) SELECT ?, instance_id, unit_id "
-               f"FROM ({new}) x WHERE authority_code = ?", (notice, run_id, as_of, as_of, as_of, code))
-            db("UPDATE ladder_step SET notice_id = ? WHERE run_id = ? AND rung = 'notice' AND instance_id IN "
-               "(SELECT instance_id FROM notice_item WHERE notice_id = ?)", (notice, run_id, notice))
+        args = (run_id, as_of, as_of, as_of)
+        db(f"INSERT INTO notice (authority_code, run_id, drafted_on) SELECT DISTINCT authority_code, ?, ? "
+           f"FROM ({new}) x ORDER BY 1", (run_id, as_of, *args))
+        db(f"""INSERT INTO notice_item (notice_id, instance_id, unit_id) SELECT n.id, x.instance_id, x.unit_id
+               FROM ({new}) x JOIN notice n ON n.authority_code = x.authority_code AND n.run_id = ?
+               ON CONFLICT (instance_id) DO NOTHING""", (*args, run_id))
+        db("""UPDATE ladder_step SET notice_id = (SELECT ni.notice_id FROM notice_item ni JOIN notice n
+                                                  ON n.id = ni.notice_id WHERE ni.instance_id = ladder_step.instance_id
+                                                  AND n.run_id = ?)
+              WHERE run_id = ? AND rung = 'notice'""", (run_id, run_id))
         for k, channel in enumerate(channels.split(",")):
             per_unit = k == 0
             recipient = "u.code" if per_unit else "'*'"

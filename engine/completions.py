@@ -97,33 +97,32 @@ def import_completions(conn: Connection, rows: list[dict], files: list[tuple[int
             {**r, "sha256": evidence_of.get(r["row_no"], (None, None))[0],
              "filename": evidence_of.get(r["row_no"], (None, None))[1]} for r in rows])
         store.analyze(conn, sheet)
-        return _apply(conn, sheet, as_of, by)
+        return _apply(conn, sheet, rows, as_of, by)
     finally:
         sheet.drop(conn)
 
 
-def _apply(conn: Connection, sheet: Table, as_of: date, by: str) -> ImportReport:
+def _apply(conn: Connection, sheet: Table, rows: list[dict], as_of: date, by: str) -> ImportReport:
     r = sheet.c
     has_evidence = select(func.count()).where(evidence.c.instance_id == i.c.id).scalar_subquery()
+    # Inner joins: a row finds its instance (one per plan that has the key for the unit) or
+    # nothing; an outer join would carry every other plan's task of the key along, for nothing.
     resolved = conn.execute(
-        select(r.row_no, r.unit_code, r.task_key, r.period, r.done_on, r.sha256, i.c.id.label("instance_id"),
-               i.c.done_on.label("was_done"), i.c.cancelled_on, i.c.waived_on, t.c.evidence, has_evidence.label("files"),
-               p.c.authority_code)
-        .select_from(sheet)
-        .outerjoin(u, u.c.code == r.unit_code)
-        .outerjoin(t, and_(t.c.key == r.task_key, _of_plan(r)))
-        .outerjoin(p, p.c.id == t.c.plan_id)
-        .outerjoin(o, and_(o.c.task_id == t.c.id, o.c.period == r.period))
-        .outerjoin(i, and_(i.c.occurrence_id == o.c.id, i.c.unit_id == u.c.id))
-        .order_by(r.row_no)
+        select(r.row_no, r.done_on, r.sha256, i.c.id.label("instance_id"), i.c.done_on.label("was_done"),
+               i.c.cancelled_on, i.c.waived_on, t.c.evidence, has_evidence.label("files"), p.c.authority_code)
+        .select_from(sheet.join(u, u.c.code == r.unit_code)
+                     .join(t, and_(t.c.key == r.task_key, _of_plan(r))).join(p, p.c.id == t.c.plan_id)
+                     .join(o, and_(o.c.task_id == t.c.id, o.c.period == r.period))
+                     .join(i, and_(i.c.occurrence_id == o.c.id, i.c.unit_id == u.c.id)))
     ).all()
-    problems, by_row = [], {}
-    for x in resolved:  # a join may find one instance per plan; a row must resolve to exactly one
-        by_row.setdefault(x.row_no, []).append(x)
-    for row_no, matches in by_row.items():
-        found = [x for x in matches if x.instance_id is not None]
-        x = (found or matches)[0]
-        what = f"row {row_no}: {x.unit_code} {x.task_key} {x.period}"
+    problems, by_row = [], {row["row_no"]: [] for row in rows}
+    for x in resolved:
+        by_row[x.row_no].append(x)
+    sheet_rows = {row["row_no"]: row for row in rows}
+    for row_no, found in by_row.items():
+        row = sheet_rows[row_no]
+        what = f"row {row_no}: {row['unit_code']} {row['task_key']} {row['period']}"
+        x = found[0] if found else None
         if not found:
             problems.append(f"{what}: no such task for this unit and period (check unit code, task key and period)")
         elif len(found) > 1:
@@ -142,8 +141,8 @@ def _apply(conn: Connection, sheet: Table, as_of: date, by: str) -> ImportReport
         raise InputError(problems)
 
     # Each row's instance, resolved once above, is kept beside it: the writes below join by primary key.
-    open_rows = [dict(row=row_no, instance=found[0].instance_id) for row_no, found in
-                 ((n, [x for x in m if x.instance_id is not None]) for n, m in by_row.items()) if found[0].was_done is None]
+    open_rows = [dict(row=row_no, instance=found[0].instance_id) for row_no, found in by_row.items()
+                 if found[0].was_done is None]
     if open_rows:
         conn.execute(sheet.update().where(r.row_no == bindparam("row")).values(instance_id=bindparam("instance")), open_rows)
     target = (select(r.row_no, r.instance_id, r.done_on, r.note, r.sha256, r.filename, i.c.due)

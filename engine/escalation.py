@@ -87,6 +87,7 @@ def escalate(conn: Connection, as_of: date, by: str, channels=(), dry_run: bool 
             conn.execute(stmt)
     finally:
         rungs.drop(conn)
+    store.analyze(conn, s)  # the run's steps are most of what the statements below read
     result = RunResult(run_id, as_of)
     result.notices = _draft_notices(conn, run_id, as_of, by)
     result.by_rung = dict(conn.execute(select(s.c.rung, func.count()).where(s.c.run_id == run_id).group_by(s.c.rung)).all())
@@ -169,26 +170,32 @@ def _escalations(as_of: date):
 
 def _draft_notices(conn: Connection, run_id: int, as_of: date, by: str) -> list[int]:
     """One draft per authority per run, holding this run's notice steps whose
-    work is still open; issued at once where the authority's plan needs no sign-off."""
+    work is still open; issued at once where the authority's plan needs no sign-off.
+    Three statements for every authority together: the drafts, their items (each
+    step's work joined to its plan's authority's draft), the steps pointing back."""
     # Work already done when the notice is drafted keeps its step but is not named publicly.
     new = (select(s.c.instance_id, i.c.unit_id, p.c.authority_code.label("authority"))
            .select_from(s.join(i, i.c.id == s.c.instance_id).join(o, o.c.id == i.c.occurrence_id)
                         .join(t, t.c.id == o.c.task_id).join(p, p.c.id == t.c.plan_id))
            .where(s.c.run_id == run_id, s.c.rung == "notice", _open_at(as_of)).subquery())
-    drafted = []
-    for (code,) in conn.execute(select(new.c.authority).distinct().order_by(new.c.authority)):
-        notice_id = conn.execute(n.insert().values(authority_code=code, run_id=run_id, drafted_on=as_of)).inserted_primary_key[0]
-        conn.execute(store.insert(conn, ni).from_select(
-            ["notice_id", "instance_id", "unit_id"],
-            select(literal(notice_id), new.c.instance_id, new.c.unit_id).where(new.c.authority == code),  # WHERE: see above
-        ).on_conflict_do_nothing(index_elements=["instance_id"]))
-        conn.execute(update(s).where(s.c.run_id == run_id, s.c.rung == "notice",
-                                     s.c.instance_id.in_(select(ni.c.instance_id).where(ni.c.notice_id == notice_id)))
-                     .values(notice_id=notice_id))
+    codes = conn.execute(select(new.c.authority).distinct().order_by(new.c.authority)).scalars().all()
+    if not codes:
+        return []
+    conn.execute(n.insert(), [dict(authority_code=code, run_id=run_id, drafted_on=as_of) for code in codes])
+    conn.execute(store.insert(conn, ni).from_select(
+        ["notice_id", "instance_id", "unit_id"],
+        select(n.c.id, new.c.instance_id, new.c.unit_id)
+        .join(n, and_(n.c.authority_code == new.c.authority, n.c.run_id == run_id))
+        .where(true()),  # SQLite parses INSERT … SELECT … ON CONFLICT only after a WHERE
+    ).on_conflict_do_nothing(index_elements=["instance_id"]))
+    named = select(ni.c.notice_id).join(n, n.c.id == ni.c.notice_id).where(
+        ni.c.instance_id == s.c.instance_id, n.c.run_id == run_id).scalar_subquery()
+    conn.execute(update(s).where(s.c.run_id == run_id, s.c.rung == "notice").values(notice_id=named))
+    drafted = conn.execute(select(n.c.id, n.c.authority_code).where(n.c.run_id == run_id).order_by(n.c.id)).all()
+    for notice_id, code in drafted:
         if not notices.needs_sign_off(conn, code):
             notices.issue(conn, notice_id, as_of, "（无需签发）")
-        drafted.append(notice_id)
-    return drafted
+    return [notice_id for notice_id, _ in drafted]
 
 
 def _queue_messages(conn: Connection, run_id: int, channels) -> int:

@@ -10,15 +10,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Callable
 
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import and_, false, or_, select
 from sqlalchemy.engine import Connection
 
-from . import store
+from . import authorities, store
 from .models import instance, occurrence as o, plan as p, task as t, unit as u
 from .unit_types import BUREAU_MASK
-
-CHUNK_UNITS = 5_000  # units per statement: bounds each statement and feeds the progress bar
-
 
 def applies():
     """The plan (p) of a task (t) applies to the unit (u): the unit is of a type the
@@ -49,31 +46,27 @@ def expand(
         or_(u.c.active_from.is_(None), o.c.due >= u.c.active_from),
         or_(u.c.closed_on.is_(None), o.c.due <= u.c.closed_on),
     ]
-    if plan_id is not None:
-        where.append(p.c.id == plan_id)
     if unit_where is not None:
         where.append(unit_where)
     if from_date is not None:
         where.append(o.c.due >= from_date)
 
-    lo, hi = conn.execute(select(func.min(u.c.id), func.max(u.c.id))).one()
-    if lo is None:
-        return 0
-    created, total = 0, hi - lo + 1
-    for start in range(lo, hi + 1, CHUNK_UNITS):
-        chunk = and_(u.c.id >= start, u.c.id < start + CHUNK_UNITS)
-        # The SELECT must end in a WHERE clause: SQLite cannot parse
-        # INSERT … SELECT … ON CONFLICT otherwise.
+    plans = conn.execute(select(p.c.id, p.c.authority_code).where(*([p.c.id == plan_id] if plan_id else []))).all()
+    # One statement per plan: its units are an index range (authorities.under), so a province
+    # of twenty county plans pairs each county's occurrences with that county's units only.
+    created = 0
+    for done, (one_plan, code) in enumerate(plans, 1):
+        # The SELECT must end in a WHERE clause: SQLite cannot parse INSERT … SELECT … ON CONFLICT otherwise.
         source = (
             select(o.c.id, u.c.id, o.c.due, false())
             .select_from(o.join(t, t.c.id == o.c.task_id).join(p, p.c.id == t.c.plan_id))
             .join(u, applies())
-            .where(*where, chunk)
+            .where(*where, p.c.id == one_plan, authorities.under(u.c.authority, code))
         )
         stmt = store.insert(conn, instance).from_select(
             ["occurrence_id", "unit_id", "due", "extended"], source
         ).on_conflict_do_nothing(index_elements=["occurrence_id", "unit_id"])
         created += conn.execute(stmt).rowcount
         if progress:
-            progress(min(start + CHUNK_UNITS - lo, total), total)
+            progress(done, len(plans))
     return created

@@ -161,9 +161,11 @@ class Prepared:
 
 
 def analyze(conn: Connection, table) -> None:
-    """Give the planner a freshly filled temporary table's statistics. PostgreSQL never
-    analyzes temporary tables itself and, guessing, joins them by nested loops over
-    sequential scans; SQLite's planner does well without."""
+    """Give the planner the statistics of a table just filled in this transaction (a
+    temporary table, or the run's ladder steps). PostgreSQL never analyzes temporary
+    tables itself, autovacuum sees nothing uncommitted, and planning with an empty
+    table's statistics it picks nested loops over sequential scans. SQLite's planner
+    does well without."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"ANALYZE {table.name}")
 
