@@ -79,18 +79,22 @@ _instances = (  # every instance the command names; exactly one, or `_find` expl
 )
 _needs_evidence = (select(o.c.id).join(t, t.c.id == o.c.task_id)
                    .where(o.c.id == i.c.occurrence_id, t.c.evidence.is_not(None)).exists())
-_MARK = {
-    named: store.Prepared(i.update()
-    .where(i.c.id.in_(query), select(func.count()).select_from(query.subquery()).scalar_subquery() == 1,
-           i.c.done_on.is_(None), i.c.cancelled_on.is_(None), i.c.waived_on.is_(None), ~_needs_evidence)
-    .values(done_on=bindparam("done_on"), done_at=bindparam("done_at"), done_by=bindparam("done_by"),
-            note=bindparam("note"))
-    .returning(i.c.id, i.c.unit_id, cast(i.c.due, String), i.c.due >= bindparam("done_on")))
-    for named, query in (
-        (False, _instances),
-        (True, _instances.join(p, p.c.id == t.c.plan_id).where(p.c.authority_code == bindparam("plan"))),
+
+
+def _mark(instances):
+    """Done, if `instances` is exactly one open instance whose plan asks no evidence."""
+    return store.Prepared(
+        i.update()
+        .where(i.c.id.in_(instances), select(func.count()).select_from(instances.subquery()).scalar_subquery() == 1,
+               i.c.done_on.is_(None), i.c.cancelled_on.is_(None), i.c.waived_on.is_(None), ~_needs_evidence)
+        .values(done_on=bindparam("done_on"), done_at=bindparam("done_at"), done_by=bindparam("done_by"),
+                note=bindparam("note"))
+        .returning(i.c.id, i.c.unit_id, cast(i.c.due, String), i.c.due >= bindparam("done_on"))
     )
-}
+
+
+_MARK = {False: _mark(_instances),
+         True: _mark(_instances.join(p, p.c.id == t.c.plan_id).where(p.c.authority_code == bindparam("plan")))}
 _LOG = store.Prepared(event.insert().values(
     {name: bindparam(name) for name in ("instance_id", "unit_id", "kind", "on_date", "at", "by", "detail")}))
 
