@@ -121,6 +121,21 @@ def backends(wanted: list[str]) -> list:
     return found
 
 
+class Figures(dict):
+    """{label: (seconds, MB, floor seconds or None)}, each also printed (stderr) as it is
+    measured: a bench of an hour that is interrupted keeps what it measured."""
+
+    def __init__(self, backend: str):
+        super().__init__()
+        self.backend = backend
+
+    def __setitem__(self, label, figure):
+        seconds, mb, floor_seconds = figure
+        ratio = f", floor {floor_seconds:.2f} s, × {seconds / floor_seconds:.2f}" if floor_seconds else ""
+        print(f"{self.backend}: {label}: {seconds:.2f} s, {mb:.0f} MB{ratio}", file=sys.stderr, flush=True)
+        super().__setitem__(label, figure)
+
+
 def side_by_side(title: str, rows: list[tuple], names: list[str]) -> None:
     """rows: (label, {backend: (seconds, MB, floor seconds or None)}, target)."""
     print(title)

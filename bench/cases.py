@@ -15,7 +15,7 @@ import argparse
 import shutil
 from datetime import date, timedelta
 
-from backends import AIDCAL, ROOT, backends, floor, side_by_side, timed
+from backends import AIDCAL, ROOT, Figures, backends, floor, side_by_side, timed
 
 OUT = ROOT / "bench" / "out-cases"
 WEIGHTS, CHECK = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2), "10X98765432"
@@ -63,7 +63,7 @@ STEPS = [  # source, dest, as-of, trigger, the guard as plain SQL, extra SET, fa
 
 
 def bench(backend, n: int) -> tuple[dict, dict]:
-    figures = {}
+    figures = Figures(backend.name)
     db = [AIDCAL, "--db", backend.url("cases")]
     timed([*db, "units", "import", "units.csv", "--authority", "340621", "--as-of", "2021-01-01"], OUT)
     figures[f"cases import ({n:,})"] = (*timed([*db, "cases", "import", "cases.csv", "--programme", "senior-grant",

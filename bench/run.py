@@ -19,7 +19,7 @@ import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
-from backends import AIDCAL, ROOT, backends, floor, side_by_side, timed
+from backends import AIDCAL, ROOT, Figures, backends, floor, side_by_side, timed
 
 OUT = ROOT / "bench" / "out"
 TYPES = ["小学"] * 50 + ["初中"] * 15 + ["幼儿园"] * 25 + ["高中"] * 4 + ["中职"] * 3 + ["初中|高中", "小学|初中", "特教"]
@@ -66,7 +66,7 @@ def make_completions(path: Path, codes: list[str], n: int, rng: random.Random) -
 
 def bench(backend, plans: list[Path], codes: list[str], args) -> tuple[dict, dict]:
     """Figures {label: (seconds, MB, floor)} and row counts of one backend."""
-    figures, counts = {}, {}
+    figures, counts = Figures(backend.name), {}
     url = backend.url("province")
     db = [AIDCAL, "--db", url]
 
