@@ -13,15 +13,17 @@ import sys
 
 import click
 
-from commands.plans import calendar, units
-from commands.tasks import overdue, tasks
-from commands.ladder import engine_group, escalate, notices, outbox_group, runs
-from commands.cases import cases, programmes, publicity, workflow
-from commands.database import db as db_group
-from commands.shell import AidcalGroup, Ctx
+from aidcal import __version__
+from aidcal.commands.plans import calendar, units
+from aidcal.commands.tasks import overdue, tasks
+from aidcal.commands.ladder import engine_group, escalate, notices, outbox_group, runs
+from aidcal.commands.cases import cases, programmes, publicity, workflow
+from aidcal.commands.database import db as db_group
+from aidcal.commands.shell import AidcalGroup, Ctx
 
 
 @click.group(cls=AidcalGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="aidcal", message="%(prog)s %(version)s")
 @click.option("--db", envvar="AIDCAL_DB", default="sqlite:///state.db", show_default=True,
               help="Database URL (SQLAlchemy form); also read from AIDCAL_DB.")
 @click.option("--notify", envvar="AIDCAL_NOTIFY", type=click.Path(dir_okay=False),
@@ -55,7 +57,7 @@ def main() -> None:
     try:
         cli.main(prog_name="aidcal")
     except Exception as exc:  # a bug or an unreachable database: one line, no locals, no SQL
-        from engine.errors import one_line
+        from aidcal.engine.errors import one_line
         click.echo(f"error: {one_line(exc)}", err=True)
         sys.exit(1)
 

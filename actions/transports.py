@@ -7,28 +7,28 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import smtplib
-import time
 import urllib.parse
 import urllib.request
+from datetime import datetime
 from email.message import EmailMessage
 
 
-class DeliveryError(Exception):
-    pass
+
+from aidcal.engine.errors import DeliveryError
 
 
-def send(kind: str, settings: dict, *, to: str, subject: str, body: str, msgid: str) -> None:
+def send(kind: str, settings: dict, *, to: str, subject: str, body: str, msgid: str, now: datetime) -> None:
+    """Send one message; `now` is the moment of sending (DingTalk signs it)."""
     try:
-        {"email": _email, "wecom": _wecom, "dingtalk": _dingtalk}[kind](settings, to, subject, body, msgid)
+        {"email": _email, "wecom": _wecom, "dingtalk": _dingtalk}[kind](settings, to, subject, body, msgid, now)
     except DeliveryError:
         raise
     except (OSError, smtplib.SMTPException, ValueError) as exc:
         raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
 
 
-def _email(settings, to, subject, body, msgid):
+def _email(settings, to, subject, body, msgid, _now):
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = settings["sender"], to, subject
     message["Message-ID"] = msgid  # stable: a resend after a crash is recognisable
@@ -37,7 +37,7 @@ def _email(settings, to, subject, body, msgid):
         if settings.get("starttls"):
             smtp.starttls()
         if settings.get("username"):
-            smtp.login(settings["username"], os.environ.get(settings.get("password_env", ""), ""))
+            smtp.login(settings["username"], settings.get("password", ""))
         smtp.send_message(message)
 
 
@@ -50,15 +50,15 @@ def _post_json(url: str, payload: dict) -> None:
         raise DeliveryError(f"robot refused: errcode {answer.get('errcode')}: {answer.get('errmsg', '')}")
 
 
-def _wecom(settings, _to, subject, body, _msgid):
+def _wecom(settings, _to, subject, body, _msgid, _now):
     _post_json(settings["url"], {"msgtype": "markdown", "markdown": {"content": f"**{subject}**\n{body}"}})
 
 
-def _dingtalk(settings, _to, subject, body, _msgid):
+def _dingtalk(settings, _to, subject, body, _msgid, now):
     url = settings["url"]
-    secret = os.environ.get(settings.get("secret_env", ""), "")
+    secret = settings.get("secret", "")
     if secret:  # 加签: timestamp + HMAC-SHA256 of "timestamp\nsecret", base64, URL-encoded
-        stamp = str(round(time.time() * 1000))
+        stamp = str(round(now.timestamp() * 1000))
         digest = hmac.new(secret.encode(), f"{stamp}\n{secret}".encode(), hashlib.sha256).digest()
         url += f"&timestamp={stamp}&sign={urllib.parse.quote_plus(base64.b64encode(digest))}"
     keyword = settings.get("keyword", "")

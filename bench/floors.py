@@ -100,7 +100,7 @@ def escalate(db: Db, as_of: str, channels: str) -> None:
     """The nightly run's rows: steps of the rungs due, one notice per authority with its
     items, the notice steps pointing at it, outbox rows (per unit on the first channel,
     one group digest on each other), and the run's record."""
-    from engine.workdays import WorkCalendar
+    from aidcal.engine.workdays import WorkCalendar
     day = date.fromisoformat(as_of)
     now, as_of = db.stamp(datetime.now(timezone.utc)), db.stamp(day)  # typed parameters: PostgreSQL infers nothing
     with db:
@@ -170,6 +170,5 @@ def advance(db: Db, source: str, dest: str, trigger: str, as_of: str, guard: str
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent))
     url, name, *args = sys.argv[1:]
     {"expansion": expansion, "overdue": overdue, "escalate": escalate, "advance": advance}[name](Db(url), *args)

@@ -19,7 +19,7 @@ from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT / "tests"))
 
 WRITERS = 8
 UNITS = 400
@@ -27,7 +27,7 @@ UNITS = 400
 
 def setup(url: str) -> list[list[tuple]]:
     """A county of UNITS primary schools with the 2021 plan; targets split across writers."""
-    from engine import calendar, plan, store, units
+    from aidcal.engine import calendar, plan, store, units
     engine = store.connect(url)
     roster = [dict(code=f"P{k:04d}", name=f"第{k}小学", type="小学", type_mask=2, town="镇", parent="", contact="王",
                    phone="13912345678", active_from=None, email="", authority="340621", row=k) for k in range(UNITS)]
@@ -41,7 +41,7 @@ def setup(url: str) -> list[list[tuple]]:
 
 
 def engine_writer(url: str, targets: list[tuple], start, done) -> None:
-    from engine import store, tasks
+    from aidcal.engine import store, tasks
     engine = store.connect(url)
     start.wait()
     for unit, key, period in targets:
@@ -95,7 +95,7 @@ def measure(url: str, worker, shares) -> float:
 
 def check(url: str, expected: int) -> None:
     from sqlalchemy import text
-    from engine import store
+    from aidcal.engine import store
     engine = store.connect(url)
     with store.reading(engine) as conn:
         done = conn.execute(text("SELECT count(*) FROM task_instance WHERE done_on IS NOT NULL")).scalar()

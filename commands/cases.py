@@ -8,16 +8,63 @@ from .shell import today, as_of_option, format_option, user, render, say
 
 @click.group()
 def workflow():
-    """Case state machines (workflows/*.yaml): check and draw."""
+    """Case state machines (workflows/*.yaml): check, load into the database, draw."""
 
 
 @workflow.command("check")
 @click.argument("file", type=click.Path(dir_okay=False))
 def workflow_check(file):
     """Validate a workflow file: unknown or unreachable states, unknown guards and effects, as file:line errors."""
-    from engine import workflow as wf
+    from aidcal.engine import workflow as wf
     spec = wf.read(file)
     click.echo(f"{file}: ok: workflow {spec.name}, {len(spec.states)} states, {len(spec.transitions)} transitions")
+
+
+@workflow.command("load")
+@click.argument("file", type=click.Path(dir_okay=False))
+@as_of_option
+@click.pass_obj
+def workflow_load(obj, file, as_of):
+    """Validate FILE and store it as the workflow in force; prints what changed.
+
+    Refused when cases are in a state the file removes.
+    """
+    from pathlib import Path
+
+    from aidcal.engine import rules, store
+    text = _read_text(file)
+    with store.writing(obj.engine) as conn:
+        report = rules.load_workflow(conn, text, Path(file).name, as_of or today(), user())
+    _say_loaded(report)
+
+
+def _read_text(file: str) -> str:
+    from pathlib import Path
+
+    from aidcal.engine.errors import InputError
+    try:
+        return Path(file).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{file}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{file}: not UTF-8 text; save it as UTF-8") from None
+
+
+def _say_loaded(report) -> None:
+    what = "programmes" if report.kind == "programmes" else f"workflow {report.name}"
+    if not report.changed:
+        click.echo(f"{what}: unchanged (version {report.version} is in force)")
+        return
+    click.echo(f"{what}: version {report.version} loaded")
+    for line in report.changes:
+        click.echo(f"  {line}")
+
+
+def _say_version(kind: str, name: str, version: dict | None) -> None:
+    from aidcal.commands.shell import local_time
+    if version:
+        say(f"{name if kind == 'workflow' else 'programmes'}: version {version['version']} ({version['source']}), "
+            f"loaded {local_time(version['loaded_at'])} by {version['loaded_by']}")
 
 
 @workflow.command("show")
@@ -25,10 +72,13 @@ def workflow_check(file):
 @click.option("--format", "fmt", type=click.Choice(["mermaid", "png"]), default="mermaid", show_default=True,
               help="mermaid (text for any Markdown viewer) or png (needs graphviz).")
 @click.option("--output", type=click.Path(dir_okay=False), help="Write to this file (required for png).")
-def workflow_show(name, fmt, output):
+@click.pass_obj
+def workflow_show(obj, name, fmt, output):
     """Draw workflow NAME (e.g. student_aid) with its triggers and guards."""
-    from engine import workflow as wf
-    spec = wf.load(name)
+    from aidcal.engine import rules, store
+    with store.reading(obj.engine) as conn:
+        spec = rules.workflow(conn, name)
+        _say_version("workflow", name, rules.versions(conn, rules.WORKFLOW, name))
     if fmt == "mermaid":
         text = spec.mermaid()
         if output:
@@ -47,17 +97,42 @@ def workflow_show(name, fmt, output):
 
 @click.group()
 def programmes():
-    """Aid programmes and their standards (programmes.yaml)."""
+    """Aid programmes and their standards (programmes.yaml): load into the database, list."""
+
+
+@programmes.command("load")
+@click.argument("file", type=click.Path(dir_okay=False))
+@as_of_option
+@click.pass_obj
+def programmes_load(obj, file, as_of):
+    """Validate FILE and store it as the programmes in force; prints what changed.
+
+    A changed standard applies from the term it names: cases of that term not yet
+    approved take it; approved and paid cases keep their amount.
+    """
+    from pathlib import Path
+
+    from aidcal.engine import rules, store
+    text = _read_text(file)
+    with store.writing(obj.engine) as conn:
+        report = rules.load_programmes(conn, text, Path(file).name, as_of or today(), user())
+    _say_loaded(report)
 
 
 @programmes.command("list")
 @click.option("--term", help="Only the rates in force in this term (YYYY-spring or YYYY-autumn).")
 @format_option()
-def programmes_list(term, fmt):
+@click.pass_obj
+def programmes_list(obj, term, fmt):
     """Each programme's annual standard per level, and the term each rate takes effect from."""
-    from engine import programmes as progs
+    from aidcal.engine import programmes as progs, rules, store
+    if term:
+        progs.term_order(term)
+    with store.reading(obj.engine) as conn:
+        known = rules.programmes(conn)
+        _say_version("programmes", "programmes", rules.versions(conn, rules.PROGRAMMES, rules.PROGRAMMES))
     rows = []
-    for p in progs.read().values():
+    for p in known.values():
         rates = [p.rate(term)] if term else list(p.rates)
         for rate in filter(None, rates):
             for level, amount in rate[1].items():
@@ -87,20 +162,8 @@ def cases_import(obj, file, programme, term, as_of):
     Header: name,id_number,phone,unit,grade,class,level,bank_card[,boarding] or
     姓名,身份证号,联系电话,学校代码,年级,班级,困难等级,银行卡号[,是否住宿].
     """
-    from sqlalchemy import select
-    from engine import cases as engine_cases, programmes as progs, store
-    from engine.errors import InputError
-    from engine.models import unit
-    progs.term_order(term)
-    known = progs.read()
-    if programme not in known:
-        raise InputError(f"programme '{programme}' does not exist (known: {', '.join(known)})")
-    with store.reading(obj.engine) as conn:
-        unit_types = dict(conn.execute(select(unit.c.code, unit.c.type_mask)).all())
-        existing = engine_cases.existing_ids(conn, programme, term)
-    engine_cases.validate(file, known[programme], term, unit_types, existing)
-    with store.writing(obj.engine) as conn:
-        n = engine_cases.import_cases(conn, file, known[programme], term, as_of or today(), user())
+    from aidcal.engine import cases as engine_cases
+    n = engine_cases.import_file(obj.engine, file, programme, term, as_of or today(), user())
     click.echo(f"cases: {n} imported into {programme} {term}")
 
 
@@ -117,12 +180,12 @@ def cases_import(obj, file, programme, term, as_of):
 @click.pass_obj
 def cases_list(obj, authority, unit, programme, term, state, held_by, limit, as_of, fmt):
     """Cases with their level, amount for the term and state; ID, phone and bank card masked."""
-    from engine import cases as engine_cases, store
-    from engine.authorities import check
+    from aidcal.engine import cases as engine_cases, store
+    from aidcal.engine.authorities import check
     where = engine_cases.scope(unit, programme, term, state, authority and check(authority, "--authority"))
-    if held_by:
-        where.append(engine_cases.held_by(held_by, as_of or today()))
     with store.reading(obj.engine) as conn:
+        if held_by:
+            where.append(engine_cases.held_by(conn, held_by, as_of or today()))
         rows = engine_cases.list_cases(conn, where, limit)
     render(fmt, f"个案：{len(rows)} 个", rows,
            ["case", "unit", "name", "id_number", "programme", "term", "level", "amount", "state"])
@@ -144,7 +207,7 @@ def cases_advance(obj, case_id, unit, programme, term, source, dest, as_of, fmt)
     A held single case is refused with exit 2, naming the guard and the date the move becomes possible.
     """
     import json
-    from engine import case_tasks, moves, store
+    from aidcal.engine import moves, store
     as_of = as_of or today()
     bulk = (programme, term, source)
     if not (case_id is not None and not any((unit, *bulk)) or case_id is None and all(bulk)):
@@ -156,7 +219,6 @@ def cases_advance(obj, case_id, unit, programme, term, source, dest, as_of, fmt)
         else:
             result = moves.advance_bulk(conn, unit=unit, programme=programme, term=term, source=source, dest=dest,
                                         as_of=as_of, by=user())
-        case_tasks.complete_from_cases(conn, as_of, user())
     if fmt == "json":
         click.echo(json.dumps(result, ensure_ascii=False))
     elif case_id is not None:
@@ -173,7 +235,7 @@ def cases_advance(obj, case_id, unit, programme, term, source, dest, as_of, fmt)
 @click.pass_obj
 def cases_object(obj, case_id, reason, as_of):
     """Record an objection raised during publicity: the case goes to review (复核)."""
-    from engine import moves, store
+    from aidcal.engine import moves, store
     with store.writing(obj.engine) as conn:
         moves.object_to(conn, case_id, reason, as_of or today(), user())
     click.echo(f"case {case_id}: under review")
@@ -189,7 +251,7 @@ def cases_object(obj, case_id, reason, as_of):
 @click.pass_obj
 def cases_resolve(obj, case_id, upheld, level, note, as_of):
     """Resolve an objection: --dismissed returns the case to publicity; --upheld changes its level or terminates it."""
-    from engine import moves, store
+    from aidcal.engine import moves, store
     if upheld is None:
         raise click.UsageError("give --upheld or --dismissed")
     with store.writing(obj.engine) as conn:
@@ -211,31 +273,18 @@ def cases_resolve(obj, case_id, upheld, level, note, as_of):
 @click.pass_obj
 def cases_record(obj, case_id, sheet, callback_outcome, documents, card, cash_approval, amount, reason, as_of):
     """Record what the guards need: callback outcomes, documents, card type, cash approvals, amount overrides."""
-    from engine import cases as engine_cases, sheets, store
+    from aidcal.engine import cases as engine_cases, store
     as_of = as_of or today()
     if (case_id is None) == (sheet is None):
         raise click.UsageError("give CASE or --file FILE")
-    if sheet:
-        columns = ["case", "callback_outcome", "documents", "card", "cash_approval"]
-        data = sheets.read(sheet, {k: k for k in columns}, ["case"])
-        items = [(n, dict(callback_outcome=sheets.text(r.get("callback_outcome")) or None,
-                          documents=[x for x in sheets.text(r.get("documents")).split(";") if x],
-                          card=sheets.text(r.get("card")) or None, cash_approval=sheets.text(r.get("cash_approval")) or None),
-                  sheets.text(r.get("case"))) for n, r in data.rows]
-    else:
-        items = [(None, dict(callback_outcome=callback_outcome, documents=documents, card=card,
-                             cash_approval=cash_approval, amount_yuan=amount, reason=reason), str(case_id))]
-    from engine.errors import InputError
-    problems = []
     with store.writing(obj.engine) as conn:
-        for row_no, facts, case in items:
-            try:
-                engine_cases.record(conn, int(case), as_of, user(), **facts)
-            except (InputError, ValueError) as exc:
-                problems.append(f"row {row_no}: {exc}" if row_no else str(exc))
-        if problems:
-            raise InputError(problems)  # rolls back every row: all or nothing
-    click.echo(f"recorded for {len(items)} case(s)")
+        if sheet:
+            n = engine_cases.record_sheet(conn, sheet, as_of, user())
+        else:
+            engine_cases.record(conn, case_id, as_of, user(), callback_outcome=callback_outcome, documents=documents,
+                                card=card, cash_approval=cash_approval, amount_yuan=amount, reason=reason)
+            n = 1
+    click.echo(f"recorded for {n} case(s)")
 
 
 @cases.command("history")
@@ -244,7 +293,7 @@ def cases_record(obj, case_id, sheet, callback_outcome, documents, card, cash_ap
 @click.pass_obj
 def cases_history(obj, case_id, fmt):
     """Every transition of a case: when, which move, from, to, who, why."""
-    from engine import cases as engine_cases, store
+    from aidcal.engine import cases as engine_cases, store
     with store.reading(obj.engine) as conn:
         rows = engine_cases.history(conn, case_id)
     render(fmt, f"个案 {case_id} 的流转记录", rows, ["on", "trigger", "from_state", "to_state", "by", "reason"])
@@ -269,8 +318,8 @@ def publicity_export(obj, unit, programme, term, fmt, output, as_of):
     Never an ID number, phone, address or bank card.
     """
     from pathlib import Path
-    from actions import publicity as docs
-    from engine import cases as engine_cases, store
+    from aidcal.actions import publicity as docs
+    from aidcal.engine import cases as engine_cases, store
     with store.reading(obj.engine) as conn:
         listing = engine_cases.publicity_list(conn, unit, programme, term)
     docs.export(listing, engine_cases.PUBLICITY_COLUMNS, fmt, Path(output))

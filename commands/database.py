@@ -16,7 +16,7 @@ def db():
 @click.pass_obj
 def db_upgrade(obj):
     """Upgrade the schema to this aidcal's, in place, with nothing lost (needed on PostgreSQL after an update)."""
-    from engine import store
+    from aidcal.engine import store
     engine = store.connect(obj.url, upgrade=True)
     click.echo(f"database schema at {store.schema_version(engine)}")
     engine.dispose()
@@ -27,7 +27,7 @@ def db_upgrade(obj):
 @click.pass_obj
 def db_copy(obj, target):
     """Copy everything (plans, units, tasks, evidence, notices, outbox, cases) into a new database, e.g. SQLite to PostgreSQL."""
-    from engine import store
+    from aidcal.engine import store
     callback, bar = progress_bar("copying")
     destination = store.connect(target, upgrade=True)
     try:

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import click
 
-from .shell import today, as_of_option, format_option, user, print_table, render, print_json, say, HEADERS
+from aidcal.engine.vocabulary import MESSAGE_STATUSES
+
+from .shell import HEADERS, as_of_option, format_option, print_json, print_table, render, say, today, user, utc_now
 
 
 @click.command()
@@ -18,21 +20,14 @@ def escalate(obj, as_of, dry_run, limit, fmt):
 
     Idempotent: a second run for the same day takes nothing and queues nothing.
     """
-    from engine import escalation, store
+    from aidcal.engine import escalation, store
     as_of = as_of or today()
     channels = [c.channel for c in obj.notify.channels]
     if dry_run:
         with store.reading(obj.engine) as conn:
             result = escalation.escalate(conn, as_of, user(), channels, dry_run=True)
     else:
-        try:
-            with store.writing(obj.engine) as conn:
-                result = escalation.escalate(conn, as_of, user(), channels)
-        except Exception as exc:
-            from engine.errors import one_line
-            with store.writing(obj.engine) as conn:
-                escalation.record_failure(conn, as_of, user(), one_line(exc))
-            raise
+        result = escalation.nightly(obj.engine, as_of, user(), channels)
     if dry_run:
         shown = result.would if fmt == "json" else result.would[:limit]
     else:
@@ -59,8 +54,8 @@ def notices():
 @click.pass_obj
 def notices_list(obj, authority, fmt):
     """Every notice: draft or issued, its number, date and how many units it names."""
-    from engine import notices as engine_notices, store
-    from engine.authorities import check
+    from aidcal.engine import notices as engine_notices, store
+    from aidcal.engine.authorities import check
     with store.reading(obj.engine) as conn:
         rows = engine_notices.list_notices(conn, authority and check(authority, "--authority"))
     if fmt == "json":
@@ -76,7 +71,7 @@ def notices_list(obj, authority, fmt):
 @click.pass_obj
 def notices_show(obj, notice_id, as_of, fmt):
     """One notice with each unit's late work, its rectification deadline and status as of a day."""
-    from engine import notices as engine_notices, store
+    from aidcal.engine import notices as engine_notices, store
     with store.reading(obj.engine) as conn:
         notice = engine_notices.show(conn, notice_id, as_of or today())
     if fmt == "json":
@@ -94,7 +89,7 @@ def notices_show(obj, notice_id, as_of, fmt):
 @click.pass_obj
 def notices_sign(obj, notice_id, signer, as_of):
     """Issue a drafted notice: it gets its number (YYYY-N) and date; rectification deadlines start from that date."""
-    from engine import notices as engine_notices, store
+    from aidcal.engine import notices as engine_notices, store
     as_of = as_of or today()
     with store.writing(obj.engine) as conn:
         number = engine_notices.sign(conn, notice_id, as_of, signer)
@@ -110,14 +105,12 @@ def notices_sign(obj, notice_id, signer, as_of):
 def notices_export(obj, notice_id, fmt, output, as_of):
     """Write a notice as a document: number, date, the units, their late tasks, due dates and rectification deadlines."""
     from pathlib import Path
-    from sqlalchemy import select
-    from actions import notice_docs
-    from engine import notices as engine_notices, store
-    from engine.models import unit
+
+    from aidcal.actions import notice_docs
+    from aidcal.engine import notices as engine_notices, store
     with store.reading(obj.engine) as conn:
         notice = engine_notices.show(conn, notice_id, as_of or today())
-        name = conn.execute(select(unit.c.name).where(unit.c.code == notice["authority"])).scalar() or notice["authority"]
-    (notice_docs.write_docx if fmt == "docx" else notice_docs.write_markdown)(notice, name, Path(output))
+    (notice_docs.write_docx if fmt == "docx" else notice_docs.write_markdown)(notice, notice["authority_name"], Path(output))
     say(f"notice {notice_id} written to {output}")
 
 
@@ -129,7 +122,7 @@ def notices_export(obj, notice_id, fmt, output, as_of):
 @click.pass_obj
 def notices_rectify(obj, notice_id, unit_code, note, as_of):
     """Record that a unit rectified what a notice named (on time if by its deadline)."""
-    from engine import notices as engine_notices, store
+    from aidcal.engine import notices as engine_notices, store
     as_of = as_of or today()
     with store.writing(obj.engine) as conn:
         n = engine_notices.rectify(conn, notice_id, unit_code, note, as_of, user())
@@ -142,12 +135,12 @@ def outbox_group():
 
 
 @outbox_group.command("list")
-@click.option("--status", type=click.Choice(["pending", "sent", "failed", "superseded"]), help="Only messages with this status.")
+@click.option("--status", type=click.Choice(MESSAGE_STATUSES), help="Only messages with this status.")
 @format_option()
 @click.pass_obj
 def outbox_list(obj, status, fmt):
     """Messages with their channel, recipient, stable msgid, status and attempts."""
-    from engine import outbox, store
+    from aidcal.engine import outbox, store
     with store.reading(obj.engine) as conn:
         rows = outbox.list_messages(conn, status)
     render(fmt, "消息", rows, ["id", "run", "channel", "recipient", "status", "attempts", "next_attempt_at", "last_error"])
@@ -157,8 +150,9 @@ def outbox_list(obj, status, fmt):
 @click.pass_obj
 def outbox_deliver(obj):
     """Deliver pending messages now (retries with backoff; completed work is not announced)."""
-    from actions.deliver import deliver
-    report = deliver(obj.engine, obj.notify)
+    from aidcal.actions.deliver import send
+    from aidcal.engine import delivery
+    report = delivery.deliver(obj.engine, obj.notify, utc_now(), send)
     for error in report.errors:
         say(f"warning: {error}")
     click.echo(f"outbox: {report.sent} sent, {report.failed} failed (will retry), {report.superseded} superseded")
@@ -174,7 +168,7 @@ def runs():
 @click.pass_obj
 def runs_list(obj, fmt):
     """Each run: as-of date, start, end, counts by rung, outcome, errors."""
-    from engine import escalation, store
+    from aidcal.engine import escalation, store
     with store.reading(obj.engine) as conn:
         rows = escalation.list_runs(conn)
     if fmt == "json":
@@ -196,8 +190,8 @@ def engine_group():
 @click.pass_obj
 def engine_run(obj, at, log_file):
     """Run the scheduler: a catch-up run now, then every night at --at; SIGTERM stops it cleanly."""
-    from actions.deliver import deliver
-    from engine import logs, scheduler
+    from aidcal import daemon
+    from aidcal.engine import logs
     try:
         hour, minute = (int(x) for x in at.split(":"))
         if not (0 <= hour < 24 and 0 <= minute < 60):
@@ -206,4 +200,4 @@ def engine_run(obj, at, log_file):
         raise click.BadParameter(f"'{at}' is not a time (HH:MM)", param_hint="--at") from None
     if log_file:
         logs.configure(json_to=open(log_file, "a", encoding="utf-8", buffering=1))
-    scheduler.run_daemon(obj.engine, obj.notify, deliver, hour=hour, minute=minute)
+    daemon.run(obj.engine, obj.notify, hour=hour, minute=minute)

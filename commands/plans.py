@@ -17,8 +17,8 @@ def calendar():
 @click.option("--year", type=int, help="Check for this year (default: the file's year:, else this year).")
 def calendar_check(file, year):
     """Validate FILE; every problem is reported as file:line: task: what is wrong."""
-    from engine import calendar as spec
-    plan = spec.read(file, year)
+    from aidcal.engine import calendar as spec
+    plan = spec.read(file, year, default_year=today().year)
     y = plan.year or today().year
     occurrences = sum(len(task.occurrences(y, plan.work_calendar(), plan.roll)) for task in plan.tasks)
     click.echo(f"{file}: ok: {len(plan.tasks)} tasks, {occurrences} occurrences in {y}")
@@ -31,9 +31,9 @@ def calendar_check(file, year):
 @click.pass_obj
 def calendar_load(obj, file, year, as_of):
     """Load or reload a year's plan and expand it for every applicable unit; prints what changed."""
-    from engine import calendar as spec, plan, store
+    from aidcal.engine import calendar as spec, plan, store
     as_of = as_of or today()
-    parsed = spec.read(file, year)
+    parsed = spec.read(file, year, default_year=as_of.year)
     y = parsed.year or as_of.year
     callback, bar = progress_bar("expanding")
     with bar, store.writing(obj.engine) as conn:
@@ -51,7 +51,7 @@ def calendar_load(obj, file, year, as_of):
 @click.pass_obj
 def calendar_list(obj, fmt):
     """The years loaded in the database."""
-    from engine import plan, store
+    from aidcal.engine import plan, store
     with store.reading(obj.engine) as conn:
         rows = plan.list_plans(conn)
     render(fmt, "已载入的年度计划", rows, ["authority", "authority_name", "year", "source", "loaded_at", "loaded_by"])
@@ -74,12 +74,12 @@ def units_import(obj, file, authority, as_of):
     Header: code,name,type,town,parent,contact,phone[,active_from][,email][,authority] or
     学校代码,学校名称,学校类型,乡镇,上级单位,责任人,联系电话[,启用日期][,电子邮箱][,主管教育局].
     """
-    from engine import store
-    from engine.units import import_units, read_roster
+    from aidcal.engine import store
+    from aidcal.engine.units import import_units, read_roster
     as_of = as_of or today()
     roster = read_roster(file)
     if authority:
-        from engine.authorities import check
+        from aidcal.engine.authorities import check
         authority = check(authority, "--authority")
     callback, bar = progress_bar("expanding")
     with bar, store.writing(obj.engine) as conn:
@@ -95,8 +95,8 @@ def units_import(obj, file, authority, as_of):
 @click.pass_obj
 def units_close(obj, code, as_of):
     """Close unit CODE (merged, closed): open tasks due after --as-of are cancelled, history kept."""
-    from engine import store
-    from engine.units import close_unit
+    from aidcal.engine import store
+    from aidcal.engine.units import close_unit
     with store.writing(obj.engine) as conn:
         n = close_unit(conn, code, as_of, user())
     click.echo(f"unit {code} closed as of {as_of}; {n} open task instances cancelled")

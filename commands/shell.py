@@ -6,7 +6,7 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 import click
@@ -32,6 +32,18 @@ DATE = DateType()
 
 def today() -> date:
     return datetime.now(TZ).date()
+
+
+def local_time(moment: datetime) -> str:
+    """A stored moment (UTC) as the bureau reads it: Asia/Shanghai, with the offset."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(TZ).isoformat(timespec="seconds")
+
+
+def utc_now() -> datetime:
+    """The wall clock for what is timed to the minute (message retries), in UTC."""
+    return datetime.now(timezone.utc)
 
 
 def as_of_option(fn):
@@ -67,13 +79,13 @@ class Ctx:
 
     @property
     def notify(self):
-        from engine import channels
-        return channels.read(self.notify_path)
+        from aidcal.engine import channels
+        return channels.read(self.notify_path, os.environ)
 
     @property
     def engine(self):
         if self._engine is None:
-            from engine import store
+            from aidcal.engine import store
             self._engine = store.connect(self.url)
         return self._engine
 
@@ -87,7 +99,7 @@ class AidcalGroup(click.Group):
     """Bad input (engine.errors.InputError) becomes one line per problem and exit 2."""
 
     def invoke(self, ctx):
-        from engine.errors import InputError
+        from aidcal.engine.errors import InputError
         try:
             return super().invoke(ctx)
         except InputError as exc:
@@ -143,7 +155,7 @@ def render(fmt: str, title: str, rows: list[dict], columns: list[str]) -> None:
 
 
 def print_json(rows) -> None:
-    from actions.exports import write_json
+    from aidcal.actions.exports import write_json
     write_json(rows, sys.stdout)
 
 

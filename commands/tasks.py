@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from aidcal.engine.vocabulary import TASK_STATUSES
+
 from .shell import DATE, today, as_of_option, task_target, format_option, user, print_table, render, say, HEADERS
 
 
@@ -15,7 +17,7 @@ def tasks():
 @tasks.command("list")
 @click.option("--unit", "unit_code", required=True, help="The unit's code.")
 @click.option("--month", help="Only this period: YYYY-MM, or a month number of the as-of year.")
-@click.option("--status", "state", type=click.Choice(["open", "overdue", "done", "done_late", "cancelled", "waived"]),
+@click.option("--status", "state", type=click.Choice(TASK_STATUSES),
               help="Only tasks with this status (as of --as-of).")
 @click.option("--plan", metavar="CODE", help="Only tasks of the plan issued by this authority (6-digit code).")
 @as_of_option
@@ -23,8 +25,8 @@ def tasks():
 @click.pass_obj
 def tasks_list(obj, unit_code, month, state, plan, as_of, fmt):
     """All tasks of a unit with their due dates and status as of a day."""
-    from engine import store
-    from engine.tasks import list_tasks
+    from aidcal.engine import store
+    from aidcal.engine.tasks import list_tasks
     as_of = as_of or today()
     if month and month.isdigit():
         month = f"{as_of.year}-{int(month):02d}"
@@ -35,12 +37,8 @@ def tasks_list(obj, unit_code, month, state, plan, as_of, fmt):
            + (["plan"] if len({r["plan"] for r in rows}) > 1 else []))
 
 
-def _task_command(fn_name: str, **extra):
-    from engine import store, tasks as engine_tasks
-    obj = click.get_current_context().obj
-    with store.writing(obj.engine) as conn:
-        result = getattr(engine_tasks, fn_name)(conn, **extra)
-    click.echo(f"{extra['unit_code']} {result['task']} {result['period']}: {result['message']}")
+def _say_result(unit_code: str, result: dict) -> None:
+    click.echo(f"{unit_code} {result['task']} {result['period']}: {result['message']}")
 
 
 @tasks.command("done")
@@ -49,21 +47,29 @@ def _task_command(fn_name: str, **extra):
               help="A file proving the work (repeatable); stored in the database by content hash.")
 @click.option("--note", help="A note kept with the completion.")
 @click.option("--as-of", type=DATE, default=None, help="The day the work was done (YYYY-MM-DD); default: today.")
-def tasks_done(unit_code, task, period, plan, evidence_files, note, as_of):
+@click.pass_obj
+def tasks_done(obj, unit_code, task, period, plan, evidence_files, note, as_of):
     """Mark TASK (its key in calendar.yaml) done for a unit; done on the due date is on time."""
     from pathlib import Path
+
+    from aidcal.engine import store, tasks as engine_tasks
     files = [(Path(f).name, Path(f).read_bytes()) for f in evidence_files]
-    _task_command("done", unit_code=unit_code, key=task, period=period, plan=plan, as_of=as_of or today(),
-                  by=user(), files=files, note=note)
+    with store.writing(obj.engine) as conn:
+        result = engine_tasks.done(conn, unit_code, task, period, as_of or today(), user(), files=files, note=note, plan=plan)
+    _say_result(unit_code, result)
 
 
 @tasks.command("reopen")
 @task_target
 @click.option("--reason", required=True, help="Why the completion is withdrawn.")
 @as_of_option
-def tasks_reopen(unit_code, task, period, plan, reason, as_of):
+@click.pass_obj
+def tasks_reopen(obj, unit_code, task, period, plan, reason, as_of):
     """Withdraw a completion (e.g. the evidence was wrong); the task is open or overdue again."""
-    _task_command("reopen", unit_code=unit_code, key=task, period=period, plan=plan, reason=reason, as_of=as_of or today(), by=user())
+    from aidcal.engine import store, tasks as engine_tasks
+    with store.writing(obj.engine) as conn:
+        result = engine_tasks.reopen(conn, unit_code, task, period, reason, as_of or today(), user(), plan=plan)
+    _say_result(unit_code, result)
 
 
 @tasks.command("extend")
@@ -71,19 +77,26 @@ def tasks_reopen(unit_code, task, period, plan, reason, as_of):
 @click.option("--to", "to", type=DATE, required=True, help="The new due date for this unit.")
 @click.option("--reason", required=True, help="Why the deadline moves (kept in the record).")
 @as_of_option
-def tasks_extend(unit_code, task, period, plan, to, reason, as_of):
+@click.pass_obj
+def tasks_extend(obj, unit_code, task, period, plan, to, reason, as_of):
     """Give one unit a new due date for one occurrence (supervisors)."""
-    _task_command("extend", unit_code=unit_code, key=task, period=period, plan=plan, to=to, reason=reason,
-                  as_of=as_of or today(), by=user())
+    from aidcal.engine import store, tasks as engine_tasks
+    with store.writing(obj.engine) as conn:
+        result = engine_tasks.extend(conn, unit_code, task, period, to, reason, as_of or today(), user(), plan=plan)
+    _say_result(unit_code, result)
 
 
 @tasks.command("waive")
 @task_target
 @click.option("--reason", required=True, help="Why the unit need not do it (kept in the record).")
 @as_of_option
-def tasks_waive(unit_code, task, period, plan, reason, as_of):
+@click.pass_obj
+def tasks_waive(obj, unit_code, task, period, plan, reason, as_of):
     """Excuse one unit from one occurrence (supervisors); it is never overdue."""
-    _task_command("waive", unit_code=unit_code, key=task, period=period, plan=plan, reason=reason, as_of=as_of or today(), by=user())
+    from aidcal.engine import store, tasks as engine_tasks
+    with store.writing(obj.engine) as conn:
+        result = engine_tasks.waive(conn, unit_code, task, period, reason, as_of or today(), user(), plan=plan)
+    _say_result(unit_code, result)
 
 
 @tasks.command("import")
@@ -96,8 +109,8 @@ def tasks_import(obj, file, as_of):
     Header: unit,task,period,done_at,note[,evidence][,plan] or 学校代码,任务,期次,完成日期,备注[,佐证材料][,计划发文单位];
     evidence names a file next to the sheet; plan (the issuing authority) where two plans of the unit share the key.
     """
-    from engine import store
-    from engine.completions import import_completions, read_sheet
+    from aidcal.engine import store
+    from aidcal.engine.completions import import_completions, read_sheet
     as_of = as_of or today()
     rows, files = read_sheet(file)
     with store.writing(obj.engine) as conn:
@@ -122,8 +135,8 @@ def tasks_import(obj, file, as_of):
 def overdue(obj, as_of, authority, plan, unit, town, unit_type, year, limit, fmt, output):
     """Which unit is late on what: a summary (by town and unit type; a city's by county, a province's by city),
     then the longest-overdue rows."""
-    from engine import overdue as od, store
-    from engine.authorities import check
+    from aidcal.engine import overdue as od, store
+    from aidcal.engine.authorities import check
     as_of = as_of or today()
     if fmt == "xlsx" and not output:
         raise click.UsageError("--format xlsx needs --output FILE")
@@ -136,7 +149,7 @@ def overdue(obj, as_of, authority, plan, unit, town, unit_type, year, limit, fmt
         else:
             rows = od.rows(conn, as_of, **filters)
     if fmt != "table":
-        from actions.exports import write
+        from aidcal.actions.exports import write
         write(rows, od.COLUMNS, HEADERS, fmt, output)
         if output:
             say(f"{len(rows)} overdue rows written to {output}")

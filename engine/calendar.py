@@ -12,13 +12,13 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import located
 from .errors import InputError
 from .unit_types import ALLOWED, BUREAU, BUREAU_MASK, TYPES, mask_of
 from .workdays import ROLL_POLICIES, WorkCalendar
 
+TIMEZONE = "Asia/Shanghai"
 TOP_KEYS = ("version", "authority", "year", "timezone", "roll", "workdays", "ladder", "notices", "tasks")
 LADDER_KEYS = ("heads_up", "reminder", "notice", "rectify", "escalate")
 NOTICE_KEYS = ("sign_off",)
@@ -100,8 +100,9 @@ class PlanSpec:
         return task.title.replace("{year}", str(year))
 
 
-def read(path: str | Path, year: int | None = None) -> PlanSpec:
-    """Read and validate a plan file; `year` (from --year) overrides the file's."""
+def read(path: str | Path, year: int | None = None, *, default_year: int | None = None) -> PlanSpec:
+    """Read and validate a plan file; `year` (from --year) overrides the file's,
+    and a file without one is checked for `default_year` (the as-of year)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -109,11 +110,11 @@ def read(path: str | Path, year: int | None = None) -> PlanSpec:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise InputError(f"{path}: not UTF-8 text; save calendar.yaml as UTF-8") from None
-    return parse(text, path.name, year)
+    return parse(text, path.name, year, default_year=default_year)
 
 
-def parse(text: str, filename: str, year: int | None = None) -> PlanSpec:
-    return _Validator(filename).plan(located.load(text, filename), year)
+def parse(text: str, filename: str, year: int | None = None, *, default_year: int | None = None) -> PlanSpec:
+    return _Validator(filename).plan(located.load(text, filename), year, default_year)
 
 
 class _Validator:
@@ -130,7 +131,7 @@ class _Validator:
                 self.error(located.line_of(mapping, key),
                            f"{where}unknown key '{key}' (allowed: {', '.join(allowed)})")
 
-    def plan(self, doc, year_override: int | None) -> PlanSpec:
+    def plan(self, doc, year_override: int | None, default_year: int | None) -> PlanSpec:
         if not isinstance(doc, dict):
             raise InputError(f"{self.filename}:1: the plan must be a mapping of {', '.join(TOP_KEYS)}")
         self.unknown_keys(doc, TOP_KEYS, "")
@@ -140,12 +141,13 @@ class _Validator:
         if year is not None and (not isinstance(year, int) or not 2000 <= year <= 2100):
             self.error(located.line_of(doc, "year"), f"year {year!r} is not a year (allowed: 2000..2100)")
             year = None
-        check_year = year or date.today().year
-        timezone = doc.get("timezone", "Asia/Shanghai")
-        try:
-            ZoneInfo(str(timezone))
-        except (ZoneInfoNotFoundError, ValueError):
-            self.error(located.line_of(doc, "timezone"), f"timezone '{timezone}' is not a time zone name (e.g. Asia/Shanghai)")
+        check_year = year or default_year
+        if check_year is None:
+            raise InputError(f"{self.filename}:1: year: the plan names no year; give year:, --year or --as-of")
+        timezone = doc.get("timezone", TIMEZONE)
+        if timezone != TIMEZONE:  # the key is kept for files that have it; a bureau's days are Beijing time
+            self.error(located.line_of(doc, "timezone"), f"timezone '{timezone}' is not allowed: aidcal's dates are "
+                                                         f"{TIMEZONE} (北京时间); remove the key or write {TIMEZONE}")
         roll = doc.get("roll", "forward")
         if roll not in ROLL_POLICIES:
             self.error(located.line_of(doc, "roll"), f"roll '{roll}' is not allowed (allowed: {', '.join(ROLL_POLICIES)})")

@@ -9,28 +9,24 @@ from __future__ import annotations
 
 import json
 from datetime import date
-from functools import lru_cache
 
 from sqlalchemy import case, func, select
 from sqlalchemy.engine import Connection
 
-from . import programmes as progs, store
+from . import rules, store
 from .models import aid_case as c, case_event as e, instance as i, occurrence as o, plan as p, task as t
 from .status import is_open
-from .workflow import load as load_workflow
 
 
-@lru_cache(maxsize=None)
-def _states(programme_keys: tuple[str, ...], state: str) -> tuple[frozenset[str], frozenset[str]]:
+def _states(conn: Connection, programme_keys: tuple[str, ...], state: str) -> tuple[frozenset[str], frozenset[str]]:
     """(approved, reached): the states from which a move leads into `state`, and
-    `state` with every state reachable from it. The spec files do not change under
-    a running process: read once, however many plans name the same rule."""
-    known = progs.read()
+    `state` with every state reachable from it, in the workflows in force."""
+    known = rules.programmes(conn)
     approved, reached = set(), set()
     for key in programme_keys:
         if key not in known:
             continue
-        spec = load_workflow(known[key].workflow)
+        spec = rules.workflow(conn, known[key].workflow)
         approved |= {s for tr in spec.transitions if tr.dest == state for s in tr.sources}
         reached |= spec.reachable_from(state)
     return frozenset(approved | reached), frozenset(reached)
@@ -43,7 +39,7 @@ def complete_from_cases(conn: Connection, as_of: date, by: str) -> int:
                          .where(t.c.completes_from.is_not(None), t.c.removed_on.is_(None))).all()
     for task_id, rule_json, year in tasks:
         rule = json.loads(rule_json)
-        relevant, reached = _states(tuple(rule["programmes"]), rule["state"])
+        relevant, reached = _states(conn, tuple(rule["programmes"]), rule["state"])
         arrived = (select(func.max(e.c.on_date)).where(e.c.case_id == c.c.id, e.c.to_state == rule["state"])
                    .scalar_subquery())
         per_unit = conn.execute(

@@ -11,12 +11,11 @@ from datetime import date
 from sqlalchemy import and_, literal, or_, select
 from sqlalchemy.engine import Connection
 
-from . import authorities, idnumber, programmes as progs, sheets, store
+from . import authorities, idnumber, programmes as progs, rules, sheets, store
 from .errors import InputError
 from .guards import GUARDS
 from .masking import MOBILE_RE, mask_number, mask_phone, normalise_phone
 from .models import aid_case as c, case_document as d, case_event as e, unit as u
-from .workflow import load as load_workflow
 
 COLUMNS = ["name", "id_number", "phone", "unit", "grade", "class", "level", "bank_card", "boarding"]
 ALIASES = {**{k: k for k in COLUMNS}, "姓名": "name", "身份证号": "id_number", "联系电话": "phone", "学校代码": "unit",
@@ -102,7 +101,7 @@ def existing_ids(conn: Connection, programme: str, term: str) -> set[str]:
 def import_cases(conn: Connection, path, programme: progs.Programme, term: str, as_of: date, by: str) -> int:
     """Write a validated file's cases in the workflow's initial state, each with
     its first history row (the file is read again: nothing large is held)."""
-    spec = load_workflow(programme.workflow)
+    spec = rules.workflow(conn, programme.workflow)
     units = dict(conn.execute(select(u.c.code, u.c.id)).all())
     stamp = store.now()
     since, created = store.driver_value(conn, c.c.state_since, as_of), store.driver_value(conn, c.c.created_at, stamp)
@@ -137,14 +136,12 @@ def scope(unit: str | None = None, programme: str | None = None, term: str | Non
     return where
 
 
-def held_by(guard: str, as_of: date):
+def held_by(conn: Connection, guard: str, as_of: date):
     """Cases waiting in a state whose way on carries `guard`, and failing it."""
     if guard not in GUARDS:
         raise InputError(f"guard '{guard}' does not exist (known: {', '.join(GUARDS)})")
-    from .workflow import WORKFLOWS_DIR, read
     waits = []
-    for path in sorted(WORKFLOWS_DIR.glob("*.yaml")):
-        spec = read(path)
+    for spec in rules.workflows(conn).values():
         sources = {s for t in spec.transitions if guard in t.guards for s in t.sources}
         if sources:
             waits.append(and_(c.c.workflow == spec.name, c.c.state.in_(sources), ~GUARDS[guard](spec, as_of)))
@@ -195,6 +192,43 @@ def record(conn: Connection, case_id: int, as_of: date, by: str, *, callback_out
     return done
 
 
+SHEET_COLUMNS = ["case", "callback_outcome", "documents", "card", "cash_approval"]
+
+
+def record_sheet(conn: Connection, path, as_of: date, by: str) -> int:
+    """Record a sheet of facts (case,callback_outcome,documents,card,cash_approval;
+    documents joined by ;), all or nothing: every bad row is reported, none is kept."""
+    data = sheets.read(path, {k: k for k in SHEET_COLUMNS}, ["case"])
+    problems = []
+    for row_no, raw in data.rows:
+        try:
+            record(conn, int(sheets.text(raw.get("case"))), as_of, by,
+                   callback_outcome=sheets.text(raw.get("callback_outcome")) or None,
+                   documents=[x for x in sheets.text(raw.get("documents")).split(";") if x],
+                   card=sheets.text(raw.get("card")) or None, cash_approval=sheets.text(raw.get("cash_approval")) or None)
+        except InputError as exc:
+            problems += [f"row {row_no}: {p}" for p in exc.problems]
+        except ValueError:
+            problems.append(f"row {row_no}: case '{sheets.text(raw.get('case'))}' is not a case number")
+    if problems:
+        raise InputError(problems)  # the caller's transaction rolls back every row
+    return len(data.rows)
+
+
+def import_file(engine, path, programme_key: str, term: str, as_of: date, by: str) -> int:
+    """Import a case file all or nothing: validate every row first (a read
+    transaction: the roster and the IDs already known), then write the cases in
+    one write transaction, so a bad file never holds the write lock."""
+    progs.term_order(term)
+    with store.reading(engine) as conn:
+        programme = rules.programme(conn, programme_key)
+        unit_types = dict(conn.execute(select(u.c.code, u.c.type_mask)).all())
+        known = existing_ids(conn, programme_key, term)
+    validate(path, programme, term, unit_types, known)
+    with store.writing(engine) as conn:
+        return import_cases(conn, path, programme, term, as_of, by)
+
+
 def history(conn: Connection, case_id: int) -> list[dict]:
     rows = conn.execute(select(e).where(e.c.case_id == case_id).order_by(e.c.id)).all()
     if not rows:
@@ -210,7 +244,7 @@ def publicity_list(conn: Connection, unit: str, programme: str, term: str) -> di
     """The publicity list (公示名单): only name, school, grade, class, level or
     programme and amount, never an ID, phone, address or card; with its dates
     and the unit's phone for objections."""
-    known = progs.read()
+    known = rules.programmes(conn)
     if programme not in known:
         raise InputError(f"programme '{programme}' does not exist (see: aidcal programmes list)")
     unit_row = conn.execute(select(u.c.name, u.c.phone).where(u.c.code == unit)).first()

@@ -1,10 +1,12 @@
 """notify.yaml: where messages go and how they read, validated like calendar.yaml.
 
 Secrets never sit in the file: it names the environment variables that hold
-them (password_env, secret_env).
+them (password_env, secret_env); the caller hands their values in (`secrets`),
+so the engine itself never reads the environment.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,7 +45,10 @@ class NotifyConfig:
         return next((c for c in self.channels if c.channel.name == name), None)
 
 
-def read(path: str | Path | None) -> NotifyConfig:
+SECRET_KEYS = {"password_env": "password", "secret_env": "secret"}  # the file's name for it → the setting it fills
+
+
+def read(path: str | Path | None, secrets: Mapping[str, str] = {}) -> NotifyConfig:  # noqa: B006 (never mutated)
     """The notify file; no file means no channels (steps and notices are still recorded)."""
     if path is None:
         return NotifyConfig()
@@ -80,6 +85,9 @@ def read(path: str | Path | None) -> NotifyConfig:
                 error(line, where + f"{key} is required for kind {kind}")
         towns = tuple(item.get("towns") or ())
         settings = {k: v for k, v in item.items() if k not in ("name", "kind", "towns")}
+        for named, setting in SECRET_KEYS.items():
+            if named in settings:
+                settings[setting] = secrets.get(str(settings[named]), "")
         channels.append(ChannelConfig(Channel(name, KINDS[kind], towns), kind, settings))
     templates = dict(DEFAULT_TEMPLATES)
     for key, value in (doc.get("templates") or {}).items():

@@ -16,3 +16,7 @@ def one_line(exc: BaseException) -> str:
     cause = getattr(exc, "orig", None) or exc
     lines = str(cause).strip().splitlines()
     return f"{type(cause).__name__}: {lines[0] if lines else ''}"[:300]
+
+
+class DeliveryError(Exception):
+    """A channel refused a message or could not be reached: the message is retried later."""

@@ -23,13 +23,13 @@ from sqlalchemy.engine import Connection
 
 from . import notices, store
 from .case_tasks import complete_from_cases
+from .errors import one_line
 from .models import (instance as i, notice as n, notice_item as ni, occurrence as o, outbox, plan as p, run,
                      step as s, task as t, unit as u)
 from .plan import work_calendars
 from .unit_types import BUREAU_MASK
+from .vocabulary import RUNGS
 
-RUNGS = ("heads_up", "reminder", "notice", "escalate")
-RUNG_TITLES = {"heads_up": "预提醒", "reminder": "催办提醒", "notice": "通报", "escalate": "约谈/考核扣分"}
 STEP_COLUMNS = ["unit", "unit_name", "task", "title", "period", "rung", "due_on", "taken_on", "notice"]
 
 
@@ -97,10 +97,21 @@ def escalate(conn: Connection, as_of: date, by: str, channels=(), dry_run: bool 
     return result
 
 
-def record_failure(conn: Connection, as_of: date, by: str, error: str) -> None:
-    """A run that failed rolled back; this leaves its trace for `runs list`."""
-    stamp = store.now()
-    conn.execute(run.insert().values(as_of=as_of, started_at=stamp, finished_at=stamp, outcome="error", error=error, by=by))
+def nightly(engine, as_of: date, by: str, channels=()) -> RunResult:
+    """The nightly run as one transaction, shared by `aidcal escalate` and the daemon.
+
+    A run that fails rolls back whole; its failure is then recorded in a
+    transaction of its own (for `runs list`) and the error raised again, so the
+    next run takes everything this one missed."""
+    try:
+        with store.writing(engine) as conn:
+            return escalate(conn, as_of, by, channels)
+    except Exception as exc:
+        with store.writing(engine) as conn:
+            stamp = store.now()
+            conn.execute(run.insert().values(as_of=as_of, started_at=stamp, finished_at=stamp, outcome="error",
+                                             error=one_line(exc), by=by))
+        raise
 
 
 def _rung_dates(conn: Connection, as_of: date) -> Table:

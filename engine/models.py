@@ -24,13 +24,32 @@ class Plan(SQLModel, table=True):
     scope: str = Field(default="", max_length=6)  # the units it applies to: unit.authority LIKE scope || '%' (engine/authorities.py)
     year: int
     source: str
-    timezone: str
+    timezone: str  # as written in calendar.yaml; always Asia/Shanghai (engine/calendar.py refuses others)
     roll: str = Field(max_length=8)
     holidays: str = "[]"  # JSON list of ISO dates: the plan's own days off
     workdays: str = "[]"  # JSON list of ISO dates: the plan's own make-up working days
     sign_off: bool = True  # notices wait for a supervisor's signature before they are issued
     loaded_at: datetime
     loaded_by: str
+
+
+class RuleFile(SQLModel, table=True):
+    """A bureau's rules as loaded: programmes.yaml (kind programmes) or one
+    workflow file (kind workflow, name = the workflow). Every version is kept;
+    the newest of each (kind, name) is in force and is what every command, the
+    daemon and any client read, so no file needs to sit beside an installation."""
+    __tablename__ = "rule_file"
+    __table_args__ = (UniqueConstraint("kind", "name", "version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)
+    name: str = Field(max_length=32)
+    version: int
+    source: str  # the file's name as loaded
+    text: str
+    sha256: str = Field(max_length=64)
+    loaded_at: datetime
+    loaded_by: str
+    as_of: date | None = None  # the as-of day of the load (none for the shipped defaults)
 
 
 class Unit(SQLModel, table=True):
@@ -278,3 +297,4 @@ lease = Lease.__table__
 aid_case = AidCase.__table__
 case_event = CaseEvent.__table__
 case_document = CaseDocument.__table__
+rule_file = RuleFile.__table__

@@ -3,7 +3,8 @@
 A move is a compare-and-set UPDATE (`WHERE state = :from AND guards`), with
 its history rows inserted from the same predicate in the same transaction, so
 the history holds exactly the cases that moved. Held cases stay, and are
-counted per guard.
+counted per guard. Calendar tasks that cases complete (`completes_from`) are
+completed in the same transaction as the move that finishes them.
 """
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ from datetime import date
 from sqlalchemy import case, func, literal, select
 from sqlalchemy.engine import Connection
 
-from . import programmes as progs, store
+from . import programmes as progs, rules, store
+from .case_tasks import complete_from_cases
 from .cases import scope
 from .errors import InputError
 from .guards import EFFECTS, GUARD_TITLES, GUARDS, POSSIBLE_FROM
 from .models import aid_case as c, case_event as e
 from .workdays import WorkCalendar
-from .workflow import Transition, WorkflowSpec, load as load_workflow
+from .workflow import Transition, WorkflowSpec
 
 CAL = WorkCalendar()  # cases follow the official working days
 
@@ -36,7 +38,10 @@ def _apply(conn: Connection, spec: WorkflowSpec, move: Transition, source: str, 
     values = dict(state=move.dest, state_since=as_of, **(extra or {}))
     for effect in move.effects:
         values.update(EFFECTS[effect](spec, as_of, CAL))
-    return conn.execute(c.update().where(*guarded).values(values)).rowcount
+    moved = conn.execute(c.update().where(*guarded).values(values)).rowcount
+    if moved:
+        complete_from_cases(conn, as_of, by)
+    return moved
 
 
 def _case(conn: Connection, case_id: int):
@@ -60,7 +65,7 @@ def _move_to(spec: WorkflowSpec, source: str, dest: str) -> Transition:
 def advance_one(conn: Connection, case_id: int, dest: str, as_of: date, by: str, reason: str = "") -> str:
     """Move one case, or say which guard holds it and from when the move is possible."""
     row = _case(conn, case_id)
-    spec = load_workflow(row.workflow)
+    spec = rules.workflow(conn, row.workflow)
     move = _move_to(spec, row.state, dest)
     failing = [g for g in move.guards
                if not conn.execute(select(GUARDS[g](spec, as_of)).where(c.c.id == case_id)).scalar()]
@@ -77,10 +82,10 @@ def advance_one(conn: Connection, case_id: int, dest: str, as_of: date, by: str,
 def advance_bulk(conn: Connection, *, unit: str | None, programme: str, term: str, source: str, dest: str,
                  as_of: date, by: str) -> dict:
     """Move every case of the scope in `source` whose guards hold; count the held ones per guard."""
-    programme_spec = progs.read().get(programme)
+    programme_spec = rules.programmes(conn).get(programme)
     if programme_spec is None:
         raise InputError(f"programme '{programme}' does not exist (see: aidcal programmes list)")
-    spec = load_workflow(programme_spec.workflow)
+    spec = rules.workflow(conn, programme_spec.workflow)
     move = _move_to(spec, source, dest)
     where = [*scope(unit, programme, term), c.c.workflow == spec.name, c.c.state == source]
     held = {}
@@ -95,7 +100,7 @@ def advance_bulk(conn: Connection, *, unit: str | None, programme: str, term: st
 def object_to(conn: Connection, case_id: int, reason: str, as_of: date, by: str) -> None:
     """An objection during publicity sends the case to review (复核)."""
     row = _case(conn, case_id)
-    spec = load_workflow(row.workflow)
+    spec = rules.workflow(conn, row.workflow)
     move = spec.by_trigger("object", row.state)
     if move is None:
         raise InputError(f"case {case_id} is in {row.state}; objections are taken during publicity")
@@ -107,7 +112,7 @@ def resolve(conn: Connection, case_id: int, upheld: bool, note: str, as_of: date
     """Dismissed: back to publicity with its original end date. Upheld: a new
     level (amount recomputed, publicity restarts) or, without one, termination."""
     row = _case(conn, case_id)
-    spec = load_workflow(row.workflow)
+    spec = rules.workflow(conn, row.workflow)
     if row.state != "review":
         raise InputError(f"case {case_id} is in {row.state}, not under review; nothing to resolve")
     if not upheld:
@@ -119,7 +124,7 @@ def resolve(conn: Connection, case_id: int, upheld: bool, note: str, as_of: date
     key = progs.LEVEL_KEYS.get(level)
     if key is None:
         raise InputError(f"level '{level}' is not allowed (特别困难, 困难, 一般困难)")
-    standard = progs.read()[row.programme].amount_fen(row.term, key, row.boarding)
+    standard = rules.programmes(conn)[row.programme].amount_fen(row.term, key, row.boarding)
     extra = dict(level=key, standard=standard, amount=standard, override_reason=None)
     _apply(conn, spec, spec.by_trigger("uphold", "review"), "review", [c.c.id == case_id], as_of, by, note, extra)
     return f"upheld: level {progs.LEVELS[key]}, publicity restarts"

@@ -18,7 +18,6 @@ from . import authorities
 from .errors import InputError
 from .models import instance as i, notice as n, notice_item as ni, occurrence as o, plan as p, task as t, unit as u
 
-ITEM_STATUSES = ("pending", "rectified", "rectified_late", "escalated")
 
 
 def needs_sign_off(conn: Connection, authority: str) -> bool:
@@ -113,8 +112,9 @@ def show(conn: Connection, notice_id: int, as_of: date) -> dict:
                      .join(o, o.c.id == i.c.occurrence_id).join(t, t.c.id == o.c.task_id))
         .where(ni.c.notice_id == notice_id).order_by(u.c.town, u.c.code, i.c.due, t.c.key)
     ).all()
+    authority_name = conn.execute(select(u.c.name).where(u.c.code == row.authority_code)).scalar()
     return dict(
-        id=row.id, authority=row.authority_code, number=row.number, drafted_on=str(row.drafted_on),
+        id=row.id, authority=row.authority_code, authority_name=authority_name or row.authority_code, number=row.number, drafted_on=str(row.drafted_on),
         issued_on=row.issued_on and str(row.issued_on), signed_by=row.signed_by,
         items=[dict(unit=r[0], unit_name=r[1], town=r[2], task=r[3], title=r[4], period=r[5], due=str(r[6]),
                     rectify_by=r[7] and str(r[7]), rectified_on=r[8] and str(r[8]), status=r[9]) for r in items],

@@ -12,9 +12,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.engine import Connection
 
+from .status import is_open
+from .vocabulary import RUNG_TITLES
 from .models import instance as i, occurrence as o, outbox as m, run, step as s, task as t, unit as u
 
-STATUSES = ("pending", "sent", "failed", "superseded")
 RETRY_FIRST = timedelta(minutes=1)
 RETRY_CAP = timedelta(hours=1)
 
@@ -27,7 +28,7 @@ def _addressed():
 def supersede_completed(conn: Connection) -> int:
     """Unsent messages whose every occurrence has since been completed are not sent."""
     still_open = (exists().select_from(s.join(i, i.c.id == s.c.instance_id).join(u, u.c.id == i.c.unit_id))
-                  .where(_addressed(), i.c.done_on.is_(None), i.c.cancelled_on.is_(None), i.c.waived_on.is_(None)))
+                  .where(_addressed(), is_open()))
     return conn.execute(update(m).where(m.c.status.in_(("pending", "failed")), ~still_open)
                         .values(status="superseded")).rowcount
 
@@ -47,12 +48,11 @@ def digest(conn: Connection, message_id: int) -> dict:
         select(u.c.code, u.c.name, u.c.town, u.c.email, u.c.contact, t.c.key, t.c.title, o.c.period, i.c.due, s.c.rung)
         .select_from(m.join(s, s.c.run_id == m.c.run_id).join(i, i.c.id == s.c.instance_id)
                      .join(u, u.c.id == i.c.unit_id).join(o, o.c.id == i.c.occurrence_id).join(t, t.c.id == o.c.task_id))
-        .where(m.c.id == message_id, or_(m.c.recipient == "*", u.c.code == m.c.recipient), i.c.done_on.is_(None),
-               i.c.cancelled_on.is_(None), i.c.waived_on.is_(None))
+        .where(m.c.id == message_id, or_(m.c.recipient == "*", u.c.code == m.c.recipient), is_open())
         .order_by(u.c.town, u.c.code, i.c.due, t.c.key)
     ).all()
     return dict(items=[dict(unit=r[0], unit_name=r[1], town=r[2], email=r[3], contact=r[4], task=r[5], title=r[6],
-                            period=r[7], due=str(r[8]), rung=r[9]) for r in rows])
+                            period=r[7], due=str(r[8]), rung=r[9], rung_title=RUNG_TITLES[r[9]]) for r in rows])
 
 
 def mark_sent(conn: Connection, message_id: int, now: datetime) -> None:

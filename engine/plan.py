@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from . import store
 from .authorities import scope
 from .calendar import PlanSpec
-from .expand import expand
+from .expand import applies, expand
 from .models import instance as i, occurrence as o, plan as p, task as t, unit as u
 from .status import is_open
 from .unit_types import BUREAU_MASK
@@ -100,7 +100,8 @@ def _diff_task(conn: Connection, report: LoadReport, row, fields: dict, as_of: d
         notes.append(f"restored (removed on {row.removed_on})")
     if "who_mask" in changed:
         # Units the task no longer applies to: their open instances from D on are cancelled.
-        no_longer = select(u.c.id).where(u.c.type_mask.op("&")(fields["who_mask"]) == 0)
+        no_longer = (select(u.c.id).select_from(u, t.join(p, p.c.id == t.c.plan_id))
+                     .where(t.c.id == row.id, ~applies()))
         n = _cancel_open(conn, and_(
             i.c.occurrence_id.in_(select(o.c.id).where(o.c.task_id == row.id)),
             i.c.unit_id.in_(no_longer), i.c.due >= as_of,

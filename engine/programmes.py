@@ -14,7 +14,6 @@ from . import located
 from .errors import InputError
 from .unit_types import TYPES, mask_of
 
-DEFAULT_FILE = Path(__file__).resolve().parent.parent / "programmes.yaml"
 LEVELS = {"special": "特别困难", "hard": "困难", "general": "一般困难"}
 LEVEL_KEYS = {**{k: k for k in LEVELS}, **{zh: k for k, zh in LEVELS.items()}}
 TERM_RE = re.compile(r"^(\d{4})-(spring|autumn)$")
@@ -54,20 +53,28 @@ class Programme:
         return round(annual * 100 / 2 * share)
 
 
-def read(path: str | Path = DEFAULT_FILE) -> dict[str, Programme]:
+def read(path: str | Path) -> dict[str, Programme]:
+    """Validate a programmes file (`aidcal programmes load` stores it; engine/rules.py serves it)."""
     path = Path(path)
     try:
-        doc = located.load(path.read_text(encoding="utf-8"), path.name)
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+    return parse(text, path.name)
+
+
+def parse(text: str, filename: str) -> dict[str, Programme]:
+    doc = located.load(text, filename)
     problems, out = [], {}
 
     def error(line, message):
-        problems.append(f"{path.name}:{line}: {message}")
+        problems.append(f"{filename}:{line}: {message}")
 
     items = doc.get("programmes") if isinstance(doc, dict) else None
     if not isinstance(items, list) or not items:
-        raise InputError(f"{path.name}:1: programmes: required, a list of programmes")
+        raise InputError(f"{filename}:1: programmes: required, a list of programmes")
     for k, item in enumerate(items):
         line = items.item_lines[k]
         key = item.get("key") if isinstance(item, dict) else None

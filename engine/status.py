@@ -3,7 +3,7 @@
 - Work done on its due date is on time.
 - Overdue as of D: due < D, not done by D (no completion, or one dated after D),
   neither cancelled nor waived.
-- Status is one of open, overdue, done, done_late, cancelled, waived.
+- Status is one of vocabulary.TASK_STATUSES.
 """
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from sqlalchemy import and_, case, literal, or_
 
 from .models import instance as i
 
-STATUSES = ("open", "overdue", "done", "done_late", "cancelled", "waived")
 
 
 def done_by(as_of: date):

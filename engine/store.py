@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from .errors import InputError
 
 DEFAULT_URL = "sqlite:///state.db"
-SCHEMA_HEAD = "0004"  # the newest migration in engine/migrations/versions
+SCHEMA_HEAD = "0005"  # the newest migration in engine/migrations/versions
 BUSY_TIMEOUT_MS = 30_000
 LOCK_RETRIES = 5
 
@@ -221,19 +221,21 @@ def _ensure_schema(engine: Engine, upgrade: bool) -> None:
 
 def copy(source: Engine, target: Engine, progress=None) -> dict[str, int]:
     """Copy every row from one database to another, parents before children,
-    in one transaction on the target (which must be empty); then move the
-    target's id sequences past the copied ids. Returns rows per table."""
+    in one transaction on the target (which must be empty but for the rules a new
+    database is given: the source's rules replace them); then move the target's
+    id sequences past the copied ids. Returns rows per table."""
     from sqlalchemy import func, select
 
     from .models import SQLModel
 
     tables = SQLModel.metadata.sorted_tables
     with reading(target) as conn:
-        used = [t.name for t in tables if conn.execute(select(func.count()).select_from(t)).scalar()]
+        used = [t.name for t in tables if t.name != "rule_file" and conn.execute(select(func.count()).select_from(t)).scalar()]
     if used:
         raise InputError(f"the target database is not empty ({', '.join(used)}); copy into a new database")
     copied = {}
     with reading(source) as src, writing(target) as dst:
+        dst.execute(text("DELETE FROM rule_file"))
         for table in tables:
             rows = src.execution_options(yield_per=5000).execute(select(table))
             copied[table.name] = 0

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from . import store
 from .errors import InputError
 from .models import event, evidence, evidence_blob, instance as i, occurrence as o, plan as p, task as t, unit as u
-from .status import status
+from .status import is_open, status
 
 
 def list_tasks(conn: Connection, unit_code: str, as_of: date, month: str | None = None, state: str | None = None,
@@ -86,7 +86,7 @@ def _mark(instances):
     return store.Prepared(
         i.update()
         .where(i.c.id.in_(instances), select(func.count()).select_from(instances.subquery()).scalar_subquery() == 1,
-               i.c.done_on.is_(None), i.c.cancelled_on.is_(None), i.c.waived_on.is_(None), ~_needs_evidence)
+               is_open(), ~_needs_evidence)
         .values(done_on=bindparam("done_on"), done_at=bindparam("done_at"), done_by=bindparam("done_by"),
                 note=bindparam("note"))
         .returning(i.c.id, i.c.unit_id, cast(i.c.due, String), i.c.due >= bindparam("done_on"))

@@ -22,7 +22,6 @@ TOP_KEYS = ("name", "title", "initial", "publicity", "documents", "states", "tra
 STATE_KEYS = ("name", "title", "final")
 TRANSITION_KEYS = ("trigger", "source", "dest", "guards", "effects")
 PUBLICITY_KEYS = ("working_days", "count_posting_day")
-WORKFLOWS_DIR = Path(__file__).resolve().parent.parent / "workflows"
 
 
 @dataclass(frozen=True)
@@ -78,6 +77,13 @@ class WorkflowSpec:
     def reachable_from(self, state: str) -> set[str]:
         return reachable(self.transitions, state)
 
+    def approved_states(self) -> frozenset[str]:
+        """The states of a case whose amount was approved: the destination of the move
+        that checks the amount against the standard, and every state after it. A
+        changed standard never rewrites the amount of a case in one of these."""
+        approving = [t.dest for t in self.transitions if "amount_matches_standard" in t.guards]
+        return frozenset().union(*(self.reachable_from(dest) for dest in approving))
+
     def graph(self, engine: str = "mermaid"):
         """The machine as a transitions diagram (mermaid text, or graphviz where installed)."""
         from transitions.extensions.diagrams import GraphMachine
@@ -97,22 +103,20 @@ class WorkflowSpec:
                 for t in self.transitions]
 
 
-def load(name: str) -> WorkflowSpec:
-    """A workflow shipped in workflows/ by its name."""
-    path = WORKFLOWS_DIR / f"{name}.yaml"
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in WORKFLOWS_DIR.glob("*.yaml")))
-        raise InputError(f"workflow '{name}' does not exist (known: {known})")
-    return read(path)
-
-
 def read(path: str | Path) -> WorkflowSpec:
+    """Validate a workflow file (`aidcal workflow load` stores it; engine/rules.py serves it)."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
-    return _parse(located.load(text, path.name), path.name)
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+    return parse(text, path.name)
+
+
+def parse(text: str, filename: str) -> WorkflowSpec:
+    return _parse(located.load(text, filename), filename)
 
 
 def _parse(doc, filename: str) -> WorkflowSpec:

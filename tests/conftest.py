@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import cli as aidcal_cli
+import aidcal.cli as aidcal_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER_EN = "code,name,type,town,parent,contact,phone,active_from"
@@ -61,7 +61,7 @@ class Aidcal:
         return path
 
     def engine(self):
-        from engine import store
+        from aidcal.engine import store
         if getattr(self, "_engine", None) is None:
             self._engine = store.connect(self.url)
         return self._engine
@@ -69,7 +69,7 @@ class Aidcal:
     def scalar(self, sql: str):
         """One value; dates as ISO text on every backend (SQLite stores them as text)."""
         from sqlalchemy import text
-        from engine import store
+        from aidcal.engine import store
         with store.reading(self.engine()) as conn:
             value = conn.execute(text(sql)).scalar()
         return value.isoformat() if isinstance(value, date) else value
@@ -77,8 +77,8 @@ class Aidcal:
     def dump(self) -> dict:
         """Every table's rows: to prove a failed command left the database as it was."""
         from sqlalchemy import text
-        from engine import store
-        from engine.models import SQLModel
+        from aidcal.engine import store
+        from aidcal.engine.models import SQLModel
         with store.reading(self.engine()) as conn:
             return {name: conn.execute(text(f"SELECT * FROM {name} ORDER BY 1")).all()
                     for name in SQLModel.metadata.tables}

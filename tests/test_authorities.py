@@ -6,7 +6,7 @@ import json
 import pytest
 
 from conftest import HEADER_EN, ROOT
-from engine import overdue, store
+from aidcal.engine import overdue, store
 
 PROVINCE = """version: 1
 authority: {code: "340000", name: 安徽省教育厅}

@@ -3,8 +3,8 @@ from datetime import date
 
 import pytest
 
-from engine import calendar
-from engine.errors import InputError
+from aidcal.engine import calendar
+from aidcal.engine.errors import InputError
 from conftest import ROOT
 
 PLAN = calendar.read(ROOT / "calendar.yaml")

@@ -146,7 +146,7 @@ def test_payout_needs_a_card_or_a_cash_approval_and_held_cases_are_listed(school
 def test_amount_different_from_the_standard_needs_a_recorded_reason(school):
     bulk(school, "eligibility", "publicity", "2021-09-27")
     from sqlalchemy import text
-    from engine import store
+    from aidcal.engine import store
     with store.writing(school.engine()) as conn:
         conn.execute(text("UPDATE aid_case SET amount = 90000 WHERE id = 1"))  # typed in by hand elsewhere
     result = school("cases", "advance", "1", "--to", "approval", "--as-of", "2021-10-09", ok=False)

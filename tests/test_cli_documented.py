@@ -2,7 +2,7 @@
 import click
 import pytest
 
-import cli as aidcal_cli
+import aidcal.cli as aidcal_cli
 from conftest import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")

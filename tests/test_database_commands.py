@@ -3,8 +3,8 @@ import json
 
 from sqlalchemy import text
 
-from engine import store
-from conftest import ROOT, Aidcal
+from aidcal.engine import store
+from helpers import ROOT, Aidcal
 
 
 def test_a_shared_server_is_upgraded_only_on_purpose(pg_server, tmp_path):
@@ -12,7 +12,7 @@ def test_a_shared_server_is_upgraded_only_on_purpose(pg_server, tmp_path):
     engine = store.connect(url)
     with store.writing(engine) as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '0002'"))
-        conn.execute(text("DROP TABLE case_document; DROP TABLE case_event; DROP TABLE aid_case"))
+        conn.execute(text("DROP TABLE rule_file; DROP TABLE case_document; DROP TABLE case_event; DROP TABLE aid_case"))
         conn.execute(text("ALTER TABLE task DROP COLUMN completes_from"))
         conn.execute(text("ALTER TABLE plan DROP COLUMN scope; ALTER TABLE unit DROP COLUMN authority"))
     engine.dispose()

@@ -6,9 +6,9 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import text
 
-from engine import escalation, store
-from engine.escalation import Channel
-from engine.workdays import WorkCalendar
+from aidcal.engine import escalation, store
+from aidcal.engine.escalation import Channel
+from aidcal.engine.workdays import WorkCalendar
 
 CAL = WorkCalendar()
 

@@ -8,7 +8,7 @@ import sys
 
 from sqlalchemy import text
 
-from engine import store
+from aidcal.engine import store
 from conftest import ROOT
 from test_case_workflows import case_file
 

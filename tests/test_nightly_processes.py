@@ -12,7 +12,7 @@ import time
 import pytest
 from sqlalchemy import text
 
-from engine import store
+from aidcal.engine import store
 from conftest import ROOT, Aidcal
 
 AS_OF = "2021-07-15"
@@ -39,7 +39,7 @@ def fresh(county_db, tmp_path):
 
 
 def aidcal_process(url, notify, *args):
-    return subprocess.Popen([sys.executable, "-m", "cli", "--db", url, "--notify", str(notify), *args], cwd=ROOT, env=ENV,
+    return subprocess.Popen([sys.executable, "-m", "aidcal.cli", "--db", url, "--notify", str(notify), *args], cwd=ROOT, env=ENV,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 

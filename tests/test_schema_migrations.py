@@ -6,8 +6,8 @@ from alembic.script import ScriptDirectory
 from alembic.config import Config
 from sqlalchemy import text
 
-from engine import store
-from engine.models import SQLModel
+from aidcal.engine import store
+from aidcal.engine.models import SQLModel
 from conftest import ROOT
 
 

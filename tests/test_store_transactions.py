@@ -5,7 +5,7 @@ import json
 import pytest
 from sqlalchemy import text
 
-from engine import store
+from aidcal.engine import store
 
 
 def test_reading_commands_work_while_a_writer_holds_the_lock(county):

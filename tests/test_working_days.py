@@ -3,7 +3,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from engine.workdays import WorkCalendar, known_years
+from aidcal.engine.workdays import WorkCalendar, known_years
 
 CAL = WorkCalendar()
 

@@ -11,9 +11,7 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from engine import cases, escalation, moves, programmes, store, tasks  # noqa: E402
+from aidcal.engine import cases, escalation, moves, rules, store, tasks
 
 
 def main() -> None:
@@ -33,7 +31,7 @@ def main() -> None:
     elif role == "import-cases":
         path, programme, term = sys.argv[3:6]
         with store.writing(engine) as conn:
-            cases.import_cases(conn, path, programmes.read()[programme], term, date(2021, 3, 1), "importer")
+            cases.import_cases(conn, path, rules.programme(conn, programme), term, date(2021, 3, 1), "importer")
     else:
         day, last = date.fromisoformat(sys.argv[3]), date.fromisoformat(sys.argv[4])
         while day <= last:

@@ -2,7 +2,7 @@
 so migrations use the same pragmas and write transaction as every command."""
 from alembic import context
 
-from engine.models import SQLModel
+from aidcal.engine.models import SQLModel
 
 connection = context.config.attributes["connection"]
 context.configure(

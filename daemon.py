@@ -1,0 +1,81 @@
+"""The daemon (`aidcal engine run`): APScheduler 3.x wiring, the clock and the lease.
+
+The engine's nightly run is a plain function of (database, as_of); this shell
+reads the clock, holds the scheduler lease (one daemon per database, renewed
+every minute) and calls it. On start it runs the catch-up once, so nights the
+machine was off are made up by one run (the ladder takes every rung due since).
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from aidcal.actions.deliver import send
+from aidcal.engine import delivery, escalation, leases, logs, store
+from aidcal.engine.errors import InputError, one_line
+
+LEASE = "scheduler"
+LEASE_TTL = timedelta(minutes=5)
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def holder_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _acquire(engine, holder: str) -> bool:
+    with store.writing(engine) as conn:
+        return leases.acquire(conn, LEASE, holder, datetime.now(timezone.utc), LEASE_TTL)
+
+
+def nightly(engine, by: str, notify) -> None:
+    """One night's work: escalate as of today in Asia/Shanghai, then deliver the
+    outbox. A failed run is recorded and logged; the next night takes what it missed."""
+    as_of = datetime.now(TZ).date()
+    log = logs.get(__name__).bind(as_of=str(as_of))
+    try:
+        result = escalation.nightly(engine, as_of, by, [c.channel for c in notify.channels])
+        log.info("escalation done", run_id=result.run_id, **result.counts)
+    except Exception as exc:  # recorded by escalation.nightly, logged without locals, retried tomorrow
+        log.error("escalation failed", error=one_line(exc))
+        return
+    report = delivery.deliver(engine, notify, datetime.now(timezone.utc), send)
+    log.info("delivery done", sent=report.sent, failed=report.failed, superseded=report.superseded)
+
+
+def run(engine, notify, *, hour: int, minute: int) -> None:
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.triggers.cron import CronTrigger
+
+    holder = holder_id()
+    if not _acquire(engine, holder):
+        raise InputError("another aidcal daemon holds the scheduler lease for this database; stop it first")
+    log = logs.get(__name__).bind(holder=holder)
+    scheduler = BlockingScheduler(timezone=TZ)
+
+    def renew():
+        if not _acquire(engine, holder):
+            log.error("scheduler lease lost; stopping")
+            scheduler.shutdown(wait=False)
+
+    def stop(signum, _frame):
+        log.info("stopping", signal=signum)
+        scheduler.shutdown(wait=True)
+
+    job = dict(args=(engine, holder, notify), max_instances=1, coalesce=True, replace_existing=True)
+    scheduler.add_job(nightly, CronTrigger(hour=hour, minute=minute, timezone=TZ), id="nightly",
+                      misfire_grace_time=6 * 3600, **job)
+    scheduler.add_job(nightly, id="catch-up", **job)  # no trigger: runs once, now
+    scheduler.add_job(renew, "interval", minutes=1, id="lease", replace_existing=True)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("daemon started", at=f"{hour:02d}:{minute:02d}", timezone=str(TZ))
+    try:
+        scheduler.start()
+    finally:
+        with store.writing(engine) as conn:
+            leases.release(conn, LEASE, holder)
+        log.info("daemon stopped")

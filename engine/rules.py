@@ -1,0 +1,200 @@
+"""A bureau's rules stored in the database: programmes.yaml and workflows/*.yaml.
+
+Like the plan, the rules are the bureau's own configuration. `load_*` validates
+a file (file:line errors), compares it with the version in force and stores it
+as a new version with who loaded it and when; `programmes()` and `workflow()`
+serve the version in force to every command, the daemon and any client, so an
+installed package, a second machine or a server needs no files beside it. The
+shipped defaults are stored when a database is created (migration 0005).
+
+A version's text is parsed once per process and kept by its hash: a command
+that reads the rules costs one small query, not a YAML parse.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+from importlib import resources
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from . import programmes as progs, store
+from . import workflow as wf
+from .errors import InputError
+from .models import aid_case as c, rule_file as r
+
+PROGRAMMES = "programmes"
+WORKFLOW = "workflow"
+DEFAULTS_BY = "aidcal (shipped defaults)"
+_parsed: dict[str, object] = {}  # sha256 → the parsed spec of that text
+
+
+@dataclass
+class LoadReport:
+    kind: str
+    name: str
+    version: int
+    changed: bool
+    changes: list[str] = field(default_factory=list)
+
+
+def _newest(conn: Connection, kind: str, name: str | None = None):
+    query = select(r.c.name, r.c.version, r.c.text, r.c.sha256, r.c.source, r.c.loaded_at, r.c.loaded_by).where(r.c.kind == kind)
+    if name is not None:
+        query = query.where(r.c.name == name)
+    newest = select(r.c.name, func.max(r.c.version).label("version")).where(r.c.kind == kind).group_by(r.c.name).subquery()
+    return conn.execute(query.join(newest, (newest.c.name == r.c.name) & (newest.c.version == r.c.version))
+                        .order_by(r.c.name)).all()
+
+
+def _spec(row, parse):
+    if row.sha256 not in _parsed:
+        _parsed[row.sha256] = parse(row.text, row.source)
+    return _parsed[row.sha256]
+
+
+def programmes(conn: Connection) -> dict[str, progs.Programme]:
+    """The programmes in force."""
+    rows = _newest(conn, PROGRAMMES, PROGRAMMES)
+    if not rows:
+        raise InputError("no programmes are loaded in this database; load them with: aidcal programmes load programmes.yaml")
+    return _spec(rows[0], progs.parse)
+
+
+def programme(conn: Connection, key: str) -> progs.Programme:
+    known = programmes(conn)
+    if key not in known:
+        raise InputError(f"programme '{key}' does not exist (known: {', '.join(known)})")
+    return known[key]
+
+
+def workflows(conn: Connection) -> dict[str, wf.WorkflowSpec]:
+    """Every workflow in force, by name."""
+    return {row.name: _spec(row, wf.parse) for row in _newest(conn, WORKFLOW)}
+
+
+def workflow(conn: Connection, name: str) -> wf.WorkflowSpec:
+    rows = _newest(conn, WORKFLOW, name)
+    if not rows:
+        known = ", ".join(workflows(conn)) or "none"
+        raise InputError(f"workflow '{name}' does not exist (loaded: {known}); load it with: aidcal workflow load FILE")
+    return _spec(rows[0], wf.parse)
+
+
+def versions(conn: Connection, kind: str, name: str) -> dict | None:
+    """Which version is in force: its number, file, when and by whom it was loaded."""
+    rows = _newest(conn, kind, name)
+    if not rows:
+        return None
+    row = rows[0]
+    return dict(version=row.version, source=row.source, loaded_at=row.loaded_at, loaded_by=row.loaded_by)
+
+
+def _store(conn: Connection, kind: str, name: str, source: str, text: str, as_of: date | None, by: str) -> LoadReport:
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    current = _newest(conn, kind, name)
+    if current and current[0].sha256 == digest:
+        return LoadReport(kind, name, current[0].version, changed=False)
+    version = current[0].version + 1 if current else 1
+    conn.execute(r.insert().values(kind=kind, name=name, version=version, source=source, text=text, sha256=digest,
+                                   loaded_at=store.now(), loaded_by=by, as_of=as_of))
+    return LoadReport(kind, name, version, changed=True)
+
+
+def load_workflow(conn: Connection, text: str, source: str, as_of: date | None, by: str) -> LoadReport:
+    """Store a workflow file as the version in force. Refused when it would strand
+    cases: a state it no longer has while cases are in it."""
+    spec = wf.parse(text, source)
+    old = workflows(conn).get(spec.name)
+    changes = []
+    if old is not None:
+        removed = sorted(set(old.states) - set(spec.states))
+        if removed:
+            stranded = conn.execute(select(func.count()).select_from(c).where(
+                c.c.workflow == spec.name, c.c.state.in_(removed))).scalar()
+            if stranded:
+                raise InputError(f"{source}: {stranded} cases of workflow {spec.name} are in states this file removes "
+                                 f"({', '.join(removed)}); move them first or keep the states")
+        changes += [f"state {s} added" for s in spec.states if s not in old.states]
+        changes += [f"state {s} removed" for s in removed]
+        before = {(t.trigger, t.sources, t.dest, t.guards) for t in old.transitions}
+        after = {(t.trigger, t.sources, t.dest, t.guards) for t in spec.transitions}
+        changes += [f"move {t[0]}: {'|'.join(t[1])} → {t[2]} added" for t in sorted(after - before)]
+        changes += [f"move {t[0]}: {'|'.join(t[1])} → {t[2]} removed or changed" for t in sorted(before - after)]
+        if (old.publicity_days, old.count_posting_day) != (spec.publicity_days, spec.count_posting_day):
+            changes.append(f"publicity {old.publicity_days} → {spec.publicity_days} working days")
+        if old.documents != spec.documents:
+            changes.append(f"documents to archive: {', '.join(spec.documents)}")
+    report = _store(conn, WORKFLOW, spec.name, source, text, as_of, by)
+    report.changes = changes if report.changed else []
+    return report
+
+
+def load_programmes(conn: Connection, text: str, source: str, as_of: date | None, by: str) -> LoadReport:
+    """Store a programmes file as the version in force. A changed standard applies
+    from the term it names: cases of that term on, not yet approved, take the new
+    amount; an approved or paid case keeps the amount it was approved with."""
+    new = progs.parse(text, source)
+    loaded = workflows(conn)
+    missing = sorted({p.workflow for p in new.values()} - set(loaded))
+    if missing:
+        raise InputError(f"{source}: programmes name workflows that are not loaded ({', '.join(missing)}); "
+                         f"load them first with: aidcal workflow load FILE")
+    old = _spec(_newest(conn, PROGRAMMES, PROGRAMMES)[0], progs.parse) if _newest(conn, PROGRAMMES, PROGRAMMES) else {}
+    changes = [f"programme {k} added" for k in new if k not in old]
+    changes += [f"programme {k} removed" for k in old if k not in new]
+    for key in (k for k in new if k in old):
+        before, after = dict(old[key].rates), dict(new[key].rates)
+        for term in sorted(set(before) | set(after), key=progs.term_order):
+            if before.get(term) != after.get(term):
+                changes.append(f"programme {key}: rate from {term} " + (
+                    "removed" if term not in after else f"{_amounts(after[term])}"
+                    + (f" (was {_amounts(before[term])})" if term in before else " added")))
+    report = _store(conn, PROGRAMMES, PROGRAMMES, source, text, as_of, by)
+    if report.changed:
+        changes += _restandardise(conn, old, new, loaded)
+    report.changes = changes if report.changed else []
+    return report
+
+
+def _amounts(amounts: dict) -> str:
+    return ", ".join(f"{level} {amount}" for level, amount in amounts.items())
+
+
+def _restandardise(conn: Connection, old: dict, new: dict, loaded: dict) -> list[str]:
+    """Give the cases not yet approved the standard now in force for their term;
+    the amount follows the standard unless it was overridden with a reason."""
+    lines = []
+    terms = conn.execute(select(c.c.programme, c.c.term).distinct()).all()
+    for key, term in terms:
+        if key not in new or key not in old or new[key].rate(term) == old[key].rate(term) or new[key].rate(term) is None:
+            continue
+        spec = loaded[new[key].workflow]
+        unapproved = c.c.state.not_in(spec.approved_states() | spec.finals)
+        moved = 0
+        for level in progs.LEVELS:
+            for boarding in (True, False):
+                fen = new[key].amount_fen(term, level, boarding)
+                where = [c.c.programme == key, c.c.term == term, c.c.level == level, c.c.boarding == boarding, unapproved]
+                moved += conn.execute(c.update().where(*where, c.c.override_reason.is_(None))
+                                      .values(standard=fen, amount=fen)).rowcount
+                moved += conn.execute(c.update().where(*where, c.c.override_reason.is_not(None))
+                                      .values(standard=fen)).rowcount
+        kept = conn.execute(select(func.count()).select_from(c).where(
+            c.c.programme == key, c.c.term == term, c.c.state.in_(spec.approved_states()))).scalar()
+        lines.append(f"{key} {term}: {moved} cases not yet approved take the new standard; {kept} approved keep theirs")
+    return lines
+
+
+def load_defaults(conn: Connection) -> None:
+    """Store the shipped workflows and programmes where none are loaded (a new
+    database, or one upgraded from before rules were stored)."""
+    shipped = resources.files("aidcal")
+    if not workflows(conn):
+        for path in sorted((shipped / "workflows").iterdir(), key=lambda p: p.name):
+            if path.name.endswith(".yaml"):
+                load_workflow(conn, path.read_text(encoding="utf-8"), f"workflows/{path.name}", None, DEFAULTS_BY)
+    if not _newest(conn, PROGRAMMES, PROGRAMMES):
+        load_programmes(conn, (shipped / "programmes.yaml").read_text(encoding="utf-8"), "programmes.yaml", None, DEFAULTS_BY)
