@@ -8,7 +8,7 @@ AS_OF  ?= $(YEAR)-07-15
 DB     ?= sqlite:///state.db
 AIDCAL := $(BIN)/aidcal --db $(DB)
 
-.PHONY: run test bench bench-cases bench-writers clean
+.PHONY: run test bench bench-cases bench-writers clean clean-db
 
 $(BIN)/aidcal: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,15 +20,19 @@ $(BIN)/aidcal: pyproject.toml
 # the first time, load the plan, the roster and the completions of YEAR; then,
 # every time, the supervisor's overdue summary as of AS_OF.
 run: $(BIN)/aidcal
-	@if ! $(AIDCAL) calendar list --format json | grep -q '"year": $(YEAR)'; then \
+	@if ! $(AIDCAL) calendar list --format json 2>/dev/null | grep -q '"year": $(YEAR)'; then \
 	  $(AIDCAL) calendar load calendar.yaml --year $(YEAR) --as-of $(YEAR)-01-01 && \
 	  $(AIDCAL) units import examples/units.csv --as-of $(YEAR)-01-01 && \
 	  if [ "$(YEAR)" = 2021 ]; then $(AIDCAL) tasks import examples/completions.csv --as-of $(AS_OF); fi; \
+	  $(AIDCAL) programmes list --term $(YEAR)-autumn; \
 	fi
 	@$(AIDCAL) overdue --as-of $(AS_OF) --year $(YEAR) --limit 20
 
+# ruff, pytest, then the wheel: built, installed into a fresh venv, run from an empty folder.
 test: $(BIN)/aidcal
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+	bash tests/wheel_smoke.sh $(BIN)/python
 
 bench: $(BIN)/aidcal
 	$(BIN)/python bench/run.py
@@ -39,5 +43,11 @@ bench-cases: $(BIN)/aidcal
 bench-writers: $(BIN)/aidcal
 	$(BIN)/python bench/writers.py
 
+# The virtual environment only: state.db holds the county's records and is never removed here.
 clean:
-	rm -rf $(VENV) state.db state.db-wal state.db-shm
+	rm -rf $(VENV) build dist *.egg-info
+
+# Deletes the county's database, after saying so: only on purpose.
+clean-db:
+	@echo "deleting state.db (every plan, unit, completion, notice and case in it)"
+	rm -f state.db state.db-wal state.db-shm

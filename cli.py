@@ -14,12 +14,12 @@ import sys
 import click
 
 from aidcal import __version__
-from aidcal.commands.plans import calendar, units
-from aidcal.commands.tasks import overdue, tasks
-from aidcal.commands.ladder import engine_group, escalate, notices, outbox_group, runs
 from aidcal.commands.cases import cases, programmes, publicity, workflow
 from aidcal.commands.database import db as db_group
+from aidcal.commands.ladder import engine_group, escalate, notices, outbox_group, runs
+from aidcal.commands.plans import calendar, units
 from aidcal.commands.shell import AidcalGroup, Ctx
+from aidcal.commands.tasks import overdue, tasks
 
 
 @click.group(cls=AidcalGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,6 +32,8 @@ from aidcal.commands.shell import AidcalGroup, Ctx
 @click.pass_context
 def cli(ctx, db, notify):
     """aidcal: the annual student-aid calendar (学生资助工作月度计划) of an education bureau."""
+    if not db.strip() or os.environ.get("AIDCAL_DB") == "" and ctx.get_parameter_source("db").name == "DEFAULT":
+        raise click.UsageError("the database URL is empty (--db or AIDCAL_DB); give one, e.g. sqlite:///state.db")
     ctx.obj = Ctx(db, notify)
     ctx.call_on_close(ctx.obj.close)
 
@@ -56,9 +58,21 @@ def main() -> None:
     """Entry point: one clear line per problem, never a traceback with locals."""
     try:
         cli.main(prog_name="aidcal")
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("psycopg"):
+            click.echo("error: the PostgreSQL driver is not installed; install it with: pip install 'aidcal[postgres]'", err=True)
+        else:
+            click.echo(f"error: a part of aidcal is missing ({exc.name}); reinstall aidcal", err=True)
+        sys.exit(1)
     except Exception as exc:  # a bug or an unreachable database: one line, no locals, no SQL
+        from sqlalchemy.exc import OperationalError
+
         from aidcal.engine.errors import one_line
-        click.echo(f"error: {one_line(exc)}", err=True)
+        if isinstance(exc, OperationalError):
+            message = str(exc.orig).strip().splitlines()[0] if exc.orig else "unknown reason"
+            click.echo(f"error: the database cannot be opened or used: {message}", err=True)
+        else:
+            click.echo(f"error: {one_line(exc)}", err=True)
         sys.exit(1)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from aidcal.actions.deliver import send
@@ -18,7 +18,8 @@ from aidcal.engine import delivery, escalation, leases, logs, store
 from aidcal.engine.errors import InputError, one_line
 
 LEASE = "scheduler"
-LEASE_TTL = timedelta(minutes=5)
+LEASE_TTL = timedelta(seconds=60)  # a daemon killed without a word is replaced within a minute
+RENEW_EVERY = timedelta(seconds=20)  # renewed from its own thread, so a long run never loses its lease
 TZ = ZoneInfo("Asia/Shanghai")
 
 
@@ -26,9 +27,35 @@ def holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _acquire(engine, holder: str) -> bool:
+def _gone(holder: str) -> bool:
+    """The holder is a process of this host that no longer runs (killed, power cut)."""
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, under another user
+        return False
+    return False
+
+
+def acquire(engine, holder: str) -> bool:
+    """Take or renew the lease; take it over at once from a dead holder on this host."""
+    now = datetime.now(UTC)
     with store.writing(engine) as conn:
-        return leases.acquire(conn, LEASE, holder, datetime.now(timezone.utc), LEASE_TTL)
+        if leases.acquire(conn, LEASE, holder, now, LEASE_TTL):
+            return True
+        current = leases.holder_of(conn, LEASE)
+        return bool(current) and _gone(current[0]) and leases.take_over(conn, LEASE, current[0], holder, now, LEASE_TTL)
+
+
+def refusal(engine) -> str:
+    with store.reading(engine) as conn:
+        current = leases.holder_of(conn, LEASE)
+    who = f" ({current[0]}, until {store.shown_moment(current[1])})" if current else ""
+    return f"another aidcal daemon holds the scheduler lease for this database{who}; stop it first"
 
 
 def nightly(engine, by: str, notify) -> None:
@@ -42,7 +69,7 @@ def nightly(engine, by: str, notify) -> None:
     except Exception as exc:  # recorded by escalation.nightly, logged without locals, retried tomorrow
         log.error("escalation failed", error=one_line(exc))
         return
-    report = delivery.deliver(engine, notify, datetime.now(timezone.utc), send)
+    report = delivery.deliver(engine, notify, datetime.now(UTC), send)
     log.info("delivery done", sent=report.sent, failed=report.failed, superseded=report.superseded)
 
 
@@ -51,13 +78,13 @@ def run(engine, notify, *, hour: int, minute: int) -> None:
     from apscheduler.triggers.cron import CronTrigger
 
     holder = holder_id()
-    if not _acquire(engine, holder):
-        raise InputError("another aidcal daemon holds the scheduler lease for this database; stop it first")
+    if not acquire(engine, holder):
+        raise InputError(refusal(engine))
     log = logs.get(__name__).bind(holder=holder)
     scheduler = BlockingScheduler(timezone=TZ)
 
     def renew():
-        if not _acquire(engine, holder):
+        if not acquire(engine, holder):
             log.error("scheduler lease lost; stopping")
             scheduler.shutdown(wait=False)
 
@@ -69,7 +96,7 @@ def run(engine, notify, *, hour: int, minute: int) -> None:
     scheduler.add_job(nightly, CronTrigger(hour=hour, minute=minute, timezone=TZ), id="nightly",
                       misfire_grace_time=6 * 3600, **job)
     scheduler.add_job(nightly, id="catch-up", **job)  # no trigger: runs once, now
-    scheduler.add_job(renew, "interval", minutes=1, id="lease", replace_existing=True)
+    scheduler.add_job(renew, "interval", seconds=RENEW_EVERY.total_seconds(), id="lease", replace_existing=True)
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     log.info("daemon started", at=f"{hour:02d}:{minute:02d}", timezone=str(TZ))

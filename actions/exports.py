@@ -5,9 +5,34 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from operator import itemgetter
 from pathlib import Path
+
+from aidcal.engine.errors import InputError
+
+
+@contextmanager
+def replacing(output: str | Path) -> Iterator[Path]:
+    """A temporary file beside `output` that replaces it only once fully written:
+    an export that fails half-way leaves no truncated file for someone to send on.
+    The file is readable by its owner only: exports carry personal data."""
+    path = Path(output)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputError(f"{path}: the folder {folder} does not exist; create it or write elsewhere")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+    os.close(handle)
+    try:
+        yield Path(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def write(rows: list[dict], columns: list[str], headers: dict[str, str], fmt: str, output: str | None) -> None:
@@ -16,7 +41,8 @@ def write(rows: list[dict], columns: list[str], headers: dict[str, str], fmt: st
     elif fmt == "csv":
         _with_stream(output, "w", lambda f: write_csv(rows, columns, headers, f, bom=output is not None))
     elif fmt == "xlsx":
-        write_xlsx(rows, columns, headers, Path(output))
+        with replacing(output) as path:
+            write_xlsx(rows, columns, headers, path)
     else:
         raise ValueError(fmt)
 
@@ -25,7 +51,7 @@ def _with_stream(output, mode, fn):
     if output is None:
         fn(sys.stdout)
     else:
-        with open(output, mode, encoding="utf-8", newline="") as f:
+        with replacing(output) as path, open(path, mode, encoding="utf-8", newline="") as f:
             fn(f)
 
 
@@ -53,3 +79,21 @@ def write_xlsx(rows: list[dict], columns: list[str], headers: dict[str, str], pa
     for r in rows:
         sheet.append([r[c] for c in columns])  # codes are str already: stored as text, never as numbers
     book.save(path)
+
+
+def write_files(files: list[tuple[str, bytes]], folder: str) -> list[str]:
+    """Write (name, content) pairs into `folder`, each under its own base name only
+    (a stored name can never reach outside the folder); a name met twice gets a
+    numbered copy. Returns the names written."""
+    target = Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, content in files:
+        base = Path(name).name or "evidence"
+        path, k = target / base, 1
+        while path.exists() and path.name in written:
+            k += 1
+            path = target / f"{Path(base).stem} ({k}){Path(base).suffix}"
+        path.write_bytes(content)
+        written.append(path.name)
+    return written

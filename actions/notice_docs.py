@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .documents import chinese_document
+from .exports import replacing
 
 HEAD = ["学校代码", "学校名称", "乡镇", "逾期工作", "期次", "截止日期", "整改期限"]
 
@@ -34,7 +35,8 @@ def write_markdown(notice: dict, authority_name: str, path: Path) -> None:
              "| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
     lines += ["| " + " | ".join(row) + " |" for row in _rows(notice)]
     lines += ["", f"{authority_name}", f"{notice['issued_on'] or notice['drafted_on']}", ""]
-    path.write_text("\n".join(lines), encoding="utf-8")
+    with replacing(path) as temporary:
+        temporary.write_text("\n".join(lines), encoding="utf-8")
 
 
 def write_docx(notice: dict, authority_name: str, path: Path) -> None:
@@ -54,4 +56,5 @@ def write_docx(notice: dict, authority_name: str, path: Path) -> None:
             cell.text = text
     for text in (authority_name, notice["issued_on"] or notice["drafted_on"]):
         doc.add_paragraph(text).alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    doc.save(path)
+    with replacing(path) as temporary:
+        doc.save(temporary)

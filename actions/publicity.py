@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .documents import chinese_document
-from .exports import write
+from .exports import replacing, write
 
 HEADERS = {"name": "姓名", "unit_name": "学校", "grade": "年级", "class_name": "班级", "programme": "资助项目",
            "level": "困难等级", "amount": "本学期金额（元）"}
@@ -35,4 +35,5 @@ def export(listing: dict, columns: list[str], fmt: str, output: Path) -> None:
             cell.text = str(row[column])
     doc.add_paragraph(notice_text(listing))
     doc.add_paragraph(listing["unit_name"]).alignment = WD_ALIGN_PARAGRAPH.RIGHT
-    doc.save(output)
+    with replacing(output) as temporary:
+        doc.save(temporary)

@@ -13,8 +13,6 @@ import urllib.request
 from datetime import datetime
 from email.message import EmailMessage
 
-
-
 from aidcal.engine.errors import DeliveryError
 
 

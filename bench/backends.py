@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 AIDCAL = str(Path(sys.executable).parent / "aidcal")
 FLOORS = str(ROOT / "bench" / "floors.py")
+OUT = ROOT / "bench" / "out"  # everything the benches write (ignored by git): one folder per script, the databases
 
 
 def timed(args: list[str], cwd: Path) -> tuple[float, float]:
@@ -45,7 +46,8 @@ class SQLite:
     name = "sqlite"
 
     def __init__(self):
-        self.folder = Path(tempfile.mkdtemp(prefix="aidcal-bench-"))
+        OUT.mkdir(parents=True, exist_ok=True)
+        self.folder = Path(tempfile.mkdtemp(prefix="sqlite-", dir=OUT))
 
     def url(self, db: str) -> str:
         return f"sqlite:///{self.folder / db}.db"

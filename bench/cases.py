@@ -15,9 +15,10 @@ import argparse
 import shutil
 from datetime import date, timedelta
 
-from backends import AIDCAL, ROOT, Figures, backends, floor, side_by_side, timed
+from backends import AIDCAL, Figures, backends, floor, side_by_side, timed
+from backends import OUT as BENCH_OUT
 
-OUT = ROOT / "bench" / "out-cases"
+OUT = BENCH_OUT / "cases"
 WEIGHTS, CHECK = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2), "10X98765432"
 UNITS = 2_000
 TERM = "2021-autumn"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 MASKS = {"幼儿园": 1, "小学": 2, "初中": 4, "高中": 8, "中职": 16, "特教": 32}
 
@@ -66,7 +66,7 @@ class Db:
 
 def expansion(db: Db, roster: str) -> None:
     """The roster's units, then each plan's occurrences × the units under its authority (a code range)."""
-    now = db.stamp(datetime.now(timezone.utc))
+    now = db.stamp(datetime.now(UTC))
     with open(roster, encoding="utf-8") as f:
         rows = [(r["code"], r["name"], r["type"], sum(MASKS[t] for t in r["type"].split("|")), r["town"], r["parent"],
                  r["contact"], r["phone"], r.get("email", ""), r["authority"], now, "floor") for r in csv.DictReader(f)]
@@ -102,7 +102,7 @@ def escalate(db: Db, as_of: str, channels: str) -> None:
     one group digest on each other), and the run's record."""
     from aidcal.engine.workdays import WorkCalendar
     day = date.fromisoformat(as_of)
-    now, as_of = db.stamp(datetime.now(timezone.utc)), db.stamp(day)  # typed parameters: PostgreSQL infers nothing
+    now, as_of = db.stamp(datetime.now(UTC)), db.stamp(day)  # typed parameters: PostgreSQL infers nothing
     with db:
         calendars = {pid: WorkCalendar(frozenset(map(date.fromisoformat, json.loads(h))),
                                        frozenset(map(date.fromisoformat, json.loads(w))))

@@ -20,8 +20,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from backends import AIDCAL, ROOT, Figures, backends, floor, side_by_side, timed
+from backends import OUT as BENCH_OUT
 
-OUT = ROOT / "bench" / "out"
+OUT = BENCH_OUT / "run"
 TYPES = ["小学"] * 50 + ["初中"] * 15 + ["幼儿园"] * 25 + ["高中"] * 4 + ["中职"] * 3 + ["初中|高中", "小学|初中", "特教"]
 COUNTIES = [f"34{city}{county}" for city in ("06", "07") for county in range(21, 31)]
 AS_OF = "2021-03-15"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import shutil
 import sys
 import tempfile
 import time
@@ -95,6 +96,7 @@ def measure(url: str, worker, shares) -> float:
 
 def check(url: str, expected: int) -> None:
     from sqlalchemy import text
+
     from aidcal.engine import store
     engine = store.connect(url)
     with store.reading(engine) as conn:
@@ -110,7 +112,9 @@ def main() -> None:
     parser.parse_args()
     from postgres import Server, binaries
     rows = []
-    folder = Path(tempfile.mkdtemp(prefix="aidcal-writers-"))
+    out = ROOT / "bench" / "out"  # ignored by git, as every bench's files (bench/backends.py OUT)
+    out.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="writers-", dir=out))
     server = Server().start() if binaries() else None
     try:
         for backend in ("sqlite", "postgresql"):
@@ -128,6 +132,7 @@ def main() -> None:
     finally:
         if server:
             server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
     print(f"{WRITERS} writer processes, one transaction per completion, none lost or doubled")
     print(f"{'backend':<12} {'engine /s':>10} {'floor /s':>10} {'ratio':>6} {'completions':>12}  target")
     for backend, engine_rate, floor_rate, n in rows:

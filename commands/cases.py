@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .shell import today, as_of_option, format_option, user, render, say
+from .shell import as_of_option, format_option, render, say, today, user
 
 
 @click.group()
@@ -61,10 +61,9 @@ def _say_loaded(report) -> None:
 
 
 def _say_version(kind: str, name: str, version: dict | None) -> None:
-    from aidcal.commands.shell import local_time
     if version:
         say(f"{name if kind == 'workflow' else 'programmes'}: version {version['version']} ({version['source']}), "
-            f"loaded {local_time(version['loaded_at'])} by {version['loaded_by']}")
+            f"loaded {version['loaded_at']} by {version['loaded_by']}")
 
 
 @workflow.command("show")
@@ -79,19 +78,23 @@ def workflow_show(obj, name, fmt, output):
     with store.reading(obj.engine) as conn:
         spec = rules.workflow(conn, name)
         _say_version("workflow", name, rules.versions(conn, rules.WORKFLOW, name))
+    from aidcal.actions.exports import replacing
+    from aidcal.engine.errors import InputError
     if fmt == "mermaid":
         text = spec.mermaid()
         if output:
-            open(output, "w", encoding="utf-8").write(text)
+            with replacing(output) as path:
+                path.write_text(text, encoding="utf-8")
         else:
             click.echo(text)
         return
     if not output:
-        raise click.UsageError("--format png needs --output FILE")
+        raise InputError("--format png needs --output FILE")
     try:
-        spec.graph("graphviz").draw(output, prog="dot", format="png")
+        with replacing(output) as path:
+            spec.graph("graphviz").draw(str(path), prog="dot", format="png")
     except (ImportError, OSError) as exc:
-        raise click.ClickException(f"png needs graphviz (pip install graphviz, apt-get install graphviz): {exc}")
+        raise InputError(f"png needs graphviz (pip install graphviz; apt-get install graphviz): {exc}") from None
     say(f"workflow {name} drawn to {output}")
 
 
@@ -125,7 +128,8 @@ def programmes_load(obj, file, as_of):
 @click.pass_obj
 def programmes_list(obj, term, fmt):
     """Each programme's annual standard per level, and the term each rate takes effect from."""
-    from aidcal.engine import programmes as progs, rules, store
+    from aidcal.engine import programmes as progs
+    from aidcal.engine import rules, store
     if term:
         progs.term_order(term)
     with store.reading(obj.engine) as conn:
@@ -180,10 +184,11 @@ def cases_import(obj, file, programme, term, as_of):
 @click.pass_obj
 def cases_list(obj, authority, unit, programme, term, state, held_by, limit, as_of, fmt):
     """Cases with their level, amount for the term and state; ID, phone and bank card masked."""
-    from aidcal.engine import cases as engine_cases, store
-    from aidcal.engine.authorities import check
-    where = engine_cases.scope(unit, programme, term, state, authority and check(authority, "--authority"))
+    from aidcal.engine import cases as engine_cases
+    from aidcal.engine import filters, store
     with store.reading(obj.engine) as conn:
+        filters.check(conn, authority=authority, unit=unit, programme=programme, term=term, state=state, held_by=held_by)
+        where = engine_cases.scope(unit, programme, term, state, authority and authority.strip())
         if held_by:
             where.append(engine_cases.held_by(conn, held_by, as_of or today()))
         rows = engine_cases.list_cases(conn, where, limit)
@@ -207,7 +212,8 @@ def cases_advance(obj, case_id, unit, programme, term, source, dest, as_of, fmt)
     A held single case is refused with exit 2, naming the guard and the date the move becomes possible.
     """
     import json
-    from aidcal.engine import moves, store
+
+    from aidcal.engine import filters, moves, store
     as_of = as_of or today()
     bulk = (programme, term, source)
     if not (case_id is not None and not any((unit, *bulk)) or case_id is None and all(bulk)):
@@ -217,6 +223,7 @@ def cases_advance(obj, case_id, unit, programme, term, source, dest, as_of, fmt)
             trigger = moves.advance_one(conn, case_id, dest, as_of, user())
             result = {"moved": 1, "held": {}}
         else:
+            filters.check(conn, unit=unit, programme=programme, term=term)
             result = moves.advance_bulk(conn, unit=unit, programme=programme, term=term, source=source, dest=dest,
                                         as_of=as_of, by=user())
     if fmt == "json":
@@ -273,7 +280,8 @@ def cases_resolve(obj, case_id, upheld, level, note, as_of):
 @click.pass_obj
 def cases_record(obj, case_id, sheet, callback_outcome, documents, card, cash_approval, amount, reason, as_of):
     """Record what the guards need: callback outcomes, documents, card type, cash approvals, amount overrides."""
-    from aidcal.engine import cases as engine_cases, store
+    from aidcal.engine import cases as engine_cases
+    from aidcal.engine import store
     as_of = as_of or today()
     if (case_id is None) == (sheet is None):
         raise click.UsageError("give CASE or --file FILE")
@@ -293,7 +301,8 @@ def cases_record(obj, case_id, sheet, callback_outcome, documents, card, cash_ap
 @click.pass_obj
 def cases_history(obj, case_id, fmt):
     """Every transition of a case: when, which move, from, to, who, why."""
-    from aidcal.engine import cases as engine_cases, store
+    from aidcal.engine import cases as engine_cases
+    from aidcal.engine import store
     with store.reading(obj.engine) as conn:
         rows = engine_cases.history(conn, case_id)
     render(fmt, f"个案 {case_id} 的流转记录", rows, ["on", "trigger", "from_state", "to_state", "by", "reason"])
@@ -318,8 +327,10 @@ def publicity_export(obj, unit, programme, term, fmt, output, as_of):
     Never an ID number, phone, address or bank card.
     """
     from pathlib import Path
+
     from aidcal.actions import publicity as docs
-    from aidcal.engine import cases as engine_cases, store
+    from aidcal.engine import cases as engine_cases
+    from aidcal.engine import store
     with store.reading(obj.engine) as conn:
         listing = engine_cases.publicity_list(conn, unit, programme, term)
     docs.export(listing, engine_cases.PUBLICITY_COLUMNS, fmt, Path(output))

@@ -1,7 +1,6 @@
 """`aidcal db …`: schema upgrades and moving a database."""
 from __future__ import annotations
 
-
 import click
 
 from .shell import progress_bar
@@ -17,7 +16,7 @@ def db():
 def db_upgrade(obj):
     """Upgrade the schema to this aidcal's, in place, with nothing lost (needed on PostgreSQL after an update)."""
     from aidcal.engine import store
-    engine = store.connect(obj.url, upgrade=True)
+    engine = store.connect(obj.url, upgrade=True)  # the database must exist: an upgrade creates nothing
     click.echo(f"database schema at {store.schema_version(engine)}")
     engine.dispose()
 
@@ -29,7 +28,7 @@ def db_copy(obj, target):
     """Copy everything (plans, units, tasks, evidence, notices, outbox, cases) into a new database, e.g. SQLite to PostgreSQL."""
     from aidcal.engine import store
     callback, bar = progress_bar("copying")
-    destination = store.connect(target, upgrade=True)
+    destination = store.connect(target, upgrade=True, create=True)
     try:
         with bar:
             copied = store.copy(obj.engine, destination, progress=(lambda name, n: callback(n, None)) if callback else None)

@@ -24,8 +24,7 @@ def escalate(obj, as_of, dry_run, limit, fmt):
     as_of = as_of or today()
     channels = [c.channel for c in obj.notify.channels]
     if dry_run:
-        with store.reading(obj.engine) as conn:
-            result = escalation.escalate(conn, as_of, user(), channels, dry_run=True)
+        result = escalation.rehearse(obj.engine, as_of, user(), channels)
     else:
         result = escalation.nightly(obj.engine, as_of, user(), channels)
     if dry_run:
@@ -54,14 +53,15 @@ def notices():
 @click.pass_obj
 def notices_list(obj, authority, fmt):
     """Every notice: draft or issued, its number, date and how many units it names."""
-    from aidcal.engine import notices as engine_notices, store
-    from aidcal.engine.authorities import check
+    from aidcal.engine import filters, store
+    from aidcal.engine import notices as engine_notices
     with store.reading(obj.engine) as conn:
-        rows = engine_notices.list_notices(conn, authority and check(authority, "--authority"))
+        filters.check(conn, authority=authority)
+        rows = engine_notices.list_notices(conn, authority and authority.strip())
     if fmt == "json":
         print_json(rows)
     else:
-        print_table("通报", rows, ["id", "number", "status", "drafted_on", "issued_on", "signed_by", "units", "items"])
+        print_table("通报", rows, ["id", "number", "status", "drafted_on", "issued_on", "signed_by", "units", "items"], HEADERS)
 
 
 @notices.command("show")
@@ -71,15 +71,20 @@ def notices_list(obj, authority, fmt):
 @click.pass_obj
 def notices_show(obj, notice_id, as_of, fmt):
     """One notice with each unit's late work, its rectification deadline and status as of a day."""
-    from aidcal.engine import notices as engine_notices, store
+    from aidcal.engine import notices as engine_notices
+    from aidcal.engine import store
     with store.reading(obj.engine) as conn:
         notice = engine_notices.show(conn, notice_id, as_of or today())
     if fmt == "json":
         print_json([notice])
         return
     head = f"通报 {notice['number'] or '（草稿）'} 起草 {notice['drafted_on']}" + (
-        f"，签发 {notice['issued_on']}（{notice['signed_by']}）" if notice["issued_on"] else "")
+        f"，签发 {notice['issued_on']}（{notice['signed_by']}）" if notice["issued_on"] else "") + (
+        f"，已作废 {notice['discarded_on']}（{notice['discard_reason']}）" if notice["discarded_on"] else "")
     print_table(head, notice["items"], ["unit", "unit_name", "task", "period", "due", "rectify_by", "rectified_on", "status"], HEADERS)
+    if notice["dropped"]:
+        print_table(f"未列入通报的 {len(notice['dropped'])} 项（起草后已完成、豁免、取消或移出）", notice["dropped"],
+                    ["unit", "unit_name", "task", "period", "due", "reason"], HEADERS)
 
 
 @notices.command("sign")
@@ -89,10 +94,11 @@ def notices_show(obj, notice_id, as_of, fmt):
 @click.pass_obj
 def notices_sign(obj, notice_id, signer, as_of):
     """Issue a drafted notice: it gets its number (YYYY-N) and date; rectification deadlines start from that date."""
-    from aidcal.engine import notices as engine_notices, store
+    from aidcal.engine import notices as engine_notices
+    from aidcal.engine import store
     as_of = as_of or today()
     with store.writing(obj.engine) as conn:
-        number = engine_notices.sign(conn, notice_id, as_of, signer)
+        number = engine_notices.sign(conn, notice_id, as_of, signer, today())
     click.echo(f"notice {notice_id} issued as {number} on {as_of} by {signer}")
 
 
@@ -107,26 +113,69 @@ def notices_export(obj, notice_id, fmt, output, as_of):
     from pathlib import Path
 
     from aidcal.actions import notice_docs
-    from aidcal.engine import notices as engine_notices, store
+    from aidcal.engine import notices as engine_notices
+    from aidcal.engine import store
     with store.reading(obj.engine) as conn:
         notice = engine_notices.show(conn, notice_id, as_of or today())
     (notice_docs.write_docx if fmt == "docx" else notice_docs.write_markdown)(notice, notice["authority_name"], Path(output))
     say(f"notice {notice_id} written to {output}")
 
 
+def _item_target(fn):
+    """--unit CODE [--task KEY --period P]: the items of a notice a command acts on."""
+    fn = click.option("--period", metavar="YYYY-MM", help="Only this occurrence of --task.")(fn)
+    fn = click.option("--task", "key", metavar="KEY", help="Only this task of the unit (its key in calendar.yaml).")(fn)
+    return click.option("--unit", "unit_code", required=True, help="The unit (code).")(fn)
+
+
 @notices.command("rectify")
 @click.argument("notice_id", type=int)
-@click.option("--unit", "unit_code", required=True, help="The unit that rectified.")
+@_item_target
+@click.option("--evidence", "evidence_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A file proving the work (repeatable), where the task asks for evidence.")
 @click.option("--note", help="What was done (kept with the record).")
 @as_of_option
 @click.pass_obj
-def notices_rectify(obj, notice_id, unit_code, note, as_of):
-    """Record that a unit rectified what a notice named (on time if by its deadline)."""
-    from aidcal.engine import notices as engine_notices, store
+def notices_rectify(obj, notice_id, unit_code, key, period, evidence_files, note, as_of):
+    """Record a unit's rectification: the late work done (its completion, with the task's evidence rules) on the day."""
+    from pathlib import Path
+
+    from aidcal.engine import notices as engine_notices
+    from aidcal.engine import store
     as_of = as_of or today()
+    files = [(Path(f).name, Path(f).read_bytes()) for f in evidence_files]
     with store.writing(obj.engine) as conn:
-        n = engine_notices.rectify(conn, notice_id, unit_code, note, as_of, user())
+        n = engine_notices.rectify(conn, notice_id, unit_code, key, period, files, note, as_of, user())
     click.echo(f"notice {notice_id}: {n} items of unit {unit_code} rectified on {as_of}")
+
+
+@notices.command("drop")
+@click.argument("notice_id", type=int)
+@_item_target
+@click.option("--reason", required=True, help="Why the item leaves the draft (kept in its record).")
+@as_of_option
+@click.pass_obj
+def notices_drop(obj, notice_id, unit_code, key, period, reason, as_of):
+    """Take a unit's items (or one task's) out of a draft notice before it is signed."""
+    from aidcal.engine import notices as engine_notices
+    from aidcal.engine import store
+    with store.writing(obj.engine) as conn:
+        n = engine_notices.drop(conn, notice_id, unit_code, key, period, reason, as_of or today(), user())
+    click.echo(f"notice {notice_id}: {n} items of unit {unit_code} dropped from the draft")
+
+
+@notices.command("discard")
+@click.argument("notice_id", type=int)
+@click.option("--reason", required=True, help="Why the draft is not issued (kept in its record).")
+@as_of_option
+@click.pass_obj
+def notices_discard(obj, notice_id, reason, as_of):
+    """Discard a draft notice: it is kept in the record, never issued, never escalated."""
+    from aidcal.engine import notices as engine_notices
+    from aidcal.engine import store
+    with store.writing(obj.engine) as conn:
+        engine_notices.discard(conn, notice_id, reason, as_of or today(), user())
+    click.echo(f"notice {notice_id}: discarded")
 
 
 @click.group("outbox")

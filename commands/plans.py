@@ -1,10 +1,9 @@
 """`aidcal calendar …` and `aidcal units …`: the year's plans and the roster they apply to."""
 from __future__ import annotations
 
-
 import click
 
-from .shell import DATE, today, as_of_option, format_option, user, progress_bar, render
+from .shell import DATE, UNIT_HEADERS, as_of_option, format_option, progress_bar, render, say, today, user
 
 
 @click.group()
@@ -31,12 +30,13 @@ def calendar_check(file, year):
 @click.pass_obj
 def calendar_load(obj, file, year, as_of):
     """Load or reload a year's plan and expand it for every applicable unit; prints what changed."""
-    from aidcal.engine import calendar as spec, plan, store
+    from aidcal.engine import calendar as spec
+    from aidcal.engine import plan, store
     as_of = as_of or today()
     parsed = spec.read(file, year, default_year=as_of.year)
     y = parsed.year or as_of.year
     callback, bar = progress_bar("expanding")
-    with bar, store.writing(obj.engine) as conn:
+    with bar, store.writing(obj.new_engine) as conn:
         report = plan.load(conn, parsed, y, as_of, user(), progress=callback)
     head = "loaded" if report.first_load else "reloaded"
     click.echo(f"{head} {parsed.authority_name} {y}: {len(parsed.tasks)} tasks; {report.instances_created} task instances created")
@@ -87,6 +87,35 @@ def units_import(obj, file, authority, as_of):
     click.echo(f"units: {len(report.added)} added, {len(report.changed)} changed, {report.unchanged} unchanged; "
                f"{report.instances_created} task instances created"
                + (f", {report.instances_cancelled} cancelled (types or authority changed)" if report.instances_cancelled else ""))
+
+
+@units.command("list")
+@click.option("--town", help="Only units of this town (乡镇).")
+@click.option("--type", "unit_type", help="Only units of this type (e.g. senior or 高中).")
+@click.option("--authority", help="Only units under this bureau (6-digit code).")
+@format_option(("table", "json", "csv", "xlsx"))
+@click.option("--output", type=click.Path(dir_okay=False), help="Write to this file (required for xlsx).")
+@click.pass_obj
+def units_list(obj, town, unit_type, authority, fmt, output):
+    """The roster as loaded: code, name, type, town, parent, authority, contact (phone masked), dates."""
+    from aidcal.engine import filters, store
+    from aidcal.engine.errors import InputError
+    from aidcal.engine.units import LIST_COLUMNS, list_units
+    if fmt == "xlsx" and not output:
+        raise InputError("--format xlsx needs --output FILE")
+    with store.reading(obj.engine) as conn:
+        filters.check(conn, town=town, unit_type=unit_type, authority=authority)
+        rows = list_units(conn, town=town, unit_type=unit_type, authority=authority and authority.strip())
+    if fmt == "table":
+        if output:
+            raise InputError("--output writes json, csv or xlsx; give --format too")
+        from .shell import print_table
+        print_table(f"单位名册：{len(rows)} 个", rows, ["code", "name", "type", "town", "parent", "contact", "phone"], UNIT_HEADERS)
+        return
+    from aidcal.actions.exports import write
+    write(rows, LIST_COLUMNS, UNIT_HEADERS, fmt, output)
+    if output:
+        say(f"{len(rows)} units written to {output}")
 
 
 @units.command("close")

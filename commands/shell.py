@@ -6,7 +6,7 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import click
@@ -34,16 +34,9 @@ def today() -> date:
     return datetime.now(TZ).date()
 
 
-def local_time(moment: datetime) -> str:
-    """A stored moment (UTC) as the bureau reads it: Asia/Shanghai, with the offset."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(TZ).isoformat(timespec="seconds")
-
-
 def utc_now() -> datetime:
     """The wall clock for what is timed to the minute (message retries), in UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def as_of_option(fn):
@@ -84,9 +77,26 @@ class Ctx:
 
     @property
     def engine(self):
+        """The database, which must exist and hold a plan: anything else would answer
+        with an empty list that reads as an all-clear."""
+        if self._engine is None:
+            from aidcal.engine import plan, store
+            from aidcal.engine.errors import InputError
+            engine = store.connect(self.url)
+            with store.reading(engine) as conn:
+                loaded = plan.any_loaded(conn)
+            if not loaded:
+                engine.dispose()
+                raise InputError(f"no plan is loaded in {store.shown(self.url)}; load one with aidcal calendar load")
+            self._engine = engine
+        return self._engine
+
+    @property
+    def new_engine(self):
+        """The database, created if it does not exist yet (only `calendar load` may)."""
         if self._engine is None:
             from aidcal.engine import store
-            self._engine = store.connect(self.url)
+            self._engine = store.connect(self.url, create=True)
         return self._engine
 
     def close(self) -> None:
@@ -96,7 +106,28 @@ class Ctx:
 
 
 class AidcalGroup(click.Group):
-    """Bad input (engine.errors.InputError) becomes one line per problem and exit 2."""
+    """Bad input (engine.errors.InputError) becomes one line per problem and exit 2;
+    click's own usage errors become one line too, naming the command's --help."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:  # a group named alone: its help, as click shows it
+            click.echo(exc.format_message(), err=True)
+            sys.exit(2)
+        except click.UsageError as exc:
+            hint = f" (see: {exc.ctx.command_path} --help)" if exc.ctx else ""
+            click.echo(f"error: {exc.format_message()}{hint}", err=True)
+            sys.exit(2)
+        except click.ClickException as exc:
+            click.echo(f"error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("aborted", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx):
         from aidcal.engine.errors import InputError
@@ -163,8 +194,13 @@ def say(message: str) -> None:
     click.echo(message, err=True)
 
 
-WRAPPING = {"title", "unit_name", "source", "note", "reason"}  # long Chinese text folds; codes, dates and numbers never do
-NUMERIC = {"units", "overdue", "max_days_overdue", "days_overdue", "workdays_overdue", "tasks", "evidence_files"}
+# The roster read back: the import's own Chinese headers, but the masked phone under a
+# header the import does not accept, so a list re-imported can never overwrite real numbers.
+UNIT_HEADERS = {"code": "学校代码", "name": "学校名称", "type": "学校类型", "town": "乡镇", "parent": "上级单位",
+                "authority": "主管教育局", "contact": "责任人", "phone": "联系电话（已脱敏）", "email": "电子邮箱",
+                "active_from": "启用日期", "closed_on": "停用日期"}
+WRAPPING = {"title", "unit_name", "source", "note", "reason", "detail"}  # long Chinese text folds; codes, dates and numbers never do
+NUMERIC = {"items", "units", "overdue", "max_days_overdue", "days_overdue", "workdays_overdue", "tasks", "evidence_files"}
 HEADERS = {
     "unit": "学校代码", "unit_name": "学校名称", "town": "乡镇", "type": "学校类型", "task": "任务",
     "title": "任务内容", "period": "期次", "due": "截止日期", "days_overdue": "逾期天数",
@@ -173,5 +209,6 @@ HEADERS = {
     "notice": "通报", "rectify_by": "整改期限", "rectified_on": "整改日期", "case": "个案", "name": "姓名",
     "id_number": "身份证号", "programme": "资助项目", "term": "学期", "level": "困难等级", "amount": "金额", "state": "状态",
     "term_from": "执行起始学期", "note": "说明", "authority": "主管教育局", "authority_name": "教育局名称",
-    "plan": "计划发文单位",
+    "plan": "计划发文单位", "id": "编号", "number": "文号", "drafted_on": "起草日期", "issued_on": "签发日期",
+    "signed_by": "签发人", "items": "事项", "kind": "操作", "on": "日期", "at": "记录时间", "by": "操作人", "detail": "说明",
 }

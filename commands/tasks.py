@@ -1,12 +1,11 @@
 """`aidcal tasks …` and `aidcal overdue`: schools' work and the supervisor's overdue list."""
 from __future__ import annotations
 
-
 import click
 
 from aidcal.engine.vocabulary import TASK_STATUSES
 
-from .shell import DATE, today, as_of_option, task_target, format_option, user, print_table, render, say, HEADERS
+from .shell import DATE, HEADERS, as_of_option, format_option, print_table, render, say, task_target, today, user
 
 
 @click.group()
@@ -25,12 +24,12 @@ def tasks():
 @click.pass_obj
 def tasks_list(obj, unit_code, month, state, plan, as_of, fmt):
     """All tasks of a unit with their due dates and status as of a day."""
-    from aidcal.engine import store
+    from aidcal.engine import filters, store
     from aidcal.engine.tasks import list_tasks
     as_of = as_of or today()
-    if month and month.isdigit():
-        month = f"{as_of.year}-{int(month):02d}"
+    month = filters.month(month, as_of)
     with store.reading(obj.engine) as conn:
+        filters.check(conn, unit=unit_code, plan=plan)
         rows = list_tasks(conn, unit_code, as_of, month, state, plan)
     render(fmt, f"{unit_code} 的任务（截至 {as_of}）", rows,
            ["period", "due", "status", "done_at", "task", "title", "evidence_files", "note"]
@@ -52,7 +51,11 @@ def tasks_done(obj, unit_code, task, period, plan, evidence_files, note, as_of):
     """Mark TASK (its key in calendar.yaml) done for a unit; done on the due date is on time."""
     from pathlib import Path
 
-    from aidcal.engine import store, tasks as engine_tasks
+    from aidcal.engine import store
+    from aidcal.engine import tasks as engine_tasks
+    from aidcal.engine.errors import InputError
+    if as_of is not None and as_of > today():
+        raise InputError(f"--as-of {as_of} is after today ({today()}): work is recorded on the day it was done")
     files = [(Path(f).name, Path(f).read_bytes()) for f in evidence_files]
     with store.writing(obj.engine) as conn:
         result = engine_tasks.done(conn, unit_code, task, period, as_of or today(), user(), files=files, note=note, plan=plan)
@@ -66,7 +69,8 @@ def tasks_done(obj, unit_code, task, period, plan, evidence_files, note, as_of):
 @click.pass_obj
 def tasks_reopen(obj, unit_code, task, period, plan, reason, as_of):
     """Withdraw a completion (e.g. the evidence was wrong); the task is open or overdue again."""
-    from aidcal.engine import store, tasks as engine_tasks
+    from aidcal.engine import store
+    from aidcal.engine import tasks as engine_tasks
     with store.writing(obj.engine) as conn:
         result = engine_tasks.reopen(conn, unit_code, task, period, reason, as_of or today(), user(), plan=plan)
     _say_result(unit_code, result)
@@ -80,7 +84,8 @@ def tasks_reopen(obj, unit_code, task, period, plan, reason, as_of):
 @click.pass_obj
 def tasks_extend(obj, unit_code, task, period, plan, to, reason, as_of):
     """Give one unit a new due date for one occurrence (supervisors)."""
-    from aidcal.engine import store, tasks as engine_tasks
+    from aidcal.engine import store
+    from aidcal.engine import tasks as engine_tasks
     with store.writing(obj.engine) as conn:
         result = engine_tasks.extend(conn, unit_code, task, period, to, reason, as_of or today(), user(), plan=plan)
     _say_result(unit_code, result)
@@ -93,10 +98,40 @@ def tasks_extend(obj, unit_code, task, period, plan, to, reason, as_of):
 @click.pass_obj
 def tasks_waive(obj, unit_code, task, period, plan, reason, as_of):
     """Excuse one unit from one occurrence (supervisors); it is never overdue."""
-    from aidcal.engine import store, tasks as engine_tasks
+    from aidcal.engine import store
+    from aidcal.engine import tasks as engine_tasks
     with store.writing(obj.engine) as conn:
         result = engine_tasks.waive(conn, unit_code, task, period, reason, as_of or today(), user(), plan=plan)
     _say_result(unit_code, result)
+
+
+@tasks.command("history")
+@task_target
+@format_option()
+@click.pass_obj
+def tasks_history(obj, unit_code, task, period, plan, fmt):
+    """Every write to one occurrence of a unit's task: who, when, on which day, what, why."""
+    from aidcal.engine import store
+    from aidcal.engine import tasks as engine_tasks
+    with store.reading(obj.engine) as conn:
+        rows = engine_tasks.history(conn, unit_code, task, period, plan)
+    render(fmt, f"{unit_code} {task} 的办理记录", rows, ["period", "kind", "on", "at", "by", "detail"])
+
+
+@tasks.command("evidence")
+@task_target
+@click.option("--output", "folder", required=True, type=click.Path(file_okay=False),
+              help="The folder to write the stored files into (created if missing).")
+@click.pass_obj
+def tasks_evidence(obj, unit_code, task, period, plan, folder):
+    """Write the evidence stored for one occurrence of a unit's task, under the names it was attached with."""
+    from aidcal.actions.exports import write_files
+    from aidcal.engine import store
+    from aidcal.engine import tasks as engine_tasks
+    with store.reading(obj.engine) as conn:
+        files = engine_tasks.evidence_files(conn, unit_code, task, period, plan)
+    written = write_files(files, folder)
+    say(f"{len(written)} evidence files written to {folder}: {', '.join(written)}")
 
 
 @tasks.command("import")
@@ -135,14 +170,18 @@ def tasks_import(obj, file, as_of):
 def overdue(obj, as_of, authority, plan, unit, town, unit_type, year, limit, fmt, output):
     """Which unit is late on what: a summary (by town and unit type; a city's by county, a province's by city),
     then the longest-overdue rows."""
-    from aidcal.engine import overdue as od, store
-    from aidcal.engine.authorities import check
+    from aidcal.engine import filters as checks
+    from aidcal.engine import overdue as od
+    from aidcal.engine import store
     as_of = as_of or today()
     if fmt == "xlsx" and not output:
         raise click.UsageError("--format xlsx needs --output FILE")
-    filters = dict(authority=authority and check(authority, "--authority"), plan=plan and check(plan, "--plan"),
+    if fmt == "table" and output:
+        raise click.UsageError("--output writes json, csv or xlsx: give --format too")
+    filters = dict(authority=authority and authority.strip(), plan=plan and plan.strip(),
                    unit=unit, town=town, unit_type=unit_type, year=year)
     with store.reading(obj.engine) as conn:
+        checks.check(conn, **filters)
         if fmt == "table":
             summary_columns, summary = od.summary(conn, as_of, **filters)
             rows = od.rows(conn, as_of, limit=limit, **filters)

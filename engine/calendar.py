@@ -10,7 +10,7 @@ from __future__ import annotations
 import calendar as _stdcal
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from . import located
@@ -20,7 +20,7 @@ from .workdays import ROLL_POLICIES, WorkCalendar
 
 TIMEZONE = "Asia/Shanghai"
 TOP_KEYS = ("version", "authority", "year", "timezone", "roll", "workdays", "ladder", "notices", "tasks")
-LADDER_KEYS = ("heads_up", "reminder", "notice", "rectify", "escalate")
+LADDER_KEYS = ("heads_up", "reminder", "notice", "rectify", "escalate", "start")
 NOTICE_KEYS = ("sign_off",)
 AUTHORITY_KEYS = ("code", "name")
 WORKDAY_KEYS = ("holidays", "workdays")
@@ -36,15 +36,21 @@ class Ladder:
 
     heads_up: before due (None: no heads-up); reminder and notice: after due;
     rectify: after the notice is issued; escalate: after the rectification deadline.
+    start: no rung due before this day is ever taken (a county adopting aidcal
+    mid-year does not notice its whole spring at once).
     """
     heads_up: int | None = None
     reminder: int = 1
     notice: int = 3
     rectify: int = 5
     escalate: int = 1
+    start: date | None = None
 
     def as_dict(self) -> dict:
-        return {k: getattr(self, k) for k in LADDER_KEYS}
+        values = {k: getattr(self, k) for k in LADDER_KEYS if k != "start"}
+        if self.start is not None:  # absent, not null: plans stored before `start` existed compare equal
+            values["start"] = self.start.isoformat()
+        return values
 
 
 @dataclass(frozen=True)
@@ -173,6 +179,12 @@ class _Validator:
             if key not in node:
                 continue
             value = node[key]
+            if key == "start":
+                if value is not None and (not isinstance(value, date) or isinstance(value, datetime)):
+                    self.error(located.line_of(node, key), where + f"start {value!r} is not a date (YYYY-MM-DD)")
+                else:
+                    values[key] = value
+                continue
             lowest = 1 if key in ("heads_up", "escalate") else 0
             if (value is None and key == "heads_up") or (isinstance(value, int) and not isinstance(value, bool)
                                                           and lowest <= value <= 60):

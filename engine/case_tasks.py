@@ -14,7 +14,12 @@ from sqlalchemy import case, func, select
 from sqlalchemy.engine import Connection
 
 from . import rules, store
-from .models import aid_case as c, case_event as e, instance as i, occurrence as o, plan as p, task as t
+from .models import aid_case as c
+from .models import case_event as e
+from .models import instance as i
+from .models import occurrence as o
+from .models import plan as p
+from .models import task as t
 from .status import is_open
 
 

@@ -11,11 +11,15 @@ from datetime import date
 from sqlalchemy import and_, literal, or_, select
 from sqlalchemy.engine import Connection
 
-from . import authorities, idnumber, programmes as progs, rules, sheets, store
+from . import authorities, idnumber, rules, sheets, store
+from . import programmes as progs
 from .errors import InputError
 from .guards import GUARDS
 from .masking import MOBILE_RE, mask_number, mask_phone, normalise_phone
-from .models import aid_case as c, case_document as d, case_event as e, unit as u
+from .models import aid_case as c
+from .models import case_document as d
+from .models import case_event as e
+from .models import unit as u
 
 COLUMNS = ["name", "id_number", "phone", "unit", "grade", "class", "level", "bank_card", "boarding"]
 ALIASES = {**{k: k for k in COLUMNS}, "姓名": "name", "身份证号": "id_number", "联系电话": "phone", "学校代码": "unit",
@@ -161,9 +165,12 @@ def list_cases(conn: Connection, where: list, limit: int | None = None) -> list[
 def record(conn: Connection, case_id: int, as_of: date, by: str, *, callback_outcome=None, documents=(),
            card=None, cash_approval=None, amount_yuan=None, reason=None) -> list[str]:
     """Record the facts guards look at; returns what was recorded."""
-    row = conn.execute(select(c.c.id, c.c.bank_card).where(c.c.id == case_id)).first()
+    row = conn.execute(select(c.c.id, c.c.bank_card, c.c.workflow, c.c.state).where(c.c.id == case_id)).first()
     if row is None:
         raise InputError(f"case {case_id} does not exist")
+    if amount_yuan is not None and row.state in rules.workflow(conn, row.workflow).approved_states():
+        raise InputError(f"case {case_id} is {row.state}: its amount was approved and cannot change "
+                         f"(withdraw or terminate it, or correct it in the next term)")
     values, done = {}, []
     if callback_outcome:
         values.update(callback_outcome=callback_outcome, callback_on=as_of)
@@ -234,7 +241,7 @@ def history(conn: Connection, case_id: int) -> list[dict]:
     if not rows:
         raise InputError(f"case {case_id} does not exist")
     return [dict(on=str(r.on_date), trigger=r.trigger, from_state=r.from_state, to_state=r.to_state, by=r.by,
-                 reason=r.reason, at=r.at.isoformat(timespec="seconds")) for r in rows]
+                 reason=r.reason, at=store.shown_moment(r.at)) for r in rows]
 
 
 PUBLICITY_COLUMNS = ["name", "unit_name", "grade", "class_name", "programme", "level", "amount"]

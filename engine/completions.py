@@ -16,7 +16,12 @@ from sqlalchemy.engine import Connection
 
 from . import sheets, store
 from .errors import InputError
-from .models import event, evidence, instance as i, occurrence as o, plan as p, task as t, unit as u
+from .models import event, evidence
+from .models import instance as i
+from .models import occurrence as o
+from .models import plan as p
+from .models import task as t
+from .models import unit as u
 from .tasks import store_blob
 
 COLUMNS = ["unit", "task", "period", "done_at", "note", "evidence", "plan"]

@@ -17,15 +17,21 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import (Column, Date, Integer, MetaData, String, Table, and_, exists, func, literal, or_, select,
-                        true, update)
+from sqlalchemy import Column, Date, Integer, MetaData, String, Table, and_, exists, func, literal, or_, select, true, update
 from sqlalchemy.engine import Connection
 
 from . import notices, store
 from .case_tasks import complete_from_cases
 from .errors import one_line
-from .models import (instance as i, notice as n, notice_item as ni, occurrence as o, outbox, plan as p, run,
-                     step as s, task as t, unit as u)
+from .models import instance as i
+from .models import notice as n
+from .models import notice_item as ni
+from .models import occurrence as o
+from .models import outbox, run
+from .models import plan as p
+from .models import step as s
+from .models import task as t
+from .models import unit as u
 from .plan import work_calendars
 from .unit_types import BUREAU_MASK
 from .vocabulary import RUNGS
@@ -62,23 +68,14 @@ class RunResult:
         return sum(self.by_rung.values())
 
 
-def escalate(conn: Connection, as_of: date, by: str, channels=(), dry_run: bool = False) -> RunResult:
-    """Take every rung due on or before `as_of` not yet taken. With dry_run,
-    only say what a run would take (no write, no lock)."""
-    if not dry_run:
-        store.lock(conn, "escalation")  # a second run waits here, then finds nothing left to take
-        complete_from_cases(conn, as_of, by)  # work the cases finished is not chased
-        run_id = conn.execute(run.insert().values(as_of=as_of, started_at=store.now(), by=by)).inserted_primary_key[0]
+def escalate(conn: Connection, as_of: date, by: str, channels=()) -> RunResult:
+    """Take every rung due on or before `as_of` not yet taken."""
+    store.lock(conn, "escalation")  # a second run waits here, then finds nothing left to take
+    complete_from_cases(conn, as_of, by)  # work the cases finished is not chased
+    run_id = conn.execute(run.insert().values(as_of=as_of, started_at=store.now(), by=by)).inserted_primary_key[0]
     rungs = _rung_dates(conn, as_of)
     try:
-        candidates = [_date_rungs(rungs), _escalations(as_of)]
-        if dry_run:
-            would = [select(c.c.instance_id, c.c.rung, c.c.due_on, literal(as_of).label("taken_on"),
-                            literal(None).label("notice_id")).subquery() for c in candidates]
-            rows = [row for w in would for row in _describe(conn, w)]
-            by_rung = {r: sum(1 for x in rows if x["rung"] == r) for r in RUNGS}
-            return RunResult(None, as_of, by_rung, would=rows)
-        for candidate in candidates:
+        for candidate in (_date_rungs(rungs), _escalations(as_of)):
             stmt = store.insert(conn, s).from_select(
                 ["instance_id", "rung", "due_on", "taken_on", "run_id"],
                 select(candidate.c.instance_id, candidate.c.rung, candidate.c.due_on, literal(as_of), literal(run_id))
@@ -94,6 +91,17 @@ def escalate(conn: Connection, as_of: date, by: str, channels=(), dry_run: bool 
     result.messages = _queue_messages(conn, run_id, channels)
     conn.execute(run.update().where(run.c.id == run_id).values(
         finished_at=store.now(), outcome="ok", counts=json.dumps(result.counts)))
+    return result
+
+
+def rehearse(engine, as_of: date, by: str, channels=()) -> RunResult:
+    """A dry run: the real run in a transaction that is rolled back, so its steps,
+    notice drafts and messages are exactly those a real run that day would make;
+    `would` carries its steps. Nothing is written."""
+    with store.rehearsing(engine) as conn:
+        result = escalate(conn, as_of, by, channels)
+        result.would = steps_of_run(conn, result.run_id)
+    result.run_id = None
     return result
 
 
@@ -131,9 +139,11 @@ def _rung_dates(conn: Connection, as_of: date) -> Table:
     for task_id, plan_id, ladder_json, due in pairs:
         ladder, cal = json.loads(ladder_json), cals[plan_id]
         dates = {"reminder": cal.add_workdays(due, ladder["reminder"]), "notice": cal.add_workdays(due, ladder["notice"])}
-        if ladder["heads_up"]:
+        if ladder["heads_up"] and as_of <= due:  # a heads-up for work already past due would only mislead
             dates["heads_up"] = cal.add_workdays(due, -ladder["heads_up"])
-        rows += [dict(task_id=task_id, due=due, rung=r, due_on=d) for r, d in dates.items() if d <= as_of]
+        start = ladder.get("start") and date.fromisoformat(ladder["start"])
+        rows += [dict(task_id=task_id, due=due, rung=r, due_on=d) for r, d in dates.items()
+                 if d <= as_of and (start is None or d >= start)]
     if rows:
         conn.execute(table.insert(), rows)
     store.analyze(conn, table)
@@ -249,6 +259,6 @@ def _describe(conn: Connection, steps, limit: int | None = None) -> list[dict]:
 
 def list_runs(conn: Connection, limit: int = 100) -> list[dict]:
     rows = conn.execute(select(run).order_by(run.c.id.desc()).limit(limit)).all()
-    return [dict(id=r.id, as_of=str(r.as_of), started=r.started_at.isoformat(timespec="seconds"),
-                 finished=r.finished_at and r.finished_at.isoformat(timespec="seconds"), outcome=r.outcome,
+    return [dict(id=r.id, as_of=str(r.as_of), started=store.shown_moment(r.started_at),
+                 finished=store.shown_moment(r.finished_at), outcome=r.outcome,
                  counts=json.loads(r.counts), error=r.error, by=r.by) for r in rows]

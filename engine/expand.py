@@ -7,15 +7,20 @@ work goes to the plan's own authority only, never fanned out to schools.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Callable
 
 from sqlalchemy import and_, false, or_, select
 from sqlalchemy.engine import Connection
 
 from . import authorities, store
-from .models import instance, occurrence as o, plan as p, task as t, unit as u
+from .models import instance
+from .models import occurrence as o
+from .models import plan as p
+from .models import task as t
+from .models import unit as u
 from .unit_types import BUREAU_MASK
+
 
 def applies():
     """The plan (p) of a task (t) applies to the unit (u): the unit is of a type the

@@ -11,7 +11,8 @@ from datetime import date
 
 from sqlalchemy import and_, func, literal, or_, select
 
-from .models import aid_case as c, case_document as d
+from .models import aid_case as c
+from .models import case_document as d
 
 
 def publicity_ended(spec, as_of: date):

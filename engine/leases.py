@@ -26,6 +26,13 @@ def acquire(conn: Connection, name: str, holder: str, now: datetime, ttl: timede
     return taken == 1
 
 
+def take_over(conn: Connection, name: str, gone: str, holder: str, now: datetime, ttl: timedelta) -> bool:
+    """Take the lease from a holder known to be gone (its process no longer runs),
+    only if `gone` still holds it: two new daemons cannot both take it."""
+    return conn.execute(update(lease).where(lease.c.name == name, lease.c.holder == gone)
+                        .values(holder=holder, expires_at=now + ttl)).rowcount == 1
+
+
 def release(conn: Connection, name: str, holder: str) -> None:
     conn.execute(update(lease).where(lease.c.name == name, lease.c.holder == holder).values(holder=""))
 

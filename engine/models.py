@@ -11,7 +11,6 @@ from datetime import date, datetime
 from sqlalchemy import Column, Index, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-
 DEFAULT_LADDER = '{"heads_up": null, "reminder": 1, "notice": 3, "rectify": 5, "escalate": 1}'
 
 
@@ -181,6 +180,8 @@ class Notice(SQLModel, table=True):
     number: str | None = Field(default=None, max_length=16)  # YYYY-N in order of issue, per authority
     issued_on: date | None = None  # never backdated: the rectification clock starts here
     signed_by: str | None = None
+    discarded_on: date | None = None  # a draft the bureau decided not to issue
+    discard_reason: str | None = None
 
 
 class NoticeItem(SQLModel, table=True):
@@ -194,6 +195,9 @@ class NoticeItem(SQLModel, table=True):
     rectified_on: date | None = None  # recorded by `notices rectify`; else the task's completion counts
     rectify_note: str | None = None
     rectified_by: str | None = None
+    dropped_on: date | None = None  # taken out of the draft (by hand, or at signing: the work was done by then)
+    drop_reason: str | None = None
+    dropped_by: str | None = None
 
 
 class Outbox(SQLModel, table=True):

@@ -13,12 +13,14 @@ from datetime import date
 from sqlalchemy import case, func, literal, select
 from sqlalchemy.engine import Connection
 
-from . import programmes as progs, rules, store
+from . import programmes as progs
+from . import rules, store
 from .case_tasks import complete_from_cases
 from .cases import scope
 from .errors import InputError
 from .guards import EFFECTS, GUARD_TITLES, GUARDS, POSSIBLE_FROM
-from .models import aid_case as c, case_event as e
+from .models import aid_case as c
+from .models import case_event as e
 from .workdays import WorkCalendar
 from .workflow import Transition, WorkflowSpec
 
@@ -27,7 +29,12 @@ CAL = WorkCalendar()  # cases follow the official working days
 
 def _apply(conn: Connection, spec: WorkflowSpec, move: Transition, source: str, where: list, as_of: date,
            by: str, reason: str = "", extra: dict | None = None) -> int:
-    """Move every case matching `where` in state `source` whose guards hold."""
+    """Move every case matching `where` in state `source` whose guards hold.
+
+    Movers take the case-moves lock first (a row lock on PostgreSQL; SQLite's
+    BEGIN IMMEDIATE already serialises writers): otherwise two movers under READ
+    COMMITTED could both write history for the same cases before either moved them."""
+    store.lock(conn, "case-moves")
     guarded = [*where, c.c.workflow == spec.name, c.c.state == source,
                *(GUARDS[g](spec, as_of) for g in move.guards)]
     stamp = store.now()

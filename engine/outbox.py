@@ -12,9 +12,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.engine import Connection
 
+from . import store
+from .models import instance as i
+from .models import occurrence as o
+from .models import outbox as m
+from .models import run
+from .models import step as s
+from .models import task as t
+from .models import unit as u
 from .status import is_open
 from .vocabulary import RUNG_TITLES
-from .models import instance as i, occurrence as o, outbox as m, run, step as s, task as t, unit as u
 
 RETRY_FIRST = timedelta(minutes=1)
 RETRY_CAP = timedelta(hours=1)
@@ -73,8 +80,8 @@ def list_messages(conn: Connection, status: str | None = None) -> list[dict]:
     if status:
         query = query.where(m.c.status == status)
     return [dict(id=r.id, run=r.run_id, channel=r.channel, recipient=r.recipient, msgid=r.msgid, status=r.status,
-                 attempts=r.attempts, next_attempt_at=r.next_attempt_at.isoformat(timespec="seconds"),
-                 sent_at=r.sent_at and r.sent_at.isoformat(timespec="seconds"), last_error=r.last_error)
+                 attempts=r.attempts, next_attempt_at=store.shown_moment(r.next_attempt_at),
+                 sent_at=store.shown_moment(r.sent_at), last_error=r.last_error)
             for r in conn.execute(query)]
 
 

@@ -12,11 +12,15 @@ from sqlalchemy import String, cast, func, select
 from sqlalchemy.engine import Connection
 
 from . import authorities
-from .models import instance as i, occurrence as o, plan as p, task as t, unit as u
+from .errors import InputError
+from .models import instance as i
+from .models import occurrence as o
+from .models import plan as p
+from .models import task as t
+from .models import unit as u
+from .plan import work_calendars
 from .status import is_overdue
 from .unit_types import mask_of, type_key
-from .plan import work_calendars
-from .errors import InputError
 
 COLUMNS = ["unit", "unit_name", "town", "type", "task", "title", "period", "due", "days_overdue", "workdays_overdue",
            "authority", "plan"]

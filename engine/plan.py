@@ -19,7 +19,11 @@ from . import store
 from .authorities import scope
 from .calendar import PlanSpec
 from .expand import applies, expand
-from .models import instance as i, occurrence as o, plan as p, task as t, unit as u
+from .models import instance as i
+from .models import occurrence as o
+from .models import plan as p
+from .models import task as t
+from .models import unit as u
 from .status import is_open
 from .unit_types import BUREAU_MASK
 from .workdays import WorkCalendar
@@ -137,11 +141,15 @@ def _cancel_open(conn: Connection, where, as_of: date) -> int:
     return conn.execute(update(i).where(where, is_open()).values(cancelled_on=as_of)).rowcount
 
 
+def any_loaded(conn: Connection) -> bool:
+    return conn.execute(select(p.c.id).limit(1)).first() is not None
+
+
 def list_plans(conn: Connection) -> list[dict]:
     rows = conn.execute(select(p.c.authority_code, p.c.authority_name, p.c.year, p.c.source, p.c.loaded_at, p.c.loaded_by)
                         .order_by(p.c.year, p.c.scope))
     return [dict(authority=r.authority_code, authority_name=r.authority_name, year=r.year, source=r.source,
-                 loaded_at=r.loaded_at.isoformat(timespec="seconds"), loaded_by=r.loaded_by) for r in rows]
+                 loaded_at=store.shown_moment(r.loaded_at), loaded_by=r.loaded_by) for r in rows]
 
 
 def work_calendars(conn: Connection) -> dict[int, WorkCalendar]:

@@ -20,10 +20,12 @@ from importlib import resources
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from . import programmes as progs, store
+from . import programmes as progs
+from . import store
 from . import workflow as wf
 from .errors import InputError
-from .models import aid_case as c, rule_file as r
+from .models import aid_case as c
+from .models import rule_file as r
 
 PROGRAMMES = "programmes"
 WORKFLOW = "workflow"
@@ -89,7 +91,7 @@ def versions(conn: Connection, kind: str, name: str) -> dict | None:
     if not rows:
         return None
     row = rows[0]
-    return dict(version=row.version, source=row.source, loaded_at=row.loaded_at, loaded_by=row.loaded_by)
+    return dict(version=row.version, source=row.source, loaded_at=store.shown_moment(row.loaded_at), loaded_by=row.loaded_by)
 
 
 def _store(conn: Connection, kind: str, name: str, source: str, text: str, as_of: date | None, by: str) -> LoadReport:

@@ -14,7 +14,6 @@ from sqlalchemy import and_, case, literal, or_
 from .models import instance as i
 
 
-
 def done_by(as_of: date):
     return and_(i.c.done_on.is_not(None), i.c.done_on <= as_of)
 

@@ -8,10 +8,12 @@ transaction and so never take the write lock.
 """
 from __future__ import annotations
 
+import sqlite3
 import time
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
@@ -20,18 +22,41 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from .errors import InputError
 
 DEFAULT_URL = "sqlite:///state.db"
-SCHEMA_HEAD = "0005"  # the newest migration in engine/migrations/versions
+SCHEMA_HEAD = "0006"  # the newest migration in engine/migrations/versions
 BUSY_TIMEOUT_MS = 30_000
+BEIJING = ZoneInfo("Asia/Shanghai")
 LOCK_RETRIES = 5
 
 
-def connect(url: str = DEFAULT_URL, upgrade: bool | None = None) -> Engine:
+def shown(url: str) -> str:
+    """A database URL as it may be printed: never its password (nor its query, where
+    drivers take keys and passwords too); a SQLite file by its full path."""
+    from sqlalchemy.engine import make_url
+    parsed = make_url(url).set(query={})
+    if parsed.drivername.startswith("sqlite") and parsed.database and parsed.database != ":memory:":
+        parsed = parsed.set(database=str(Path(parsed.database).resolve()))
+    return parsed.render_as_string(hide_password=True)
+
+
+def connect(url: str = DEFAULT_URL, upgrade: bool | None = None, create: bool = False) -> Engine:
     """An engine with the schema at head.
 
-    An empty database gets the schema. An older one is upgraded in place on
-    SQLite (one county, embedded); on a shared server only by `aidcal db
-    upgrade` (upgrade=True), so hundreds of clients never race to migrate.
+    Only `create` makes a new SQLite file: a command run in the wrong folder
+    must not create an empty database and report an all-clear from it. An empty
+    database gets the schema. An older one is upgraded in place on SQLite (one
+    county, embedded); on a shared server only by `aidcal db upgrade`
+    (upgrade=True), so hundreds of clients never race to migrate.
     """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise InputError(f"'{url}' is not a database URL (e.g. sqlite:///state.db or postgresql+psycopg://user@host/db)") from None
+    if (parsed.drivername.startswith("sqlite") and not create and parsed.database not in (None, "", ":memory:")
+            and not Path(parsed.database).exists()):
+        raise InputError(f"no database at {shown(url)}; load a plan with aidcal calendar load (it creates the database), "
+                         f"or give --db")
     # preserve_rowcount: INSERT … SELECT counts (instances created, messages queued) on every backend;
     # SQLAlchemy keeps rowcount for UPDATE and DELETE only unless asked.
     options = {"preserve_rowcount": True}
@@ -71,18 +96,35 @@ def writing(engine: Engine):
     there, before any work: that BEGIN is retried with backoff (each try already
     waits busy_timeout), and no user sees "database is locked" under load.
     """
+    conn, transaction = _begin_write(engine)
+    with conn, transaction:
+        yield conn
+
+
+@contextmanager
+def rehearsing(engine: Engine):
+    """A write transaction that is always rolled back: a dry run runs the very
+    statements a real run would and reports what they did, then undoes them, so
+    it cannot tell a different story. It holds the write lock while it works."""
+    conn, transaction = _begin_write(engine)
+    try:
+        yield conn
+    finally:
+        transaction.rollback()
+        conn.close()
+
+
+def _begin_write(engine: Engine):
     for attempt in range(LOCK_RETRIES):
         conn = engine.connect().execution_options(aidcal_write=True)
         try:
-            transaction = conn.begin()
-            break
-        except OperationalError as exc:
+            return conn, conn.begin()
+        except (OperationalError, sqlite3.OperationalError) as exc:  # the BEGIN listener raises the driver's own
             conn.close()
             if "locked" not in str(exc) or attempt == LOCK_RETRIES - 1:
                 raise
             time.sleep(min(0.05 * 2 ** attempt, 2.0))
-    with conn, transaction:
-        yield conn
+    raise AssertionError("unreachable")  # the loop returns or raises
 
 
 @contextmanager
@@ -175,15 +217,25 @@ def lock(conn: Connection, name: str) -> None:
     transaction: a row lock on PostgreSQL; on SQLite, BEGIN IMMEDIATE already
     holds the database's write lock, and FOR UPDATE is dropped."""
     from .models import lease
-    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
     conn.execute(insert(conn, lease).values(name=name, holder="", expires_at=epoch)
                  .on_conflict_do_nothing(index_elements=["name"]))
     conn.execute(lease.select().where(lease.c.name == name).with_for_update())
 
 
+def shown_moment(moment: datetime | None) -> str | None:
+    """A stored moment as the bureau reads it: Beijing time with its offset
+    (2021-03-01T09:30:00+08:00). Stored moments are UTC; SQLite gives them back naive."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(BEIJING).isoformat(timespec="seconds")
+
+
 def now() -> datetime:
     """The moment of a write, in UTC (recorded beside the as-of date it refers to)."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def schema_version(engine: Engine) -> str | None:

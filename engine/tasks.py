@@ -13,7 +13,12 @@ from sqlalchemy.engine import Connection
 
 from . import store
 from .errors import InputError
-from .models import event, evidence, evidence_blob, instance as i, occurrence as o, plan as p, task as t, unit as u
+from .models import event, evidence, evidence_blob
+from .models import instance as i
+from .models import occurrence as o
+from .models import plan as p
+from .models import task as t
+from .models import unit as u
 from .status import is_open, status
 
 
@@ -46,13 +51,15 @@ def list_tasks(conn: Connection, unit_code: str, as_of: date, month: str | None 
 def done(conn: Connection, unit_code: str, key: str, period: str | None, as_of: date, by: str,
          files: list[tuple[str, bytes]] = (), note: str | None = None, plan: str | None = None) -> dict:
     """Record the work as done on `as_of`; a task whose plan asks for evidence needs some."""
-    if period is not None and not files:
+    if period is not None and not files and period[:4].isdigit() and as_of.year >= int(period[:4]):
         recorded = _done_at_once(conn, unit_code, key, period, as_of, by, note, plan)
         if recorded is not None:
             return recorded
-    target = _find(conn, unit_code, key, period, "open", plan)
+    target = _find(conn, unit_code, key, period, "open", plan, as_of)
     if target.done_on is not None:
-        return _result(target, f"already done on {target.done_on}; nothing changed")
+        return _result(target, f"{target.period} is already done on {target.done_on}; nothing changed")
+    if as_of.year < target.year:
+        raise InputError(f"task {key} {target.period}: --as-of {as_of} is before the plan's year {target.year}")
     stamp = store.now()
     for name, content in files:
         _attach(conn, target.id, name, content, stamp, by)
@@ -117,7 +124,9 @@ def _done_at_once(conn: Connection, unit_code: str, key: str, period: str, as_of
 
 def reopen(conn: Connection, unit_code: str, key: str, period: str | None, reason: str, as_of: date, by: str,
            plan: str | None = None) -> dict:
-    target = _find(conn, unit_code, key, period, "done", plan)
+    target = _find(conn, unit_code, key, period, "done", plan, as_of)
+    if target.done_on is None:
+        return _result(target, f"{target.period} is not done; nothing changed")
     conn.execute(i.update().where(i.c.id == target.id).values(done_on=None, done_at=None, done_by=None, note=None))
     _event(conn, target, "reopen", as_of, by, f"was done on {target.done_on}: {reason}")
     return _result(target, f"reopened (was done on {target.done_on})")
@@ -125,9 +134,12 @@ def reopen(conn: Connection, unit_code: str, key: str, period: str | None, reaso
 
 def extend(conn: Connection, unit_code: str, key: str, period: str | None, to: date, reason: str, as_of: date, by: str,
            plan: str | None = None) -> dict:
-    target = _find(conn, unit_code, key, period, "open", plan)
+    target = _find(conn, unit_code, key, period, "open", plan, as_of)
     if target.done_on is not None:
         raise InputError(f"task {key} {target.period}: already done on {target.done_on}; nothing to extend")
+    if to <= target.due:
+        raise InputError(f"task {key} {target.period}: --to {to} is not later than the due date {target.due}; "
+                         f"an extension moves the deadline later")
     conn.execute(i.update().where(i.c.id == target.id).values(due=to, extended=True))
     _event(conn, target, "extend", as_of, by, f"due {target.due} → {to}: {reason}")
     return _result(target, f"due {target.due} → {to}")
@@ -135,12 +147,34 @@ def extend(conn: Connection, unit_code: str, key: str, period: str | None, to: d
 
 def waive(conn: Connection, unit_code: str, key: str, period: str | None, reason: str, as_of: date, by: str,
           plan: str | None = None) -> dict:
-    target = _find(conn, unit_code, key, period, "open", plan)
+    target = _find(conn, unit_code, key, period, "waive", plan, as_of)
+    if target.waived_on is not None:
+        return _result(target, f"{target.period} is already waived on {target.waived_on}; nothing changed")
     if target.done_on is not None:
         raise InputError(f"task {key} {target.period}: already done on {target.done_on}; nothing to waive")
     conn.execute(i.update().where(i.c.id == target.id).values(waived_on=as_of))
     _event(conn, target, "waive", as_of, by, reason)
     return _result(target, f"waived on {as_of}")
+
+
+def history(conn: Connection, unit_code: str, key: str, period: str | None, plan: str | None = None) -> list[dict]:
+    """Every write to one occurrence of a unit's task: who, when, on which day, what, why."""
+    target = _find(conn, unit_code, key, period, "any", plan)
+    rows = conn.execute(select(event).where(event.c.instance_id == target.id).order_by(event.c.id)).all()
+    return [dict(task=key, period=target.period, kind=r.kind, on=str(r.on_date), at=store.shown_moment(r.at), by=r.by,
+                 detail=r.detail) for r in rows]
+
+
+def evidence_files(conn: Connection, unit_code: str, key: str, period: str | None,
+                   plan: str | None = None) -> list[tuple[str, bytes]]:
+    """The stored evidence of one occurrence: (file name as attached, content)."""
+    target = _find(conn, unit_code, key, period, "any", plan)
+    rows = conn.execute(select(evidence.c.filename, evidence_blob.c.content)
+                        .join(evidence_blob, evidence_blob.c.sha256 == evidence.c.sha256)
+                        .where(evidence.c.instance_id == target.id).order_by(evidence.c.id)).all()
+    if not rows:
+        raise InputError(f"task {key} {target.period} of unit {unit_code} has no evidence stored")
+    return [(r.filename, bytes(r.content)) for r in rows]
 
 
 def _unit_id(conn: Connection, code: str) -> int:
@@ -150,12 +184,14 @@ def _unit_id(conn: Connection, code: str) -> int:
     return unit_id
 
 
-def _find(conn: Connection, unit_code: str, key: str, period: str | None, want: str, plan: str | None = None):
-    """The one instance a command acts on; with no --period, the unit's only
-    open (or, for reopen, done) occurrence of the task. Task keys are unique
-    within a plan only: where two plans of the unit use the key, `plan` chooses."""
+def _find(conn: Connection, unit_code: str, key: str, period: str | None, want: str, plan: str | None = None,
+          as_of: date | None = None):
+    """The one instance a command acts on. With no --period: the unit's only open
+    (for reopen: done) occurrence of the task; else the only one of those overdue
+    or due in the as-of month; else the command must name one. Task keys are
+    unique within a plan only: where two plans of the unit use the key, `plan` chooses."""
     of_task = (select(i.c.id, i.c.unit_id, i.c.due, i.c.done_on, i.c.cancelled_on, i.c.waived_on, o.c.period,
-                      t.c.key, t.c.evidence, p.c.authority_code)
+                      t.c.key, t.c.evidence, p.c.authority_code, p.c.year)
                .select_from(i.join(u, u.c.id == i.c.unit_id).join(o, o.c.id == i.c.occurrence_id)
                             .join(t, t.c.id == o.c.task_id).join(p, p.c.id == t.c.plan_id))
                .where(u.c.code == unit_code, t.c.key == key).order_by(o.c.period))
@@ -178,18 +214,28 @@ def _find(conn: Connection, unit_code: str, key: str, period: str | None, want: 
     if period is not None:
         row = rows[0]
     else:
-        wanted = [r for r in rows if r.cancelled_on is None and r.waived_on is None
-                  and ((r.done_on is None) == (want == "open"))]
+        word = {"done": "done", "any": "recorded"}.get(want, "open")
+        wanted = rows if want == "any" else [r for r in rows if r.cancelled_on is None and r.waived_on is None
+                                             and ((r.done_on is None) == (word == "open"))]
+        if len(wanted) > 1 and as_of is not None:
+            month = f"{as_of:%Y-%m}"
+            current = [r for r in wanted if r.due < as_of or r.period == month or f"{r.due:%Y-%m}" == month]
+            if len(current) == 1:
+                wanted = current
+            else:
+                shown = ", ".join(r.period for r in current) or "none overdue or due this month"
+                raise InputError(f"task {key} has {len(current)} {word} periods overdue or due in {month} for unit "
+                                 f"{unit_code} ({shown}); pass --period YYYY-MM")
         if len(wanted) != 1:
             shown = ", ".join(r.period for r in wanted) or "none"
-            raise InputError(f"task {key} has {len(wanted)} {want} periods for unit {unit_code} ({shown}); pass --period YYYY-MM")
+            raise InputError(f"task {key} has {len(wanted)} {word} periods for unit {unit_code} ({shown}); pass --period YYYY-MM")
         row = wanted[0]
+    if want == "any":
+        return row
     if row.cancelled_on is not None:
         raise InputError(f"task {key} {row.period}: cancelled on {row.cancelled_on}")
-    if row.waived_on is not None:
+    if row.waived_on is not None and want != "waive":
         raise InputError(f"task {key} {row.period}: waived on {row.waived_on}")
-    if want == "done" and row.done_on is None:
-        raise InputError(f"task {key} {row.period}: not done; nothing to reopen")
     return row
 
 

@@ -16,7 +16,12 @@ from . import authorities, sheets, store
 from .errors import InputError
 from .expand import applies, expand
 from .masking import mask_phone, normalise_phone
-from .models import event, instance as i, occurrence as o, plan as p, task as t, unit as u
+from .models import event
+from .models import instance as i
+from .models import occurrence as o
+from .models import plan as p
+from .models import task as t
+from .models import unit as u
 from .status import is_open
 from .unit_types import ALLOWED, BUREAU_MASK, mask_of, type_key
 
@@ -100,9 +105,11 @@ def import_units(conn: Connection, units: list[dict], as_of: date, by: str, prog
     leaves it open is refused."""
     existing = {r.code: r for r in conn.execute(select(u))}
     for x in units:
+        old = existing.get(x["code"])
         if not x["authority"]:
-            old = existing.get(x["code"])
             x["authority"] = authority or (old.authority if old else "") or authorities.default_for_roster(conn)
+        if x["active_from"] is None:  # a unit adopting aidcal mid-year owes nothing due before it joined
+            x["active_from"] = old.active_from if old else as_of
     known_codes = set(existing) | {x["code"] for x in units}
     problems = [f"row {x['row']}: parent '{x['parent']}' is not a unit code in this roster or the database"
                 for x in units if x["parent"] and x["parent"] not in known_codes]
@@ -151,6 +158,25 @@ def import_units(conn: Connection, units: list[dict], as_of: date, by: str, prog
     report.instances_created = expand(conn, unit_where=and_(touched, u.c.id > before), progress=progress)
     report.instances_created += expand(conn, unit_where=and_(touched, u.c.id <= before), from_date=as_of)
     return report
+
+
+LIST_COLUMNS = ["code", "name", "type", "town", "parent", "authority", "contact", "phone", "email", "active_from", "closed_on"]
+
+
+def list_units(conn: Connection, *, town: str | None = None, unit_type: str | None = None,
+               authority: str | None = None) -> list[dict]:
+    """The roster as a supervisor reads it back (phones masked), in town and code order."""
+    query = select(u).where(u.c.type_mask != BUREAU_MASK).order_by(u.c.town, u.c.code)
+    if town:
+        query = query.where(u.c.town == town)
+    if unit_type:
+        query = query.where(u.c.type_mask.op("&")(mask_of([type_key(unit_type)])) != 0)
+    if authority:
+        query = query.where(authorities.under(u.c.authority, authority))
+    return [dict(code=r.code, name=r.name, type=r.type, town=r.town, parent=r.parent, authority=r.authority,
+                 contact=r.contact, phone=mask_phone(r.phone) if r.phone else "", email=r.email,
+                 active_from=r.active_from and str(r.active_from), closed_on=r.closed_on and str(r.closed_on))
+            for r in conn.execute(query)]
 
 
 def close_unit(conn: Connection, code: str, as_of: date, by: str) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import lru_cache
+from functools import cache
 
 import chinese_calendar
 
@@ -21,7 +21,7 @@ _warned_years: set[int] = set()
 ROLL_POLICIES = ("forward", "backward", "keep")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _official(day: date) -> bool | None:
     """chinesecalendar's verdict, or None for a year it has no data for."""
     try:

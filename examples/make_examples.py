@@ -11,10 +11,10 @@ import random
 from datetime import timedelta
 from pathlib import Path
 
-HERE = Path(__file__).parent
-
 from aidcal.engine import calendar
 from aidcal.engine.unit_types import TYPES, type_key
+
+HERE = Path(__file__).parent
 
 TOWNS = ["濉溪镇", "韩村镇", "刘桥镇", "五沟镇", "临涣镇", "南坪镇", "百善镇", "铁佛镇", "孙疃镇", "双堆集镇", "四铺镇"]
 VILLAGES = "东岳 西湖 南庄 北孙 前李 后王 张楼 刘圩 陈集 赵庄 周寨 吴桥 郑楼 孟庄 马店 杨柳 黄桥 徐圩 朱庄 高集 林场 河湾 新集 大李".split()

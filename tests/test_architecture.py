@@ -88,6 +88,14 @@ def test_relative_imports_are_resolved_so_the_layer_check_sees_them():
     assert "aidcal.commands.shell" in {name for _, name in imports(ROOT / "commands" / "tasks.py")}
 
 
+def test_tests_share_helpers_through_helpers_py_only():
+    """Fixtures reach a test by name from conftest.py; anything else shared is imported
+    from tests/helpers.py, never from conftest.py or from another test module."""
+    bad = [f"{p.relative_to(ROOT)}:{line}: import {name}" for p in under("tests") for line, name in imports(p)
+           if name.split(".")[0] == "conftest" or name.split(".")[0].startswith("test_")]
+    assert not bad, "move what tests share into tests/helpers.py:\n" + "\n".join(bad)
+
+
 def architecture_doc() -> str:
     return (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
 

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from conftest import HEADER_EN, ROOT
 from aidcal.engine import overdue, store
+from helpers import HEADER_EN, ROOT, case_file
 
 PROVINCE = """version: 1
 authority: {code: "340000", name: 安徽省教育厅}
@@ -120,7 +120,7 @@ def test_a_roster_without_authority_is_refused_when_several_have_plans(province)
     assert "plans of 340000, 340600, 340621, 340622 are loaded" in result.stderr and "--authority" in result.stderr
     assert province.dump() == before
     province("units", "import", province.file("new.csv", f"{HEADER_EN}\nN1,新学校,小学,镇,,王,13912345671,\n"),
-             "--authority", "340622")
+             "--authority", "340622", "--as-of", "2021-01-01")
     assert {p for p, _ in plans_of(province, "N1")} == {"340000", "340600", "340622"}
 
 
@@ -147,7 +147,6 @@ def test_notices_are_drafted_by_the_authority_whose_plan_was_missed(province):
 
 
 def test_a_city_lists_the_cases_of_its_counties_only(province):
-    from test_case_workflows import case_file
     roster = province.file("high.csv", f"{HEADER_EN},authority\nH1,濉溪中学,高中,县直,,李,13912345671,,340621\n"
                                        "H2,萧县中学,高中,县直,,王,13912345672,,340622\nH3,宿州一中,高中,市直,,张,13912345673,,341300\n")
     province("units", "import", roster, "--as-of", "2021-01-01")

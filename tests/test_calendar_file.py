@@ -5,7 +5,7 @@ import pytest
 
 from aidcal.engine import calendar
 from aidcal.engine.errors import InputError
-from conftest import ROOT
+from helpers import ROOT
 
 PLAN = calendar.read(ROOT / "calendar.yaml")
 
@@ -83,13 +83,13 @@ def test_feb_29_depends_on_the_year():
     assert "not a date in 2026" in problems(text, 2026)[0]
 
 
-def test_calendar_check_exits_2_with_the_problem_on_stderr(aidcal):
-    bad = aidcal.file("calendar.yaml", HEAD + "  - key: x\n    title: t\n    who: all\n    due: 13-01\n")
-    result = aidcal("calendar", "check", bad, ok=False)
+def test_calendar_check_exits_2_with_the_problem_on_stderr(offline):
+    bad = offline.file("calendar.yaml", HEAD + "  - key: x\n    title: t\n    who: all\n    due: 13-01\n")
+    result = offline("calendar", "check", bad, ok=False)
     assert result.exit_code == 2
     assert "calendar.yaml:8: task x: due '13-01' is not a date in 2021" in result.stderr
 
 
-def test_calendar_check_accepts_the_shipped_plan(aidcal, calendar_file):
-    out = aidcal("calendar", "check", calendar_file, "--year", "2026").stdout
+def test_calendar_check_accepts_the_shipped_plan(offline, calendar_file):
+    out = offline("calendar", "check", calendar_file, "--year", "2026").stdout
     assert "37 tasks" in out and "2026" in out

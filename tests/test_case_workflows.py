@@ -8,21 +8,7 @@ import json
 
 import pytest
 
-
-
-WEIGHTS, CHECK = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2), "10X98765432"
-CASE_HEADER = "姓名,身份证号,联系电话,学校代码,年级,班级,困难等级,银行卡号,是否住宿"
-
-
-def make_id(seq: int, birth: str = "20050301") -> str:
-    body = f"340621{birth}{seq:03d}"
-    return body + CHECK[sum(int(d) * w for d, w in zip(body, WEIGHTS)) % 11]
-
-
-def case_file(aidcal, name, unit, n, start=0, level="困难"):
-    lines = [CASE_HEADER] + [f"学生{k},{make_id(k)},139{k:08d},{unit},高二,{k % 3 + 1}班,{level},62220212345{k:08d},是"
-                             for k in range(start, start + n)]
-    return aidcal.file(name, "\n".join(lines) + "\n")
+from helpers import CASE_HEADER, ROOT, bulk, case_file, make_id
 
 
 @pytest.fixture
@@ -33,36 +19,35 @@ def school(county):
     return county
 
 
-def bulk(aidcal, source, dest, as_of, unit="S002", programme="senior-grant", term="2021-autumn"):
-    return json.loads(aidcal("cases", "advance", "--unit", unit, "--programme", programme, "--term", term,
-                             "--from", source, "--to", dest, "--as-of", as_of, "--format", "json").stdout)
-
-
 def cases(aidcal, *extra):
     return json.loads(aidcal("cases", "list", "--format", "json", *extra).stdout)
 
 
 # ── workflows and programmes ──────────────────────────────────────────────────
-def test_shipped_workflows_are_valid_and_drawn(aidcal):
-    from conftest import ROOT
+def test_shipped_workflows_are_valid(offline):
     for name in ("student_aid", "scholarship"):
-        assert "ok" in aidcal("workflow", "check", ROOT / "workflows" / f"{name}.yaml").stdout
+        assert "ok" in offline("workflow", "check", ROOT / "workflows" / f"{name}.yaml").stdout
+
+
+def test_the_stored_workflow_is_drawn(planned):
+    aidcal = planned
     drawing = aidcal("workflow", "show", "student_aid").stdout
     assert "stateDiagram-v2" in drawing and "publicity --> approval: approve [publicity_ended" in drawing
 
 
-def test_workflow_errors_name_file_and_line(aidcal):
-    bad = aidcal.file("wf.yaml", "name: w\ninitial: a\nstates:\n  - {name: a}\n  - {name: b}\n  - {name: c}\n"
-                                 "transitions:\n  - {trigger: go, source: a, dest: b, guards: [paid]}\n"
-                                 "  - {trigger: back, source: b, dest: z}\n")
-    result = aidcal("workflow", "check", bad, ok=False)
+def test_workflow_errors_name_file_and_line(offline):
+    bad = offline.file("wf.yaml", "name: w\ninitial: a\nstates:\n  - {name: a}\n  - {name: b}\n  - {name: c}\n"
+                                  "transitions:\n  - {trigger: go, source: a, dest: b, guards: [paid]}\n"
+                                  "  - {trigger: back, source: b, dest: z}\n")
+    result = offline("workflow", "check", bad, ok=False)
     assert result.exit_code == 2
     assert "wf.yaml:8: transition go: unknown guard 'paid'" in result.stderr
     assert "wf.yaml:9: transition back: unknown state 'z'" in result.stderr
     assert "wf.yaml:6: state c: unreachable from the initial state 'a'" in result.stderr
 
 
-def test_programmes_list_gives_the_rate_in_force_in_a_term(aidcal):
+def test_programmes_list_gives_the_rate_in_force_in_a_term(planned):
+    aidcal = planned
     def hard(term):
         rows = json.loads(aidcal("programmes", "list", "--term", term, "--format", "json").stdout)
         return next(r["amount"] for r in rows if r["programme"] == "senior-grant" and r["level"] == "困难")
@@ -146,6 +131,7 @@ def test_payout_needs_a_card_or_a_cash_approval_and_held_cases_are_listed(school
 def test_amount_different_from_the_standard_needs_a_recorded_reason(school):
     bulk(school, "eligibility", "publicity", "2021-09-27")
     from sqlalchemy import text
+
     from aidcal.engine import store
     with store.writing(school.engine()) as conn:
         conn.execute(text("UPDATE aid_case SET amount = 90000 WHERE id = 1"))  # typed in by hand elsewhere

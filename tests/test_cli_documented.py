@@ -3,7 +3,7 @@ import click
 import pytest
 
 import aidcal.cli as aidcal_cli
-from conftest import ROOT
+from helpers import ROOT
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -40,6 +40,6 @@ def test_global_db_option_is_documented():
     assert "--db URL" in README and "AIDCAL_DB" in README
 
 
-def test_help_runs_for_every_command(aidcal):
+def test_help_runs_for_every_command(offline):
     for name in COMMANDS:
-        assert "Usage:" in aidcal(*name.split(), "--help").stdout
+        assert "Usage:" in offline(*name.split(), "--help").stdout

@@ -9,6 +9,7 @@ from sqlalchemy import text
 from aidcal.engine import escalation, store
 from aidcal.engine.escalation import Channel
 from aidcal.engine.workdays import WorkCalendar
+from helpers import HEADER_EN, SMALL_ROSTER, Aidcal
 
 CAL = WorkCalendar()
 
@@ -55,8 +56,8 @@ def test_dry_run_says_what_a_run_would_take_and_writes_nothing(county):
 def test_heads_up_comes_before_due_unless_the_work_is_done(aidcal):
     plan = SIMPLE_PLAN.replace("notices: {sign_off: false}\n", "ladder: {heads_up: 2}\n")
     aidcal("calendar", "load", aidcal.file("plan.yaml", plan), "--as-of", "2021-01-01")
-    from conftest import HEADER_EN
-    aidcal("units", "import", aidcal.file("u.csv", f"{HEADER_EN}\nA,甲小学,小学,镇,,王,13912345678,\nB,乙小学,小学,镇,,李,13912345679,\n"))
+    aidcal("units", "import", aidcal.file("u.csv", f"{HEADER_EN}\nA,甲小学,小学,镇,,王,13912345678,\nB,乙小学,小学,镇,,李,13912345679,\n"),
+           "--as-of", "2021-01-01")
     aidcal("tasks", "done", "--unit", "B", "report", "--period", "2021-03", "--as-of", "2021-03-17")
     heads_up = [(x["unit"], x["due_on"]) for x in run(aidcal, "2021-03-18") if x["rung"] == "heads_up" and x["period"] == "2021-03"]
     assert heads_up == [("A", "2021-03-18")]  # due Mon 22 March (the 20th is a Saturday): two working days before
@@ -66,9 +67,8 @@ def test_bureau_work_has_no_ladder(county):
     assert not [s for s in run(county, "2021-06-30") if s["unit"] == "340621"]
 
 
-def test_a_week_off_records_the_same_steps_as_nightly_runs(aidcal, tmp_path, calendar_file):
-    from conftest import HEADER_EN, SMALL_ROSTER, Aidcal
-    nightly, weekly = Aidcal(f"sqlite:///{tmp_path / 'a.db'}", tmp_path), Aidcal(f"sqlite:///{tmp_path / 'b.db'}", tmp_path)
+def test_a_week_off_records_the_same_steps_as_nightly_runs(aidcal, another_db, calendar_file):
+    nightly, weekly = aidcal, Aidcal(another_db("weekly"), aidcal.workdir)  # two databases on this test's backend
     roster = aidcal.file("u.csv", SMALL_ROSTER)
     for db in (nightly, weekly):
         db("calendar", "load", calendar_file, "--as-of", "2021-01-01")
@@ -83,7 +83,8 @@ def test_a_week_off_records_the_same_steps_as_nightly_runs(aidcal, tmp_path, cal
     notify = aidcal.file("notify.yaml", "channels:\n  - name: mail\n    kind: email\n    smtp_host: 127.0.0.1\n"
                                         "    sender: a@example.cn\n")
     weekly("units", "import", aidcal.file("mail.csv", SMALL_ROSTER.replace(f"{HEADER_EN}\n", f"{HEADER_EN},email\n")
-                                          .replace(",\n", ",,x@example.cn\n").replace("2021-03-01\n", "2021-03-01,x@example.cn\n")))
+                                          .replace(",\n", ",,x@example.cn\n").replace("2021-03-01\n", "2021-03-01,x@example.cn\n")),
+           "--as-of", "2021-01-01")
     taken = json.loads(weekly("--notify", notify, "escalate", "--as-of", "2021-01-31", "--format", "json").stdout)
     assert steps(nightly) == steps(weekly)
     # One digest per unit for the whole week, never a burst of stale ones.
@@ -159,10 +160,10 @@ tasks:
 def test_a_simulated_year_gives_exactly_the_expected_steps(aidcal):
     """On time: no step. Two working days late: a reminder. Never: reminder, notice,
     and (notices issued at once) escalation 5 + 1 working days after the notice."""
-    from conftest import HEADER_EN
     aidcal("calendar", "load", aidcal.file("plan.yaml", SIMPLE_PLAN), "--as-of", "2021-01-01")
     aidcal("units", "import", aidcal.file("u.csv", f"{HEADER_EN}\nON,准时小学,小学,镇,,王,13912345678,\n"
-                                          "LATE,迟交小学,小学,镇,,李,13912345679,\nNEVER,未交小学,小学,镇,,张,13912345670,\n"))
+                                          "LATE,迟交小学,小学,镇,,李,13912345679,\nNEVER,未交小学,小学,镇,,张,13912345670,\n"),
+           "--as-of", "2021-01-01")
     engine = aidcal.engine()
     dues = [CAL.roll(date(2021, m, 20), "forward") for m in range(1, 13)]
     done = {("ON", d): d for d in dues} | {("LATE", d): CAL.add_workdays(d, 2) for d in dues}

@@ -9,8 +9,7 @@ import sys
 from sqlalchemy import text
 
 from aidcal.engine import store
-from conftest import ROOT
-from test_case_workflows import case_file
+from helpers import ROOT, all_finished, case_file
 
 
 def test_concurrent_completions_cases_and_escalation_lose_and_double_nothing(county, tmp_path):
@@ -39,9 +38,9 @@ def test_concurrent_completions_cases_and_escalation_lose_and_double_nothing(cou
               for k in range(2)]
     procs.append(subprocess.Popen([sys.executable, helper, county.url, "import-cases", str(spring), "senior-grant",
                                    "2021-spring"], stderr=subprocess.PIPE))
-    for proc in procs:
-        assert proc.wait(timeout=120) == 0, proc.stderr.read().decode()[-2000:]
-        assert b"locked" not in proc.stderr.read()
+    for proc, (code, err) in zip(procs, all_finished(procs, timeout=120)):
+        assert code == 0, f"{proc.args[2:]}: {err[-2000:]}"
+        assert "locked" not in err, f"{proc.args[2:]}: {err[-2000:]}"
     assert county.scalar("SELECT count(*) FROM task_instance i JOIN unit u ON u.id = i.unit_id "
                          "WHERE i.due <= '2021-06-30' AND u.code <> '340621' AND i.done_on IS NULL") == 0
     assert county.scalar("SELECT count(*) FROM event WHERE kind = 'done'") == len(targets)

@@ -3,15 +3,14 @@ robots that refuse with HTTP 200 and a non-zero errcode, digests, superseding.""
 import json
 import socket
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
 from aidcal.actions.deliver import send
-from aidcal.engine import delivery
-from aidcal.engine import channels
-from conftest import HEADER_EN
+from aidcal.engine import channels, delivery
+from helpers import HEADER_EN
 
 
 def deliver(engine, config, now, **pacing):
@@ -21,7 +20,7 @@ def deliver(engine, config, now, **pacing):
 
 def soon() -> datetime:
     """Delivery runs on wall time: a minute after the runs a test has just made."""
-    return datetime.now(timezone.utc) + timedelta(minutes=1)
+    return datetime.now(UTC) + timedelta(minutes=1)
 ROSTER = f"""{HEADER_EN},email
 S001,濉溪镇中心学校,小学|初中,濉溪镇,,王伟,13912345678,,s001@example.cn
 S002,濉溪中学,高中,县直,,李芳,0561-6012345,,s002@example.cn
@@ -150,9 +149,9 @@ def test_robots_get_at_most_per_minute_messages(county, robot):
     assert len(Robot.received) == 3 and waits == [pytest.approx(3.0), pytest.approx(3.0)]
 
 
-def test_notify_file_errors_name_file_and_line(aidcal):
-    bad = aidcal.file("notify.yaml", "channels:\n  - name: a\n    kind: wecom\n    urll: x\n")
-    result = aidcal("--notify", bad, "escalate", "--as-of", "2021-02-01", ok=False)
+def test_notify_file_errors_name_file_and_line(offline):
+    bad = offline.file("notify.yaml", "channels:\n  - name: a\n    kind: wecom\n    urll: x\n")
+    result = offline("--notify", bad, "escalate", "--as-of", "2021-02-01", ok=False)  # refused before the database is opened
     assert result.exit_code == 2
     assert "notify.yaml:4: channel a: unknown key 'urll'" in result.stderr
     assert "notify.yaml:2: channel a: url is required" in result.stderr

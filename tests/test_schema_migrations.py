@@ -1,14 +1,14 @@
 """The schema is versioned: migrations build exactly the models, and an older
 database is upgraded in place with nothing lost."""
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from alembic.config import Config
 from sqlalchemy import text
 
 from aidcal.engine import store
 from aidcal.engine.models import SQLModel
-from conftest import ROOT
+from helpers import ROOT, Aidcal
 
 
 def test_store_knows_the_newest_migration():
@@ -18,21 +18,21 @@ def test_store_knows_the_newest_migration():
 
 
 def test_migrations_build_exactly_the_models(db_url):
-    engine = store.connect(db_url)
+    engine = store.connect(db_url, create=True)
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), SQLModel.metadata) == []
 
 
 def test_a_new_database_is_in_wal_mode_at_head(db_url, sqlite_only):
-    engine = store.connect(db_url)
+    engine = store.connect(db_url, create=True)
     assert store.schema_version(engine) == store.SCHEMA_HEAD
     with store.reading(engine) as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
 
 
-def test_unknown_newer_schema_is_refused_with_one_line(aidcal):
-    aidcal("calendar", "list")
+def test_unknown_newer_schema_is_refused_with_one_line(planned):
+    aidcal = planned
     with store.writing(aidcal.engine()) as conn:
         conn.execute(text("UPDATE alembic_version SET version_num='9999'"))
     result = aidcal("calendar", "list", ok=False)
@@ -51,7 +51,8 @@ def test_a_database_of_the_first_release_upgrades_in_place_with_nothing_lost(tmp
     with old.begin() as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, "0001")
-        conn.execute(text("INSERT INTO plan VALUES (1,'340621','濉溪县教育局',2021,'calendar.yaml','Asia/Shanghai','forward','[]','[]','2021-01-01 00:00:00','old')"))
+        conn.execute(text("INSERT INTO plan VALUES (1,'340621','濉溪县教育局',2021,'calendar.yaml','Asia/Shanghai','forward',"
+                          "'[]','[]','2021-01-01 00:00:00','old')"))
         conn.execute(text("INSERT INTO unit VALUES (1,'S1','一校','小学',2,'镇','','王','13912345678',NULL,NULL,'2021-01-01 00:00:00','old')"))
         conn.execute(text("INSERT INTO task VALUES (1,1,'report','月报',63,NULL,NULL)"))
         conn.execute(text("INSERT INTO occurrence VALUES (1,1,'2021-01','2021-01-28','2021-01-28',NULL)"))
@@ -70,7 +71,6 @@ def test_a_state_db_made_by_the_first_release_upgrades_in_place(tmp_path):
     a plan, three units, a completion on time, one late with evidence, an extension, a waiver."""
     import json
     import shutil
-    from conftest import Aidcal
     shutil.copy(ROOT / "tests" / "data" / "state-0001.db", tmp_path / "state.db")
     old = Aidcal(f"sqlite:///{tmp_path / 'state.db'}", tmp_path)
     assert old.scalar("SELECT version_num FROM alembic_version") == store.SCHEMA_HEAD

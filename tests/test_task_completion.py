@@ -19,10 +19,13 @@ def test_done_on_the_due_date_is_on_time_and_after_it_late(county):
     assert set(rows[("system-update", "2021-03")]) >= {"task", "title", "period", "due", "status", "done_at"}
 
 
-def test_period_may_be_left_out_only_when_one_occurrence_is_open(county):
-    result = county("tasks", "done", "--unit", "S001", "system-update", "--as-of", "2021-01-10", ok=False)
-    assert result.exit_code == 2
-    assert "12 open periods" in result.stderr and "2021-01, 2021-02" in result.stderr
+def test_without_a_period_the_one_open_occurrence_overdue_or_due_this_month_is_taken(county):
+    assert "2021-01: done on 2021-01-10" in county("tasks", "done", "--unit", "S001", "system-update",
+                                                  "--as-of", "2021-01-10").stdout
+    result = county("tasks", "done", "--unit", "S002", "system-update", "--as-of", "2021-03-10", ok=False)
+    assert result.exit_code == 2  # January and February are overdue, March is due: which one?
+    assert "3 open periods overdue or due in 2021-03" in result.stderr and "(2021-01, 2021-02, 2021-03)" in result.stderr
+    assert "2021-04" not in result.stderr  # future months are not offered
     county("tasks", "done", "--unit", "S001", "annual-summary", "--as-of", "2021-02-20")
     assert tasks(county, "S001", "2021-03-01")[("annual-summary", "2021-02")]["status"] == "done"
 

@@ -1,6 +1,7 @@
 """Working days and deadline rolling: the worked cases of DOMAIN.md."""
 from datetime import date, timedelta
 
+import chinese_calendar
 import pytest
 
 from aidcal.engine.workdays import WorkCalendar, known_years
@@ -49,6 +50,12 @@ def test_a_year_without_official_data_falls_back_to_weekdays_plus_overrides():
 
 def test_arithmetic_crossing_into_an_unknown_year_does_not_raise():
     last_known = date(known_years().stop - 1, 12, 31)
-    n = CAL.workdays_between(last_known - timedelta(days=10), last_known + timedelta(days=40))
-    assert 25 <= n <= 40
-    assert CAL.roll(last_known + timedelta(days=1), "forward") >= last_known
+    start, end = last_known - timedelta(days=10), last_known + timedelta(days=40)
+    # the known days as chinesecalendar has them, the unknown ones Monday to Friday
+    official = sum(chinese_calendar.is_workday(start + timedelta(days=k)) for k in range(1, 11))
+    weekdays = sum((last_known + timedelta(days=k)).weekday() < 5 for k in range(1, 41))
+    assert CAL.workdays_between(start, end) == official + weekdays
+    first_saturday = last_known + timedelta(days=(5 - last_known.weekday()) % 7 or 7)
+    assert first_saturday.year == last_known.year + 1 and first_saturday.weekday() == 5
+    assert CAL.roll(first_saturday, "forward") == first_saturday + timedelta(days=2)  # the Monday after
+    assert CAL.roll(first_saturday, "backward") == first_saturday - timedelta(days=1)  # the Friday before

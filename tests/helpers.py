@@ -1,0 +1,122 @@
+"""What the tests share that is not a fixture: paths, rosters, the in-process
+runner, case files, bulk moves, and finishing a child process.
+
+Fixtures live in conftest.py; tests import these from here (`from helpers import …`),
+never from conftest.py or from one another.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import date
+from pathlib import Path
+
+from click.testing import CliRunner
+
+import aidcal.cli as aidcal_cli
+
+ROOT = Path(__file__).resolve().parent.parent
+BACKENDS = ["sqlite", "postgresql"]  # every database test runs on each (conftest.py's db_url)
+HEADER_EN = "code,name,type,town,parent,contact,phone,active_from"
+
+SMALL_ROSTER = f"""{HEADER_EN}
+S001,濉溪镇中心学校,小学|初中,濉溪镇,,王伟,13912345678,
+S002,濉溪中学,高中,县直,,李芳,0561-6012345,
+S003,濉溪第二中学,初中|高中,县直,,张敏,+86 139 1234 5679,
+K001,濉溪镇中心幼儿园,幼儿园,濉溪镇,S001,刘静,13812345670,
+V001,濉溪县职业技术学校,中职,县直,,陈强,13712345671,
+N001,城东新区幼儿园,幼儿园,县直,,杨洋,13612345672,2021-03-01
+"""
+
+
+class Aidcal:
+    """Runs `aidcal --db URL …` in-process; returns click's Result.
+
+    With url None, a runner for commands that need no database (checks of files,
+    --help): its --db names a file in a folder that does not exist, so a command
+    that opens the database fails instead of quietly creating one.
+    """
+
+    def __init__(self, url: str | None, workdir: Path):
+        self.url = url if url is not None else f"sqlite:///{workdir / 'no-database-here' / 'state.db'}"
+        self.workdir = workdir
+
+    def __call__(self, *args: str, ok: bool = True, env: dict | None = None):
+        result = CliRunner().invoke(aidcal_cli.cli, ["--db", self.url, *map(str, args)],
+                                    env={"AIDCAL_USER": "tester", **(env or {})}, catch_exceptions=False)
+        if ok:
+            assert result.exit_code == 0, f"exit {result.exit_code}: {result.stderr}{result.stdout}"
+        return result
+
+    def file(self, name: str, text: str, encoding: str = "utf-8") -> Path:
+        path = self.workdir / name
+        path.write_text(text, encoding=encoding)
+        return path
+
+    def engine(self):
+        from aidcal.engine import store
+        if getattr(self, "_engine", None) is None:
+            self._engine = store.connect(self.url, create=True)  # tests look into databases they set up
+        return self._engine
+
+    def scalar(self, sql: str):
+        """One value; dates as ISO text on every backend (SQLite stores them as text)."""
+        from sqlalchemy import text
+
+        from aidcal.engine import store
+        with store.reading(self.engine()) as conn:
+            value = conn.execute(text(sql)).scalar()
+        return value.isoformat() if isinstance(value, date) else value
+
+    def dump(self) -> dict:
+        """Every table's rows: to prove a failed command left the database as it was."""
+        from sqlalchemy import text
+
+        from aidcal.engine import store
+        from aidcal.engine.models import SQLModel
+        with store.reading(self.engine()) as conn:
+            return {name: conn.execute(text(f"SELECT * FROM {name} ORDER BY 1")).all()
+                    for name in SQLModel.metadata.tables}
+
+
+# ── case files (GB 11643 identity numbers) and bulk moves ─────────────────────
+WEIGHTS, CHECK = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2), "10X98765432"
+CASE_HEADER = "姓名,身份证号,联系电话,学校代码,年级,班级,困难等级,银行卡号,是否住宿"
+
+
+def make_id(seq: int, birth: str = "20050301") -> str:
+    body = f"340621{birth}{seq:03d}"
+    return body + CHECK[sum(int(d) * w for d, w in zip(body, WEIGHTS)) % 11]
+
+
+def case_file(aidcal, name, unit, n, start=0, level="困难"):
+    lines = [CASE_HEADER] + [f"学生{k},{make_id(k)},139{k:08d},{unit},高二,{k % 3 + 1}班,{level},62220212345{k:08d},是"
+                             for k in range(start, start + n)]
+    return aidcal.file(name, "\n".join(lines) + "\n")
+
+
+def bulk(aidcal, source, dest, as_of, unit="S002", programme="senior-grant", term="2021-autumn"):
+    return json.loads(aidcal("cases", "advance", "--unit", unit, "--programme", programme, "--term", term,
+                             "--from", source, "--to", dest, "--as-of", as_of, "--format", "json").stdout)
+
+
+# ── child processes ───────────────────────────────────────────────────────────
+def finished(proc: subprocess.Popen, timeout: float) -> tuple[int, str]:
+    """Wait for a child started with stderr=PIPE, reading the pipe while it runs
+    (communicate), so a child that writes much never blocks on a full pipe.
+    Returns (exit code, stderr text); a child still running after `timeout` is killed."""
+    try:
+        _, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+        raise AssertionError(f"{proc.args!r} still running after {timeout} s; stderr: {(err or b'').decode()[-2000:]}")
+    return proc.returncode, (err or b"").decode(errors="replace")
+
+
+def all_finished(procs: list[subprocess.Popen], timeout: float) -> list[tuple[int, str]]:
+    """finished() for children running side by side: every pipe is read at once (one
+    thread each), so no child blocks on a full pipe while another is waited for."""
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=len(procs)) as pool:
+        return list(pool.map(lambda proc: finished(proc, timeout), procs))
