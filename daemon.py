@@ -70,6 +70,8 @@ def nightly(engine, by: str, notify) -> None:
         log.error("escalation failed", error=one_line(exc))
         return
     report = delivery.deliver(engine, notify, datetime.now(UTC), send)
+    for error in report.errors:  # each failing message in the JSON log; `runs list` counts them per run
+        log.error("delivery failed", error=error)
     log.info("delivery done", sent=report.sent, failed=report.failed, superseded=report.superseded)
 
 

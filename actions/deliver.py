@@ -7,16 +7,46 @@ from datetime import datetime
 
 from .transports import send as transport
 
+# What a group robot accepts in one markdown message, in UTF-8 bytes (WeCom 4096, DingTalk
+# 20,000), less room for the title and the markup the transport adds.
+LIMITS = {"wecom": 4096 - 300, "dingtalk": 20_000 - 500}
 
-def render(templates: dict, message, items: list[dict]) -> tuple[str, str]:
+
+def render(templates: dict, message, items: list[dict]) -> tuple[str, list[str], str]:
+    """(subject, one line per late task, footer)."""
     recipient = items[0]["unit_name"] if message.recipient != "*" else "各单位"
     subject = templates["subject"].format(recipient=recipient, count=len(items), as_of=message.as_of)
     lines = [templates["line"].format(**x) for x in items]
-    return subject, "\n".join(lines + ["", templates["footer"].format(msgid=message.msgid)])
+    return subject, lines, templates["footer"].format(msgid=message.msgid)
+
+
+def parts(lines: list[str], footer: str, limit: int | None) -> list[str]:
+    """Bodies within `limit` bytes each, every one ending with the footer: a digest
+    too big for a robot goes out as several messages, never refused for ever."""
+    if limit is None:
+        return ["\n".join([*lines, "", footer])]
+    room = limit - len(footer.encode()) - 2
+    bodies, current, size = [], [], 0
+    for line in lines:
+        data = line.encode()
+        if len(data) > room:  # one line alone too long: cut at a character boundary
+            line = data[:room - 3].decode("utf-8", "ignore") + "…"
+            data = line.encode()
+        if current and size + len(data) + 1 > room:
+            bodies.append(current)
+            current, size = [], 0
+        current.append(line)
+        size += len(data) + 1
+    bodies.append(current)
+    return ["\n".join([*body, "", footer]) for body in bodies]
 
 
 def send(channel, templates: dict, message, items: list[dict], now: datetime) -> None:
-    """Render `message` and send it; raises DeliveryError when the channel refused."""
-    subject, body = render(templates, message, items)
+    """Render `message` and send it, in parts where a robot's size limit asks;
+    raises DeliveryError when the channel refused (the whole message is retried)."""
+    subject, lines, footer = render(templates, message, items)
+    bodies = parts(lines, footer, LIMITS.get(channel.kind))
     to = items[0]["email"] if channel.channel.per_unit else ""
-    transport(channel.kind, channel.settings, to=to, subject=subject, body=body, msgid=message.msgid, now=now)
+    for k, body in enumerate(bodies, 1):
+        title = subject if len(bodies) == 1 else f"{subject}（{k}/{len(bodies)}）"
+        transport(channel.kind, channel.settings, to=to, subject=title, body=body, msgid=message.msgid, now=now)

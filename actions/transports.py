@@ -12,6 +12,7 @@ import urllib.parse
 import urllib.request
 from datetime import datetime
 from email.message import EmailMessage
+from email.utils import format_datetime
 
 from aidcal.engine.errors import DeliveryError
 
@@ -26,10 +27,11 @@ def send(kind: str, settings: dict, *, to: str, subject: str, body: str, msgid: 
         raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
 
 
-def _email(settings, to, subject, body, msgid, _now):
+def _email(settings, to, subject, body, msgid, now):
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = settings["sender"], to, subject
     message["Message-ID"] = msgid  # stable: a resend after a crash is recognisable
+    message["Date"] = format_datetime(now)
     message.set_content(body)
     with smtplib.SMTP(settings["smtp_host"], int(settings.get("smtp_port", 25)), timeout=30) as smtp:
         if settings.get("starttls"):

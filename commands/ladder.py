@@ -205,6 +205,8 @@ def outbox_deliver(obj):
     for error in report.errors:
         say(f"warning: {error}")
     click.echo(f"outbox: {report.sent} sent, {report.failed} failed (will retry), {report.superseded} superseded")
+    if report.failed:
+        raise SystemExit(1)  # a script or cron sees that something did not go out
 
 
 @click.group()
@@ -225,7 +227,8 @@ def runs_list(obj, fmt):
     else:
         for r in rows:
             r["counts"] = " ".join(f"{k}={v}" for k, v in r["counts"].items())
-        print_table("督办运行记录", rows, ["id", "as_of", "started", "finished", "outcome", "counts", "error"], HEADERS)
+        print_table("督办运行记录", rows, ["id", "as_of", "started", "finished", "outcome", "counts", "failed_messages", "error"],
+                    HEADERS)
 
 
 @click.group("engine")

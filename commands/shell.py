@@ -211,4 +211,6 @@ HEADERS = {
     "term_from": "执行起始学期", "note": "说明", "authority": "主管教育局", "authority_name": "教育局名称",
     "plan": "计划发文单位", "id": "编号", "number": "文号", "drafted_on": "起草日期", "issued_on": "签发日期",
     "signed_by": "签发人", "items": "事项", "kind": "操作", "on": "日期", "at": "记录时间", "by": "操作人", "detail": "说明",
+    "failed_messages": "发送失败消息", "started": "开始时间", "finished": "结束时间", "outcome": "结果", "counts": "各环节数量",
+    "error": "错误", "as_of": "业务日期",
 }

@@ -147,9 +147,9 @@ def tasks_import(obj, file, as_of):
     from aidcal.engine import store
     from aidcal.engine.completions import import_completions, read_sheet
     as_of = as_of or today()
-    rows, files = read_sheet(file)
+    parsed = read_sheet(file)
     with store.writing(obj.engine) as conn:
-        report = import_completions(conn, rows, files, as_of, user())
+        report = import_completions(conn, parsed, as_of, user())
     click.echo(f"completions: {report.recorded} recorded ({report.late} late), {report.already_done} already done")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from string import Formatter
 
 from . import located
 from .errors import InputError
@@ -22,6 +23,12 @@ CHANNEL_KEYS = {
 }
 REQUIRED = {"email": ("smtp_host", "sender"), "wecom": ("url",), "dingtalk": ("url",)}
 TEMPLATE_KEYS = ("subject", "line", "footer")
+# The fields each template may name: a digest's subject, each of its lines (one late task), its footer.
+TEMPLATE_FIELDS = {
+    "subject": ("recipient", "count", "as_of"),
+    "line": ("unit", "unit_name", "town", "email", "contact", "task", "title", "period", "due", "rung", "rung_title"),
+    "footer": ("msgid",),
+}
 DEFAULT_TEMPLATES = {
     "subject": "【学生资助工作提醒】{recipient}：{count} 项（{as_of}）",
     "line": "{rung_title}｜{unit_name}｜{title}（{period}，截止 {due}）",
@@ -93,6 +100,16 @@ def read(path: str | Path | None, secrets: Mapping[str, str] = {}) -> NotifyConf
     for key, value in (doc.get("templates") or {}).items():
         if key not in TEMPLATE_KEYS:
             error(located.line_of(doc["templates"], key), f"templates: unknown key '{key}' (allowed: {', '.join(TEMPLATE_KEYS)})")
+            continue
+        try:
+            named = {name for _, name, _, _ in Formatter().parse(str(value)) if name is not None}
+        except ValueError as exc:
+            error(located.line_of(doc["templates"], key), f"templates: {key}: {exc}")
+            continue
+        unknown = sorted(name for name in named if name not in TEMPLATE_FIELDS[key])
+        if unknown:
+            error(located.line_of(doc["templates"], key), f"templates: {key}: unknown field {{{unknown[0]}}} "
+                                                          f"(allowed: {', '.join(TEMPLATE_FIELDS[key])})")
         else:
             templates[key] = str(value)
     if problems:

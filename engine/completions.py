@@ -15,7 +15,7 @@ from sqlalchemy import Column, Date, Integer, MetaData, String, Table, and_, bin
 from sqlalchemy.engine import Connection
 
 from . import sheets, store
-from .errors import InputError
+from .errors import InputError, rows_listed
 from .models import event, evidence
 from .models import instance as i
 from .models import occurrence as o
@@ -31,13 +31,24 @@ PERIOD_RE = re.compile(r"^(\d{4})-(\d{1,2})$")
 
 
 @dataclass
+class Sheet:
+    """A completion sheet as read: its well-formed rows, the evidence they name,
+    and every problem of the rest (row number, line), reported together with
+    what the database finds wrong."""
+    name: str
+    rows: list[dict]
+    files: list[tuple[int, str, bytes]]
+    problems: list[tuple[int, str]]
+
+
+@dataclass
 class ImportReport:
     recorded: int
     already_done: int
     late: int
 
 
-def read_sheet(path) -> tuple[list[dict], list[tuple[int, str, bytes]]]:
+def read_sheet(path) -> Sheet:
     """Rows and the evidence files they name (paths relative to the sheet)."""
     sheet = sheets.read(path, ALIASES, COLUMNS[:5])
     base = Path(path).parent
@@ -70,12 +81,11 @@ def read_sheet(path) -> tuple[list[dict], list[tuple[int, str, bytes]]]:
                 files.append((row_no, file.name, file.read_bytes()))
             else:
                 errors.append(f"evidence file '{evidence_name}' not found next to the sheet")
-        problems += [f"{sheet.name}: row {row_no}: {e}" for e in errors]
-        rows.append(dict(row_no=row_no, unit_code=unit_code, task_key=key, period=period, done_on=done_on, note=note or None,
-                         plan=plan or None))
-    if problems:
-        raise InputError(problems)
-    return rows, files
+        problems += [(row_no, f"{sheet.name}: row {row_no}: {e}") for e in errors]
+        if not errors:
+            rows.append(dict(row_no=row_no, unit_code=unit_code, task_key=key, period=period, done_on=done_on,
+                             note=note or None, plan=plan or None))
+    return Sheet(sheet.name, rows, files, problems)
 
 
 def _period(value) -> str | None:
@@ -87,9 +97,10 @@ def _period(value) -> str | None:
     return None
 
 
-def import_completions(conn: Connection, rows: list[dict], files: list[tuple[int, str, bytes]],
-                       as_of: date, by: str) -> ImportReport:
-    """Validate every row against the store, then write, in the caller's transaction."""
+def import_completions(conn: Connection, parsed: Sheet, as_of: date, by: str) -> ImportReport:
+    """Validate every row against the store, then write, in the caller's transaction.
+    Every bad row is reported at once, whatever is wrong with it; nothing is written then."""
+    rows, files = parsed.rows, [f for f in parsed.files if f[0] in {r["row_no"] for r in parsed.rows}]
     sheet = Table("import_row", MetaData(), Column("row_no", Integer, primary_key=True),
                   Column("unit_code", String), Column("task_key", String), Column("period", String),
                   Column("done_on", Date), Column("note", String), Column("sha256", String),
@@ -102,13 +113,13 @@ def import_completions(conn: Connection, rows: list[dict], files: list[tuple[int
             {**r, "sha256": evidence_of.get(r["row_no"], (None, None))[0],
              "filename": evidence_of.get(r["row_no"], (None, None))[1]} for r in rows])
         store.analyze(conn, sheet)
-        return _apply(conn, sheet, rows, as_of, by)
+        return _apply(conn, sheet, parsed, as_of, by)
     finally:
         sheet.drop(conn)
 
 
-def _apply(conn: Connection, sheet: Table, rows: list[dict], as_of: date, by: str) -> ImportReport:
-    r = sheet.c
+def _apply(conn: Connection, sheet: Table, parsed: Sheet, as_of: date, by: str) -> ImportReport:
+    r, rows = sheet.c, parsed.rows
     has_evidence = select(func.count()).where(evidence.c.instance_id == i.c.id).scalar_subquery()
     # Inner joins: a row finds its instance (one per plan that has the key for the unit) or
     # nothing; an outer join would carry every other plan's task of the key along, for nothing.
@@ -120,30 +131,33 @@ def _apply(conn: Connection, sheet: Table, rows: list[dict], as_of: date, by: st
                      .join(o, and_(o.c.task_id == t.c.id, o.c.period == r.period))
                      .join(i, and_(i.c.occurrence_id == o.c.id, i.c.unit_id == u.c.id)))
     ).all()
-    problems, by_row = [], {row["row_no"]: [] for row in rows}
+    problems, by_row = list(parsed.problems), {row["row_no"]: [] for row in rows}
     for x in resolved:
         by_row[x.row_no].append(x)
     sheet_rows = {row["row_no"]: row for row in rows}
     for row_no, found in by_row.items():
         row = sheet_rows[row_no]
-        what = f"row {row_no}: {row['unit_code']} {row['task_key']} {row['period']}"
+        what = f"{parsed.name}: row {row_no}: {row['unit_code']} {row['task_key']} {row['period']}"
         x = found[0] if found else None
+        problem = None
         if not found:
-            problems.append(f"{what}: no such task for this unit and period (check unit code, task key and period)")
+            problem = "no such task for this unit and period (check unit code, task key and period)"
         elif len(found) > 1:
             plans = ", ".join(sorted(f.authority_code for f in found))
-            problems.append(f"{what}: the unit has this task from the plans of {len(found)} authorities ({plans}); "
-                            "name one in a plan column (计划发文单位)")
+            problem = (f"the unit has this task from the plans of {len(found)} authorities ({plans}); "
+                       "name one in a plan column (计划发文单位)")
         elif x.cancelled_on is not None:
-            problems.append(f"{what}: cancelled on {x.cancelled_on}")
+            problem = f"cancelled on {x.cancelled_on}"
         elif x.waived_on is not None:
-            problems.append(f"{what}: waived on {x.waived_on}")
+            problem = f"waived on {x.waived_on}"
         elif x.done_on > as_of:
-            problems.append(f"{what}: done_at {x.done_on} is after the as-of date {as_of}")
+            problem = f"done_at {x.done_on} is after the as-of date {as_of}"
         elif x.was_done is None and x.evidence and not x.sha256 and not x.files:
-            problems.append(f"{what}: the plan requires evidence ({x.evidence}); add a file name in the evidence column")
+            problem = f"the plan requires evidence ({x.evidence}); add a file name in the evidence column"
+        if problem:
+            problems.append((row_no, f"{what}: {problem}"))
     if problems:
-        raise InputError(problems)
+        raise InputError(rows_listed(problems))
 
     # Each row's instance, resolved once above, is kept beside it: the writes below join by primary key.
     open_rows = [dict(row=row_no, instance=found[0].instance_id) for row_no, found in by_row.items()
@@ -159,11 +173,12 @@ def _apply(conn: Connection, sheet: Table, rows: list[dict], as_of: date, by: st
         select(target.c.instance_id, i.c.unit_id, literal("done"), target.c.done_on, literal(stamp), literal(by),
                func.coalesce(target.c.note, literal(""))).join(i, i.c.id == target.c.instance_id),
     ))
-    conn.execute(evidence.insert().from_select(
+    # Reopened work sent again with the same file keeps the file it already has.
+    conn.execute(store.insert(conn, evidence).from_select(
         ["instance_id", "sha256", "filename", "added_at", "added_by"],
         select(target.c.instance_id, target.c.sha256, target.c.filename, literal(stamp), literal(by))
         .where(target.c.sha256.is_not(None)),
-    ))
+    ).on_conflict_do_nothing(index_elements=["instance_id", "sha256"]))
     recorded = conn.execute(
         i.update().where(i.c.id == target.c.instance_id)
         .values(done_on=target.c.done_on, done_at=stamp, done_by=by, note=target.c.note)

@@ -35,6 +35,9 @@ def deliver(engine, config, now: datetime, send, clock=time.monotonic, sleep=tim
     with store.reading(engine) as conn:
         messages = outbox.due(conn, now)
     for message in messages:
+        with store.writing(engine) as conn:
+            if not outbox.claim(conn, message, now):
+                continue  # another delivery has it
         channel = config.by_name(message.channel)
         with store.reading(engine) as conn:
             items = outbox.digest(conn, message.id)["items"]

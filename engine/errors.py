@@ -10,6 +10,20 @@ class InputError(Exception):
         super().__init__("\n".join(self.problems))
 
 
+ROWS_LISTED = 200  # a sheet with thousands of bad rows lists the first ones, then says how many more
+
+
+def rows_listed(problems: list[tuple[int, str]]) -> list[str]:
+    """A sheet's problems in row order, each "FILE: row N: …", at most ROWS_LISTED rows."""
+    ordered = [text for _, text in sorted(problems, key=lambda p: p[0])]
+    rows = sorted({row for row, _ in problems})
+    if len(rows) <= ROWS_LISTED:
+        return ordered
+    shown = set(rows[:ROWS_LISTED])
+    kept = [text for row, text in sorted(problems, key=lambda p: p[0]) if row in shown]
+    return kept + [f"…and {len(rows) - ROWS_LISTED} more rows with problems"]
+
+
 def one_line(exc: BaseException) -> str:
     """An exception as one short line: the driver's message, never the SQL or its parameters
     (they may hold personal data)."""

@@ -258,7 +258,10 @@ def _describe(conn: Connection, steps, limit: int | None = None) -> list[dict]:
 
 
 def list_runs(conn: Connection, limit: int = 100) -> list[dict]:
-    rows = conn.execute(select(run).order_by(run.c.id.desc()).limit(limit)).all()
+    """Each run, newest first, with how many of its messages are failing (retried, never dropped)."""
+    failing = (select(func.count()).where(outbox.c.run_id == run.c.id, outbox.c.status == "failed")
+               .scalar_subquery().label("failed_messages"))
+    rows = conn.execute(select(run, failing).order_by(run.c.id.desc()).limit(limit)).all()
     return [dict(id=r.id, as_of=str(r.as_of), started=store.shown_moment(r.started_at),
                  finished=store.shown_moment(r.finished_at), outcome=r.outcome,
-                 counts=json.loads(r.counts), error=r.error, by=r.by) for r in rows]
+                 counts=json.loads(r.counts), error=r.error, by=r.by, failed_messages=r.failed_messages) for r in rows]

@@ -42,11 +42,23 @@ def supersede_completed(conn: Connection) -> int:
 
 def due(conn: Connection, now: datetime, limit: int = 500) -> list:
     return conn.execute(
-        select(m.c.id, m.c.channel, m.c.recipient, m.c.msgid, m.c.attempts, run.c.as_of)
+        select(m.c.id, m.c.channel, m.c.recipient, m.c.msgid, m.c.attempts, m.c.next_attempt_at, run.c.as_of)
         .join(run, run.c.id == m.c.run_id)
         .where(m.c.status.in_(("pending", "failed")), m.c.next_attempt_at <= now)
         .order_by(m.c.next_attempt_at, m.c.id).limit(limit)
     ).all()
+
+
+CLAIM = timedelta(minutes=10)  # a sender that dies after claiming leaves the message to be retried after this
+
+
+def claim(conn: Connection, message, now: datetime) -> bool:
+    """Claim a due message for one sender (compare-and-set on the retry time it was
+    seen with): two deliveries at once never send the same message twice, and a
+    sender killed between send and record leaves it to be sent again after CLAIM."""
+    return conn.execute(update(m).where(
+        m.c.id == message.id, m.c.status.in_(("pending", "failed")), m.c.next_attempt_at == message.next_attempt_at,
+    ).values(next_attempt_at=now + CLAIM)).rowcount == 1
 
 
 def digest(conn: Connection, message_id: int) -> dict:

@@ -43,3 +43,17 @@ def test_global_db_option_is_documented():
 def test_help_runs_for_every_command(offline):
     for name in COMMANDS:
         assert "Usage:" in offline(*name.split(), "--help").stdout
+
+
+def test_every_command_is_run_by_some_test_in_its_default_output():
+    """A command's default output (the table people read) breaks unseen unless a test runs it."""
+    tests = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("*.py"))
+    tests += (ROOT / "tests" / "wheel_smoke.sh").read_text(encoding="utf-8")
+    missing = []
+    for name, cmd in COMMANDS.items():
+        call = ", ".join(f'"{word}"' for word in name.split())
+        lines = [line for line in tests.splitlines() if call in line or f"aidcal {name}" in line]
+        formatted = any(p.name == "fmt" and not p.required for p in cmd.params)
+        if not lines or formatted and all("--format" in line for line in lines):
+            missing.append(name)
+    assert not missing, f"no test runs these commands in their default output: {', '.join(missing)}"

@@ -198,6 +198,8 @@ def test_a_supervisor_reads_back_the_roster_a_task_history_and_its_evidence(coun
     history = json.loads(county("tasks", "history", "--unit", "S001", "spring-payout", "--format", "json").stdout)
     assert [(h["kind"], h["on"], h["by"]) for h in history] == [("done", "2021-05-20", "tester"), ("reopen", "2021-05-21", "tester")]
     assert "缺签字" in history[1]["detail"] and history[0]["at"].endswith("+08:00")
+    table = county("tasks", "history", "--unit", "S001", "spring-payout").stdout
+    assert "办理记录" in table and "操作人" in table and "reopen" in table
     out = tmp_path / "evidence"
     county("tasks", "evidence", "--unit", "S001", "spring-payout", "--output", out)
     assert (out / "花名册.pdf").read_text(encoding="utf-8") == "签字确认的发放花名册"
@@ -239,3 +241,33 @@ def test_a_lease_whose_holder_process_is_gone_is_taken_over_at_once_on_the_same_
     assert not daemon.acquire(engine, "me:2")
     refusal = daemon.refusal(engine)
     assert "(otherhost:42, until " in refusal and "+08:00)" in refusal
+
+
+def test_a_completion_sheet_reports_every_bad_row_at_once_whatever_is_wrong(county):
+    sheet = county.file("c.csv", "unit,task,period,done_at,note\n"
+                                 "S001,system-update,2021-05,2021-05-20,\n"
+                                 "S001,nosuch,2021-05,2021-05-20,\n"
+                                 "S002,system-update,2021-13,2021-05-20,\n"
+                                 "S003,system-update,2021-05,someday,\n")
+    before = county.dump()
+    result = county("tasks", "import", sheet, "--as-of", "2021-06-01", ok=False)
+    assert result.exit_code == 2 and county.dump() == before
+    assert result.stderr.splitlines() == [
+        "error: c.csv: row 3: S001 nosuch 2021-05: no such task for this unit and period (check unit code, task key and period)",
+        "error: c.csv: row 4: period '2021-13' is not YYYY-MM",
+        "error: c.csv: row 5: done_at 'someday' is not a date (use YYYY-MM-DD)"]
+    many = county.file("m.csv", "unit,task,period,done_at,note\n" + "".join(f"S00{k % 3 + 1},nosuch{k},2021-05,2021-05-20,\n"
+                                                                             for k in range(250)))
+    lines = county("tasks", "import", many, "--as-of", "2021-06-01", ok=False).stderr.splitlines()
+    assert len(lines) == 201 and lines[-1] == "error: …and 50 more rows with problems"
+
+
+def test_reopened_work_sent_again_with_the_same_evidence_is_recorded_and_keeps_the_file(county):
+    proof = county.file("花名册.pdf", "签字确认的发放花名册")
+    county("tasks", "done", "--unit", "S001", "spring-payout", "--evidence", proof, "--as-of", "2021-05-20")
+    county("tasks", "reopen", "--unit", "S001", "spring-payout", "--reason", "重新核对", "--as-of", "2021-05-21")
+    county("tasks", "done", "--unit", "S001", "spring-payout", "--evidence", proof, "--as-of", "2021-05-22")
+    county("tasks", "reopen", "--unit", "S001", "spring-payout", "--reason", "再核对", "--as-of", "2021-05-23")
+    sheet = county.file("c.csv", "unit,task,period,done_at,note,evidence\nS001,spring-payout,2021-05,2021-05-24,,花名册.pdf\n")
+    assert "1 recorded" in county("tasks", "import", sheet, "--as-of", "2021-06-01").stdout
+    assert county.scalar("SELECT count(*) FROM evidence") == 1 and county.scalar("SELECT count(*) FROM evidence_blob") == 1

@@ -161,3 +161,66 @@ def test_outbox_list_shows_status(mailed):
     aidcal, config, _ = mailed
     rows = json.loads(aidcal("outbox", "list", "--status", "pending", "--format", "json").stdout)
     assert {r["recipient"] for r in rows} == {"S001", "S002"} and all(r["msgid"].startswith("<aidcal.") for r in rows)
+    table = aidcal("outbox", "list").stdout
+    assert "消息" in table and "S001" in table and "pending" in table and "+08:00" in table
+
+
+def test_a_template_naming_an_unknown_field_is_refused_at_load_by_file_and_line(offline):
+    bad = offline.file("notify.yaml", "templates:\n  subject: '{school} 的提醒'\n  line: '{title}（{period}）'\n")
+    result = offline("--notify", bad, "escalate", "--as-of", "2021-02-01", ok=False)
+    assert result.exit_code == 2
+    assert "notify.yaml:2: templates: subject: unknown field {school} (allowed: recipient, count, as_of)" in result.stderr
+
+
+def test_a_digest_too_big_for_a_robot_goes_out_in_parts(robot):
+    from types import SimpleNamespace
+
+    from aidcal.actions.deliver import LIMITS, parts
+    lines = [f"催办提醒｜第{k}学校｜每月 20 日前更新维护学生资助管理及建档立卡信息系统数据（2021-01）" for k in range(300)]
+    bodies = parts(lines, "消息编号：<aidcal.1.wx.*@aidcal>", LIMITS["wecom"])
+    assert len(bodies) > 1 and all(len(b.encode()) <= 4096 for b in bodies)
+    assert sum(b.count("催办提醒") for b in bodies) == 300 and all(b.endswith("@aidcal>") for b in bodies)
+    channel = SimpleNamespace(kind="wecom", settings={"url": f"{robot}/send?key=k"}, channel=SimpleNamespace(per_unit=False))
+    message = SimpleNamespace(recipient="*", as_of="2021-01-21", msgid="<aidcal.1.wx.*@aidcal>")
+    items = [dict(unit=f"S{k}", unit_name=f"第{k}学校", town="镇", email="", contact="", task="t", title="x" * 40,
+                  period="2021-01", due="2021-01-20", rung="reminder", rung_title="催办提醒") for k in range(300)]
+    send(channel, channels.DEFAULT_TEMPLATES, message, items, datetime.now(UTC))
+    contents = [payload["markdown"]["content"] for _, payload in Robot.received]
+    assert len(contents) > 1 and all(len(c.encode()) <= 4096 for c in contents)
+    assert f"（1/{len(contents)}）" in contents[0]
+
+
+def test_two_deliveries_at_once_never_send_a_message_twice(mailed):
+    from aiosmtpd.controller import Controller
+    aidcal, config, port = mailed
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        NOW, reports = soon(), []
+        threads = [threading.Thread(target=lambda: reports.append(deliver(aidcal.engine(), config, now=NOW)))
+                   for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        controller.stop()
+    assert sorted(m.rcpt_tos[0] for m in inbox.messages) == ["s001@example.cn", "s002@example.cn"]
+    assert sum(r.sent for r in reports) == 2
+    assert all("Date: " in m.content.decode() for m in inbox.messages)  # e-mail carries its date
+
+
+def test_outbox_deliver_exits_1_when_a_message_failed(mailed):
+    aidcal, config, port = mailed  # nobody listens on the port
+    notify = aidcal.workdir / "notify.yaml"
+    result = aidcal("--notify", notify, "outbox", "deliver", ok=False)
+    assert result.exit_code == 1 and "2 failed (will retry)" in result.stdout
+
+
+def test_runs_list_counts_the_messages_that_are_failing(mailed):
+    aidcal, config, _ = mailed
+    deliver(aidcal.engine(), config, now=soon())  # nobody listens: both fail, to be retried
+    runs = json.loads(aidcal("runs", "list", "--format", "json").stdout)
+    assert runs[0]["failed_messages"] == 2
+    assert "发送失败消息" in aidcal("runs", "list").stdout
