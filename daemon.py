@@ -64,11 +64,10 @@ def nightly(engine, by: str, notify) -> None:
     as_of = datetime.now(TZ).date()
     log = logs.get(__name__).bind(as_of=str(as_of))
     try:
-        result = escalation.nightly(engine, as_of, by, [c.channel for c in notify.channels])
+        result = escalation.nightly(engine, as_of, by, [c.channel for c in notify.channels], notify.alerts)
         log.info("escalation done", run_id=result.run_id, **result.counts)
-    except Exception as exc:  # recorded by escalation.nightly, logged without locals, retried tomorrow
+    except Exception as exc:  # recorded by escalation.nightly (with the alert), logged without locals, retried tomorrow
         log.error("escalation failed", error=one_line(exc))
-        return
     report = delivery.deliver(engine, notify, datetime.now(UTC), send)
     for error in report.errors:  # each failing message in the JSON log; `runs list` counts them per run
         log.error("delivery failed", error=error)

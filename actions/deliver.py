@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from aidcal.engine.vocabulary import ALERT
+
 from .transports import send as transport
 
 # What a group robot accepts in one markdown message, in UTF-8 bytes (WeCom 4096, DingTalk
@@ -44,6 +46,11 @@ def parts(lines: list[str], footer: str, limit: int | None) -> list[str]:
 def send(channel, templates: dict, message, items: list[dict], now: datetime) -> None:
     """Render `message` and send it, in parts where a robot's size limit asks;
     raises DeliveryError when the channel refused (the whole message is retried)."""
+    if message.recipient == ALERT:  # the bureau's own channel: a nightly run failed
+        body = f"{message.as_of} 的夜间督办运行失败，已回滚，下次运行将补做。\n错误：{items[0]['alert']}\n消息编号：{message.msgid}"
+        transport(channel.kind, channel.settings, to="", subject="【学生资助系统告警】夜间督办运行失败", body=body,
+                  msgid=message.msgid, now=now)
+        return
     subject, lines, footer = render(templates, message, items)
     bodies = parts(lines, footer, LIMITS.get(channel.kind))
     to = items[0]["email"] if channel.channel.per_unit else ""

@@ -115,9 +115,11 @@ def escalate(db: Db, as_of: str, channels: str) -> None:
         for task_id, plan_id, ladder, due in pairs:
             ladder, cal, due = json.loads(ladder), calendars[plan_id], date.fromisoformat(str(due))
             dates = {"reminder": cal.add_workdays(due, ladder["reminder"]), "notice": cal.add_workdays(due, ladder["notice"])}
-            if ladder["heads_up"]:
+            if ladder["heads_up"] and day <= due:
                 dates["heads_up"] = cal.add_workdays(due, -ladder["heads_up"])
-            rungs += [(task_id, db.stamp(due), r, db.stamp(d)) for r, d in dates.items() if d <= day]
+            start = ladder.get("start") and date.fromisoformat(ladder["start"])
+            rungs += [(task_id, db.stamp(due), r, db.stamp(d)) for r, d in dates.items()
+                      if d <= day and (start is None or d >= start)]
         db("CREATE TEMPORARY TABLE rung_due (task_id integer, due date, rung varchar, due_on date)")
         db.many("INSERT INTO rung_due VALUES (?, ?, ?, ?)", rungs)
         db.analyze("rung_due")

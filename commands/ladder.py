@@ -26,7 +26,7 @@ def escalate(obj, as_of, dry_run, limit, fmt):
     if dry_run:
         result = escalation.rehearse(obj.engine, as_of, user(), channels)
     else:
-        result = escalation.nightly(obj.engine, as_of, user(), channels)
+        result = escalation.nightly(obj.engine, as_of, user(), channels, obj.notify.alerts)
     if dry_run:
         shown = result.would if fmt == "json" else result.would[:limit]
     else:

@@ -47,6 +47,7 @@ class ChannelConfig:
 class NotifyConfig:
     channels: tuple[ChannelConfig, ...] = ()
     templates: dict = field(default_factory=lambda: dict(DEFAULT_TEMPLATES))
+    alerts: str | None = None  # the bureau's own group channel, told when a nightly run fails
 
     def by_name(self, name: str) -> ChannelConfig | None:
         return next((c for c in self.channels if c.channel.name == name), None)
@@ -70,8 +71,8 @@ def read(path: str | Path | None, secrets: Mapping[str, str] = {}) -> NotifyConf
         problems.append(f"{path.name}:{line}: {message}")
 
     for key in doc:
-        if key not in ("channels", "templates"):
-            error(located.line_of(doc, key), f"unknown key '{key}' (allowed: channels, templates)")
+        if key not in ("channels", "templates", "alerts"):
+            error(located.line_of(doc, key), f"unknown key '{key}' (allowed: channels, templates, alerts)")
     channels, names = [], set()
     items = doc.get("channels") or []
     for k, item in enumerate(items):
@@ -112,6 +113,12 @@ def read(path: str | Path | None, secrets: Mapping[str, str] = {}) -> NotifyConf
                                                           f"(allowed: {', '.join(TEMPLATE_FIELDS[key])})")
         else:
             templates[key] = str(value)
+    alerts = doc.get("alerts")
+    if alerts is not None:
+        named = next((c for c in channels if c.channel.name == alerts), None)
+        if named is None or named.channel.per_unit:
+            error(located.line_of(doc, "alerts"), f"alerts: '{alerts}' must name a group robot channel of this file "
+                                                  f"({', '.join(c.channel.name for c in channels if not c.channel.per_unit) or 'none'})")
     if problems:
         raise InputError(problems)
-    return NotifyConfig(tuple(channels), templates)
+    return NotifyConfig(tuple(channels), templates, alerts)

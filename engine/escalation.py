@@ -34,7 +34,7 @@ from .models import task as t
 from .models import unit as u
 from .plan import work_calendars
 from .unit_types import BUREAU_MASK
-from .vocabulary import RUNGS
+from .vocabulary import ALERT, RUNGS
 
 STEP_COLUMNS = ["unit", "unit_name", "task", "title", "period", "rung", "due_on", "taken_on", "notice"]
 
@@ -105,20 +105,25 @@ def rehearse(engine, as_of: date, by: str, channels=()) -> RunResult:
     return result
 
 
-def nightly(engine, as_of: date, by: str, channels=()) -> RunResult:
+def nightly(engine, as_of: date, by: str, channels=(), alerts: str | None = None) -> RunResult:
     """The nightly run as one transaction, shared by `aidcal escalate` and the daemon.
 
     A run that fails rolls back whole; its failure is then recorded in a
-    transaction of its own (for `runs list`) and the error raised again, so the
-    next run takes everything this one missed."""
+    transaction of its own (for `runs list`), with an alert for the bureau's
+    `alerts` channel in the outbox, and the error raised again, so the next run
+    takes everything this one missed."""
     try:
         with store.writing(engine) as conn:
             return escalate(conn, as_of, by, channels)
     except Exception as exc:
         with store.writing(engine) as conn:
             stamp = store.now()
-            conn.execute(run.insert().values(as_of=as_of, started_at=stamp, finished_at=stamp, outcome="error",
-                                             error=one_line(exc), by=by))
+            run_id = conn.execute(run.insert().values(as_of=as_of, started_at=stamp, finished_at=stamp, outcome="error",
+                                                      error=one_line(exc), by=by)).inserted_primary_key[0]
+            if alerts:
+                conn.execute(outbox.insert().values(run_id=run_id, channel=alerts, recipient=ALERT,
+                                                    msgid=f"<aidcal.{run_id}.{alerts}.alert@aidcal>",
+                                                    next_attempt_at=stamp, created_at=stamp))
         raise
 
 

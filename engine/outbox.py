@@ -21,7 +21,7 @@ from .models import step as s
 from .models import task as t
 from .models import unit as u
 from .status import is_open
-from .vocabulary import RUNG_TITLES
+from .vocabulary import ALERT, RUNG_TITLES
 
 RETRY_FIRST = timedelta(minutes=1)
 RETRY_CAP = timedelta(hours=1)
@@ -36,7 +36,7 @@ def supersede_completed(conn: Connection) -> int:
     """Unsent messages whose every occurrence has since been completed are not sent."""
     still_open = (exists().select_from(s.join(i, i.c.id == s.c.instance_id).join(u, u.c.id == i.c.unit_id))
                   .where(_addressed(), is_open()))
-    return conn.execute(update(m).where(m.c.status.in_(("pending", "failed")), ~still_open)
+    return conn.execute(update(m).where(m.c.status.in_(("pending", "failed")), m.c.recipient != ALERT, ~still_open)
                         .values(status="superseded")).rowcount
 
 
@@ -62,7 +62,12 @@ def claim(conn: Connection, message, now: datetime) -> bool:
 
 
 def digest(conn: Connection, message_id: int) -> dict:
-    """What a message says: its run's steps for its unit (or for all units), still open ones only."""
+    """What a message says: its run's steps for its unit (or for all units), still open ones only;
+    for a failed run's alert, the run's error."""
+    failed = conn.execute(select(run.c.error).join(m, m.c.run_id == run.c.id)
+                          .where(m.c.id == message_id, m.c.recipient == ALERT)).first()
+    if failed is not None:
+        return dict(items=[dict(alert=failed.error or "")])
     rows = conn.execute(
         select(u.c.code, u.c.name, u.c.town, u.c.email, u.c.contact, t.c.key, t.c.title, o.c.period, i.c.due, s.c.rung)
         .select_from(m.join(s, s.c.run_id == m.c.run_id).join(i, i.c.id == s.c.instance_id)

@@ -6,14 +6,13 @@ that is not a fixture (paths, rosters, the runner class) is in helpers.py.
 """
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import uuid
 from pathlib import Path
 
 import pytest
 
-from helpers import BACKENDS, ROOT, SMALL_ROSTER, Aidcal
+from helpers import BACKENDS, SMALL_ROSTER, Aidcal, write_adopted_from_new_year
 
 
 @pytest.fixture(scope="session")
@@ -83,7 +82,7 @@ def offline(tmp_path) -> Aidcal:
 
 @pytest.fixture
 def calendar_file(tmp_path) -> Path:
-    return Path(shutil.copy(ROOT / "calendar.yaml", tmp_path / "calendar.yaml"))
+    return Path(write_adopted_from_new_year(tmp_path / "calendar.yaml"))
 
 
 @pytest.fixture

@@ -19,6 +19,20 @@ ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ["sqlite", "postgresql"]  # every database test runs on each (conftest.py's db_url)
 HEADER_EN = "code,name,type,town,parent,contact,phone,active_from"
 
+def shipped_plan_from_new_year() -> str:
+    """The shipped plan as a county that has used aidcal since New Year's Day: without
+    its ladder `start` (the plan's own date), so the tests see January's ladder."""
+    text = (ROOT / "calendar.yaml").read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines(keepends=True) if not line.lstrip().startswith("start: ")]
+    assert len(lines) == len(text.splitlines()) - 1, "the shipped plan's ladder start line moved"
+    return "".join(lines)
+
+
+def write_adopted_from_new_year(path):
+    path.write_text(shipped_plan_from_new_year(), encoding="utf-8")
+    return path
+
+
 SMALL_ROSTER = f"""{HEADER_EN}
 S001,濉溪镇中心学校,小学|初中,濉溪镇,,王伟,13912345678,
 S002,濉溪中学,高中,县直,,李芳,0561-6012345,

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from aidcal.engine import overdue, store
-from helpers import HEADER_EN, ROOT, case_file
+from helpers import HEADER_EN, case_file, shipped_plan_from_new_year
 
 PROVINCE = """version: 1
 authority: {code: "340000", name: 安徽省教育厅}
@@ -45,7 +45,7 @@ C1,淮北市实验小学,小学,市直,,张敏,13912345670,,340600
 @pytest.fixture
 def province(aidcal):
     """The province's, the city's and two counties' plans (Suixi's shipped plan, Xiaoxian's a copy of it)."""
-    suixi = (ROOT / "calendar.yaml").read_text(encoding="utf-8")
+    suixi = shipped_plan_from_new_year()
     xiaoxian = suixi.replace('code: "340621"', 'code: "340622"').replace("濉溪县教育局", "萧县教育局")
     for name, text in (("province", PROVINCE), ("city", CITY), ("suixi", suixi), ("xiaoxian", xiaoxian)):
         aidcal("calendar", "load", aidcal.file(f"{name}.yaml", text), "--as-of", "2021-01-01")

@@ -131,7 +131,7 @@ def test_a_rectification_is_the_late_work_done_and_the_overdue_list_agrees(count
 
 
 def test_a_county_adopting_mid_year_is_not_noticed_for_its_whole_spring(aidcal, calendar_file):
-    text = calendar_file.read_text(encoding="utf-8").replace("  # start: 2021-04-21 ", "  start: 2021-06-01   ")
+    text = calendar_file.read_text(encoding="utf-8").replace("  escalate: 1 ", "  start: 2021-06-01\n  escalate: 1 ", 1)
     calendar_file.write_text(text, encoding="utf-8")
     aidcal("calendar", "load", calendar_file, "--as-of", "2021-06-01")
     from helpers import SMALL_ROSTER

@@ -2,6 +2,8 @@
 robots that refuse with HTTP 200 and a non-zero errcode, digests, superseding."""
 import json
 import socket
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -224,3 +226,29 @@ def test_runs_list_counts_the_messages_that_are_failing(mailed):
     runs = json.loads(aidcal("runs", "list", "--format", "json").stdout)
     assert runs[0]["failed_messages"] == 2
     assert "发送失败消息" in aidcal("runs", "list").stdout
+
+
+def test_a_failed_nightly_run_alerts_the_bureaus_own_channel(county, robot):
+    from sqlalchemy import text
+
+    from aidcal.engine import store
+    notify = county.file("notify.yaml", f"channels:\n  - name: bureau\n    kind: wecom\n    url: {robot}/send?key=k\n"
+                                        "alerts: bureau\n")
+    with store.writing(county.engine()) as conn:  # a plan damaged by hand: the run cannot read its ladder
+        conn.execute(text("UPDATE task SET ladder = 'not json' WHERE key = 'system-update'"))
+    failed = subprocess.run([sys.executable, "-m", "aidcal.cli", "--db", county.url, "--notify", str(notify), "escalate",
+                             "--as-of", "2021-01-26"], capture_output=True, text=True, timeout=120)  # as a user runs it
+    assert failed.returncode == 1 and failed.stderr.startswith("error: ") and "Traceback" not in failed.stderr
+    runs = json.loads(county("runs", "list", "--format", "json").stdout)
+    assert runs[0]["outcome"] == "error" and "JSONDecodeError" in runs[0]["error"]
+    report = deliver(county.engine(), channels.read(notify), now=soon())
+    assert report.sent == 1
+    content = Robot.received[-1][1]["markdown"]["content"]
+    assert "夜间督办运行失败" in content and "2021-01-26" in content
+
+
+def test_alerts_must_name_a_group_channel_of_the_file(offline):
+    bad = offline.file("notify.yaml", "channels:\n  - name: mail\n    kind: email\n    smtp_host: h\n    sender: a@b.cn\n"
+                                      "alerts: mail\n")
+    result = offline("--notify", bad, "escalate", "--as-of", "2021-02-01", ok=False)
+    assert result.exit_code == 2 and "notify.yaml:6: alerts: 'mail' must name a group robot channel" in result.stderr
