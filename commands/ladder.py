@@ -5,7 +5,7 @@ import click
 
 from aidcal.engine.vocabulary import MESSAGE_STATUSES
 
-from .shell import HEADERS, as_of_option, format_option, print_json, print_table, render, say, today, user, utc_now
+from .shell import HEADERS, as_of_option, format_option, print_json, print_table, render, say, today, user, utc_now, write
 
 
 @click.command()
@@ -158,9 +158,7 @@ def notices_rectify(obj, notice_id, unit_code, key, period, evidence_files, note
 def notices_drop(obj, notice_id, unit_code, key, period, reason, as_of):
     """Take a unit's items (or one task's) out of a draft notice before it is signed."""
     from aidcal.engine import notices as engine_notices
-    from aidcal.engine import store
-    with store.writing(obj.engine) as conn:
-        n = engine_notices.drop(conn, notice_id, unit_code, key, period, reason, as_of or today(), user())
+    n = write(obj, engine_notices.drop, notice_id, unit_code, key, period, reason, as_of or today(), user())
     click.echo(f"notice {notice_id}: {n} items of unit {unit_code} dropped from the draft")
 
 
@@ -172,9 +170,7 @@ def notices_drop(obj, notice_id, unit_code, key, period, reason, as_of):
 def notices_discard(obj, notice_id, reason, as_of):
     """Discard a draft notice: it is kept in the record, never issued, never escalated."""
     from aidcal.engine import notices as engine_notices
-    from aidcal.engine import store
-    with store.writing(obj.engine) as conn:
-        engine_notices.discard(conn, notice_id, reason, as_of or today(), user())
+    write(obj, engine_notices.discard, notice_id, reason, as_of or today(), user())
     click.echo(f"notice {notice_id}: discarded")
 
 

@@ -190,6 +190,13 @@ def print_json(rows) -> None:
     write_json(rows, sys.stdout)
 
 
+def write(obj, fn, *args, **kwargs):
+    """One engine function in one all-or-nothing write transaction."""
+    from aidcal.engine import store
+    with store.writing(obj.engine) as conn:
+        return fn(conn, *args, **kwargs)
+
+
 def say(message: str) -> None:
     click.echo(message, err=True)
 

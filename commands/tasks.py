@@ -5,7 +5,7 @@ import click
 
 from aidcal.engine.vocabulary import TASK_STATUSES
 
-from .shell import DATE, HEADERS, as_of_option, format_option, print_table, render, say, task_target, today, user
+from .shell import DATE, HEADERS, as_of_option, format_option, print_table, render, say, task_target, today, user, write
 
 
 @click.group()
@@ -69,11 +69,8 @@ def tasks_done(obj, unit_code, task, period, plan, evidence_files, note, as_of):
 @click.pass_obj
 def tasks_reopen(obj, unit_code, task, period, plan, reason, as_of):
     """Withdraw a completion (e.g. the evidence was wrong); the task is open or overdue again."""
-    from aidcal.engine import store
     from aidcal.engine import tasks as engine_tasks
-    with store.writing(obj.engine) as conn:
-        result = engine_tasks.reopen(conn, unit_code, task, period, reason, as_of or today(), user(), plan=plan)
-    _say_result(unit_code, result)
+    _say_result(unit_code, write(obj, engine_tasks.reopen, unit_code, task, period, reason, as_of or today(), user(), plan=plan))
 
 
 @tasks.command("extend")
@@ -84,11 +81,8 @@ def tasks_reopen(obj, unit_code, task, period, plan, reason, as_of):
 @click.pass_obj
 def tasks_extend(obj, unit_code, task, period, plan, to, reason, as_of):
     """Give one unit a new due date for one occurrence (supervisors)."""
-    from aidcal.engine import store
     from aidcal.engine import tasks as engine_tasks
-    with store.writing(obj.engine) as conn:
-        result = engine_tasks.extend(conn, unit_code, task, period, to, reason, as_of or today(), user(), plan=plan)
-    _say_result(unit_code, result)
+    _say_result(unit_code, write(obj, engine_tasks.extend, unit_code, task, period, to, reason, as_of or today(), user(), plan=plan))
 
 
 @tasks.command("waive")
@@ -98,11 +92,8 @@ def tasks_extend(obj, unit_code, task, period, plan, to, reason, as_of):
 @click.pass_obj
 def tasks_waive(obj, unit_code, task, period, plan, reason, as_of):
     """Excuse one unit from one occurrence (supervisors); it is never overdue."""
-    from aidcal.engine import store
     from aidcal.engine import tasks as engine_tasks
-    with store.writing(obj.engine) as conn:
-        result = engine_tasks.waive(conn, unit_code, task, period, reason, as_of or today(), user(), plan=plan)
-    _say_result(unit_code, result)
+    _say_result(unit_code, write(obj, engine_tasks.waive, unit_code, task, period, reason, as_of or today(), user(), plan=plan))
 
 
 @tasks.command("history")
