@@ -68,11 +68,12 @@ def main() -> None:
         from sqlalchemy.exc import OperationalError
 
         from aidcal.engine.errors import one_line
+        from aidcal.engine.masking import mask_personal
         if isinstance(exc, OperationalError):
             message = str(exc.orig).strip().splitlines()[0] if exc.orig else "unknown reason"
-            click.echo(f"error: the database cannot be opened or used: {message}", err=True)
+            click.echo(f"error: the database cannot be opened or used: {mask_personal(message)}", err=True)
         else:
-            click.echo(f"error: {one_line(exc)}", err=True)
+            click.echo(f"error: {mask_personal(one_line(exc))}", err=True)
         sys.exit(1)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -68,7 +69,7 @@ def nightly(engine, by: str, notify) -> None:
         log.info("escalation done", run_id=result.run_id, **result.counts)
     except Exception as exc:  # recorded by escalation.nightly (with the alert), logged without locals, retried tomorrow
         log.error("escalation failed", error=one_line(exc))
-    report = delivery.deliver(engine, notify, datetime.now(UTC), send)
+    report = delivery.deliver(engine, notify, datetime.now(UTC), send, time.monotonic, time.sleep)
     for error in report.errors:  # each failing message in the JSON log; `runs list` counts them per run
         log.error("delivery failed", error=error)
     log.info("delivery done", sent=report.sent, failed=report.failed, superseded=report.superseded)
@@ -89,7 +90,12 @@ def run(engine, notify, *, hour: int, minute: int) -> None:
             log.error("scheduler lease lost; stopping")
             scheduler.shutdown(wait=False)
 
+    stopping = []
+
     def stop(signum, _frame):
+        if stopping:  # a second SIGTERM while the first shuts down: ignored quietly
+            return
+        stopping.append(signum)
         log.info("stopping", signal=signum)
         scheduler.shutdown(wait=True)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from aidcal.engine.errors import DeliveryError
 from aidcal.engine.vocabulary import ALERT
 
 from .transports import send as transport
@@ -12,6 +13,7 @@ from .transports import send as transport
 # What a group robot accepts in one markdown message, in UTF-8 bytes (WeCom 4096, DingTalk
 # 20,000), less room for the title and the markup the transport adds.
 LIMITS = {"wecom": 4096 - 300, "dingtalk": 20_000 - 500}
+MAX_PARTS = 5  # more parts would outrun a robot's 20 messages a minute: a summary with counts goes instead
 
 
 def render(templates: dict, message, items: list[dict]) -> tuple[str, list[str], str]:
@@ -43,6 +45,19 @@ def parts(lines: list[str], footer: str, limit: int | None) -> list[str]:
     return ["\n".join([*body, "", footer]) for body in bodies]
 
 
+def summary(items: list[dict], footer: str) -> str:
+    """A digest too big even in parts: the counts per rung and town, and where to read the list."""
+    by_rung, by_town = {}, {}
+    for x in items:
+        by_rung[x["rung_title"]] = by_rung.get(x["rung_title"], 0) + 1
+        by_town[x["town"] or "（未填乡镇）"] = by_town.get(x["town"] or "（未填乡镇）", 0) + 1
+    units = len({x["unit"] for x in items})
+    lines = [f"共 {len(items)} 项、{units} 个单位：" + "，".join(f"{k} {v} 项" for k, v in by_rung.items())]
+    lines += [f"{town}：{n} 项" for town, n in sorted(by_town.items(), key=lambda kv: -kv[1])]
+    lines += ["明细请在系统中查看（aidcal overdue）。", "", footer]
+    return "\n".join(lines)
+
+
 def send(channel, templates: dict, message, items: list[dict], now: datetime) -> None:
     """Render `message` and send it, in parts where a robot's size limit asks;
     raises DeliveryError when the channel refused (the whole message is retried)."""
@@ -51,8 +66,13 @@ def send(channel, templates: dict, message, items: list[dict], now: datetime) ->
         transport(channel.kind, channel.settings, to="", subject="【学生资助系统告警】夜间督办运行失败", body=body,
                   msgid=message.msgid, now=now)
         return
-    subject, lines, footer = render(templates, message, items)
+    try:
+        subject, lines, footer = render(templates, message, items)
+    except (ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:  # checked at load; never stop the round
+        raise DeliveryError(f"the templates cannot be filled in: {exc}") from None
     bodies = parts(lines, footer, LIMITS.get(channel.kind))
+    if len(bodies) > MAX_PARTS:
+        bodies = [summary(items, footer)]
     to = items[0]["email"] if channel.channel.per_unit else ""
     for k, body in enumerate(bodies, 1):
         title = subject if len(bodies) == 1 else f"{subject}（{k}/{len(bodies)}）"

@@ -62,38 +62,70 @@ def write_json(rows: list[dict], stream) -> None:
     stream.write("\n")
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # OWASP: what a spreadsheet may take for a formula
+
+
+def inert(value):
+    """A text cell that a spreadsheet cannot run: a leading apostrophe where the
+    text begins like a formula (a school named "=HYPERLINK(…)" stays a name).
+    Numbers and dates are never touched: a negative amount stays a number."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def write_csv(rows: list[dict], columns: list[str], headers: dict[str, str], stream, bom: bool) -> None:
     if bom:
         stream.write("\ufeff")
     out = csv.writer(stream)
-    out.writerow([headers.get(c, c) for c in columns])
-    out.writerows(map(itemgetter(*columns), rows))
+    out.writerow([inert(headers.get(c, c)) for c in columns])
+    pick = itemgetter(*columns)
+    for row in rows:
+        values = pick(row) if len(columns) > 1 else (pick(row),)
+        out.writerow([inert(v) for v in values])
 
 
 def write_xlsx(rows: list[dict], columns: list[str], headers: dict[str, str], path: Path) -> None:
+    """Every text is written as a string cell, never a formula (openpyxl takes any
+    text beginning with "=" for one); codes are str already, so Excel keeps their digits."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet()
-    sheet.append([headers.get(c, c) for c in columns])
+
+    def cell(value):
+        if isinstance(value, str) and value.startswith("="):
+            text = WriteOnlyCell(sheet, value)
+            text.data_type = "s"
+            return text
+        return value
+
+    sheet.append([cell(headers.get(c, c)) for c in columns])
     for r in rows:
-        sheet.append([r[c] for c in columns])  # codes are str already: stored as text, never as numbers
+        sheet.append([cell(r[c]) for c in columns])
     book.save(path)
 
 
 def write_files(files: list[tuple[str, bytes]], folder: str) -> list[str]:
     """Write (name, content) pairs into `folder`, each under its own base name only
-    (a stored name can never reach outside the folder); a name met twice gets a
-    numbered copy. Returns the names written."""
+    (a stored name can never reach outside the folder), readable by the owner only
+    (evidence such as a 发放花名册 carries ID and card numbers). A file already
+    there is never overwritten: the new one gets a numbered name. Returns the names written."""
     target = Path(folder)
     target.mkdir(parents=True, exist_ok=True)
     written = []
     for name, content in files:
         base = Path(name).name or "evidence"
         path, k = target / base, 1
-        while path.exists() and path.name in written:
-            k += 1
-            path = target / f"{Path(base).stem} ({k}){Path(base).suffix}"
-        path.write_bytes(content)
+        while True:
+            try:
+                handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                break
+            except FileExistsError:
+                k += 1
+                path = target / f"{Path(base).stem} ({k}){Path(base).suffix}"
+        with os.fdopen(handle, "wb") as f:
+            f.write(content)
         written.append(path.name)
     return written

@@ -16,6 +16,8 @@ from email.utils import format_datetime
 
 from aidcal.engine.errors import DeliveryError
 
+TIMEOUT = 8  # seconds for a connection and for each answer: a hanging peer must not stall the night
+
 
 def send(kind: str, settings: dict, *, to: str, subject: str, body: str, msgid: str, now: datetime) -> None:
     """Send one message; `now` is the moment of sending (DingTalk signs it)."""
@@ -23,8 +25,10 @@ def send(kind: str, settings: dict, *, to: str, subject: str, body: str, msgid: 
         {"email": _email, "wecom": _wecom, "dingtalk": _dingtalk}[kind](settings, to, subject, body, msgid, now)
     except DeliveryError:
         raise
-    except (OSError, smtplib.SMTPException, ValueError) as exc:
+    except (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, ValueError) as exc:
         raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
+    except (OSError, smtplib.SMTPException) as exc:  # refused, unreachable, or hanging past TIMEOUT
+        raise DeliveryError(f"{type(exc).__name__}: {exc}", unreachable=True) from None
 
 
 def _email(settings, to, subject, body, msgid, now):
@@ -33,7 +37,7 @@ def _email(settings, to, subject, body, msgid, now):
     message["Message-ID"] = msgid  # stable: a resend after a crash is recognisable
     message["Date"] = format_datetime(now)
     message.set_content(body)
-    with smtplib.SMTP(settings["smtp_host"], int(settings.get("smtp_port", 25)), timeout=30) as smtp:
+    with smtplib.SMTP(settings["smtp_host"], int(settings.get("smtp_port", 25)), timeout=TIMEOUT) as smtp:
         if settings.get("starttls"):
             smtp.starttls()
         if settings.get("username"):
@@ -44,7 +48,7 @@ def _email(settings, to, subject, body, msgid, now):
 def _post_json(url: str, payload: dict) -> None:
     request = urllib.request.Request(url, data=json.dumps(payload, ensure_ascii=False).encode(),
                                      headers={"Content-Type": "application/json; charset=utf-8"})
-    with urllib.request.urlopen(request, timeout=30) as response:
+    with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
         answer = json.loads(response.read() or b"{}")
     if answer.get("errcode", 0) != 0:
         raise DeliveryError(f"robot refused: errcode {answer.get('errcode')}: {answer.get('errmsg', '')}")

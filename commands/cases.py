@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .shell import as_of_option, format_option, render, say, today, user
+from .shell import ROW_ID, as_of_option, format_option, render, say, today, user
 
 
 @click.group()
@@ -32,22 +32,11 @@ def workflow_load(obj, file, as_of):
     from pathlib import Path
 
     from aidcal.engine import rules, store
-    text = _read_text(file)
+    from aidcal.engine.located import read_text
+    text = read_text(file)
     with store.writing(obj.engine) as conn:
         report = rules.load_workflow(conn, text, Path(file).name, as_of or today(), user())
     _say_loaded(report)
-
-
-def _read_text(file: str) -> str:
-    from pathlib import Path
-
-    from aidcal.engine.errors import InputError
-    try:
-        return Path(file).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{file}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{file}: not UTF-8 text; save it as UTF-8") from None
 
 
 def _say_loaded(report) -> None:
@@ -90,6 +79,12 @@ def workflow_show(obj, name, fmt, output):
         return
     if not output:
         raise InputError("--format png needs --output FILE")
+    import importlib.util
+    import shutil
+    if importlib.util.find_spec("graphviz") is None and importlib.util.find_spec("pygraphviz") is None \
+            or shutil.which("dot") is None:
+        raise InputError("--format png needs graphviz (pip install graphviz; apt-get install graphviz); "
+                         "--format mermaid needs nothing")
     try:
         with replacing(output) as path:
             spec.graph("graphviz").draw(str(path), prog="dot", format="png")
@@ -111,12 +106,13 @@ def programmes_load(obj, file, as_of):
     """Validate FILE and store it as the programmes in force; prints what changed.
 
     A changed standard applies from the term it names: cases of that term not yet
-    approved take it; approved and paid cases keep their amount.
+    posted take it; posted, approved and paid cases keep their amount.
     """
     from pathlib import Path
 
     from aidcal.engine import rules, store
-    text = _read_text(file)
+    from aidcal.engine.located import read_text
+    text = read_text(file)
     with store.writing(obj.engine) as conn:
         report = rules.load_programmes(conn, text, Path(file).name, as_of or today(), user())
     _say_loaded(report)
@@ -197,7 +193,7 @@ def cases_list(obj, authority, unit, programme, term, state, held_by, limit, as_
 
 
 @cases.command("advance")
-@click.argument("case_id", type=int, required=False)
+@click.argument("case_id", type=ROW_ID, required=False)
 @click.option("--unit", help="Bulk: only this unit (code); without it, every unit.")
 @click.option("--programme", help="Bulk: the programme.")
 @_term_option()
@@ -236,7 +232,7 @@ def cases_advance(obj, case_id, unit, programme, term, source, dest, as_of, fmt)
 
 
 @cases.command("object")
-@click.argument("case_id", type=int)
+@click.argument("case_id", type=ROW_ID)
 @click.option("--reason", required=True, help="The objection (kept in the history).")
 @as_of_option
 @click.pass_obj
@@ -249,7 +245,7 @@ def cases_object(obj, case_id, reason, as_of):
 
 
 @cases.command("resolve")
-@click.argument("case_id", type=int)
+@click.argument("case_id", type=ROW_ID)
 @click.option("--upheld", "upheld", flag_value=True, default=None, help="The objection stands: new --level, or terminate.")
 @click.option("--dismissed", "upheld", flag_value=False, help="The objection fails: back to publicity, same end date.")
 @click.option("--level", help="With --upheld: the new level (publicity restarts); without it the case is terminated.")
@@ -267,7 +263,7 @@ def cases_resolve(obj, case_id, upheld, level, note, as_of):
 
 
 @cases.command("record")
-@click.argument("case_id", type=int, required=False)
+@click.argument("case_id", type=ROW_ID, required=False)
 @click.option("--file", "sheet", type=click.Path(dir_okay=False),
               help="A sheet: case,callback_outcome,documents,card,cash_approval (documents joined by ;).")
 @click.option("--callback-outcome", help="The phone follow-up's outcome (回访结果).")
@@ -296,7 +292,7 @@ def cases_record(obj, case_id, sheet, callback_outcome, documents, card, cash_ap
 
 
 @cases.command("history")
-@click.argument("case_id", type=int)
+@click.argument("case_id", type=ROW_ID)
 @format_option()
 @click.pass_obj
 def cases_history(obj, case_id, fmt):

@@ -27,11 +27,12 @@ def db_upgrade(obj):
 def db_copy(obj, target):
     """Copy everything (plans, units, tasks, evidence, notices, outbox, cases) into a new database, e.g. SQLite to PostgreSQL."""
     from aidcal.engine import store
+    source = obj.engine  # the source must exist and hold a plan before a target is created
     callback, bar = progress_bar("copying")
     destination = store.connect(target, upgrade=True, create=True)
     try:
         with bar:
-            copied = store.copy(obj.engine, destination, progress=(lambda name, n: callback(n, None)) if callback else None)
+            copied = store.copy(source, destination, progress=(lambda name, n: callback(n, None)) if callback else None)
     finally:
         destination.dispose()
     click.echo(f"copied {sum(copied.values())} rows: " + ", ".join(f"{k} {v}" for k, v in copied.items() if v))

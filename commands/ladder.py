@@ -5,7 +5,22 @@ import click
 
 from aidcal.engine.vocabulary import MESSAGE_STATUSES
 
-from .shell import HEADERS, as_of_option, format_option, print_json, print_table, render, say, today, user, utc_now, write
+from .shell import (
+    HEADERS,
+    ROW_ID,
+    as_of_option,
+    evidence_file,
+    format_option,
+    not_after_today,
+    print_json,
+    print_table,
+    render,
+    say,
+    today,
+    user,
+    utc_now,
+    write,
+)
 
 
 @click.command()
@@ -65,7 +80,7 @@ def notices_list(obj, authority, fmt):
 
 
 @notices.command("show")
-@click.argument("notice_id", type=int)
+@click.argument("notice_id", type=ROW_ID)
 @as_of_option
 @format_option()
 @click.pass_obj
@@ -88,7 +103,7 @@ def notices_show(obj, notice_id, as_of, fmt):
 
 
 @notices.command("sign")
-@click.argument("notice_id", type=int)
+@click.argument("notice_id", type=ROW_ID)
 @click.option("--by", "signer", required=True, help="Who signs (签发人); recorded on the notice.")
 @as_of_option
 @click.pass_obj
@@ -103,7 +118,7 @@ def notices_sign(obj, notice_id, signer, as_of):
 
 
 @notices.command("export")
-@click.argument("notice_id", type=int)
+@click.argument("notice_id", type=ROW_ID)
 @click.option("--format", "fmt", type=click.Choice(["docx", "md"]), required=True, help="docx (Word, to print) or md (Markdown).")
 @click.option("--output", type=click.Path(dir_okay=False), required=True, help="The file to write.")
 @as_of_option
@@ -129,7 +144,7 @@ def _item_target(fn):
 
 
 @notices.command("rectify")
-@click.argument("notice_id", type=int)
+@click.argument("notice_id", type=ROW_ID)
 @_item_target
 @click.option("--evidence", "evidence_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="A file proving the work (repeatable), where the task asks for evidence.")
@@ -138,19 +153,18 @@ def _item_target(fn):
 @click.pass_obj
 def notices_rectify(obj, notice_id, unit_code, key, period, evidence_files, note, as_of):
     """Record a unit's rectification: the late work done (its completion, with the task's evidence rules) on the day."""
-    from pathlib import Path
 
     from aidcal.engine import notices as engine_notices
     from aidcal.engine import store
-    as_of = as_of or today()
-    files = [(Path(f).name, Path(f).read_bytes()) for f in evidence_files]
+    as_of = not_after_today(as_of)
+    files = [evidence_file(f) for f in evidence_files]
     with store.writing(obj.engine) as conn:
         n = engine_notices.rectify(conn, notice_id, unit_code, key, period, files, note, as_of, user())
     click.echo(f"notice {notice_id}: {n} items of unit {unit_code} rectified on {as_of}")
 
 
 @notices.command("drop")
-@click.argument("notice_id", type=int)
+@click.argument("notice_id", type=ROW_ID)
 @_item_target
 @click.option("--reason", required=True, help="Why the item leaves the draft (kept in its record).")
 @as_of_option
@@ -163,7 +177,7 @@ def notices_drop(obj, notice_id, unit_code, key, period, reason, as_of):
 
 
 @notices.command("discard")
-@click.argument("notice_id", type=int)
+@click.argument("notice_id", type=ROW_ID)
 @click.option("--reason", required=True, help="Why the draft is not issued (kept in its record).")
 @as_of_option
 @click.pass_obj
@@ -195,9 +209,11 @@ def outbox_list(obj, status, fmt):
 @click.pass_obj
 def outbox_deliver(obj):
     """Deliver pending messages now (retries with backoff; completed work is not announced)."""
+    import time
+
     from aidcal.actions.deliver import send
     from aidcal.engine import delivery
-    report = delivery.deliver(obj.engine, obj.notify, utc_now(), send)
+    report = delivery.deliver(obj.engine, obj.notify, utc_now(), send, time.monotonic, time.sleep)
     for error in report.errors:
         say(f"warning: {error}")
     click.echo(f"outbox: {report.sent} sent, {report.failed} failed (will retry), {report.superseded} superseded")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .shell import DATE, UNIT_HEADERS, as_of_option, format_option, progress_bar, render, say, today, user
+from .shell import DATE, UNIT_HEADERS, YEAR, as_of_option, format_option, progress_bar, render, say, today, user
 
 
 @click.group()
@@ -13,7 +13,7 @@ def calendar():
 
 @calendar.command("check")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--year", type=int, help="Check for this year (default: the file's year:, else this year).")
+@click.option("--year", type=YEAR, help="Check for this year (default: the file's year:, else this year).")
 def calendar_check(file, year):
     """Validate FILE; every problem is reported as file:line: task: what is wrong."""
     from aidcal.engine import calendar as spec
@@ -25,7 +25,7 @@ def calendar_check(file, year):
 
 @calendar.command("load")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--year", type=int, help="Load the plan for this year (default: the file's year:, else the as-of year).")
+@click.option("--year", type=YEAR, help="Load the plan for this year (default: the file's year:, else the as-of year).")
 @as_of_option
 @click.pass_obj
 def calendar_load(obj, file, year, as_of):

@@ -22,12 +22,17 @@ class DateType(click.ParamType):
         if isinstance(value, date):
             return value
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value)
         except ValueError:
             self.fail(f"'{value}' is not a date (YYYY-MM-DD)", param, ctx)
+        if not 2000 <= day.year <= 2100:  # plans are 2000..2100; working days far from them mean nothing
+            self.fail(f"'{value}' is outside the years aidcal plans for (2000–2100)", param, ctx)
+        return day
 
 
 DATE = DateType()
+ROW_ID = click.IntRange(1, 2_147_483_647)  # a case or notice number: what both backends store, nothing larger
+YEAR = click.IntRange(2000, 2100)
 
 
 def today() -> date:
@@ -118,8 +123,9 @@ class AidcalGroup(click.Group):
             click.echo(exc.format_message(), err=True)
             sys.exit(2)
         except click.UsageError as exc:
+            from aidcal.engine.masking import mask_personal
             hint = f" (see: {exc.ctx.command_path} --help)" if exc.ctx else ""
-            click.echo(f"error: {exc.format_message()}{hint}", err=True)
+            click.echo(f"error: {mask_personal(exc.format_message())}{hint}", err=True)
             sys.exit(2)
         except click.ClickException as exc:
             click.echo(f"error: {exc.format_message()}", err=True)
@@ -134,8 +140,9 @@ class AidcalGroup(click.Group):
         try:
             return super().invoke(ctx)
         except InputError as exc:
+            from aidcal.engine.masking import mask_personal
             for problem in exc.problems:
-                click.echo(f"error: {problem}", err=True)
+                click.echo(f"error: {mask_personal(problem)}", err=True)
             ctx.exit(2)
 
 
@@ -197,6 +204,36 @@ def write(obj, fn, *args, **kwargs):
         return fn(conn, *args, **kwargs)
 
 
+def not_after_today(as_of: date | None) -> date:
+    """The day work was done, or today: never a day still to come."""
+    from aidcal.engine.errors import InputError
+    if as_of is not None and as_of > today():
+        raise InputError(f"--as-of {as_of} is after today ({today()}): work is recorded on the day it was done")
+    return as_of or today()
+
+
+def evidence_max_mb() -> int:
+    """The evidence size limit: AIDCAL_EVIDENCE_MAX_MB, else 50 MB."""
+    from aidcal.engine.errors import InputError
+    from aidcal.engine.sheets import EVIDENCE_MAX_MB
+    value = os.environ.get("AIDCAL_EVIDENCE_MAX_MB", "")
+    if not value:
+        return EVIDENCE_MAX_MB
+    if not value.isdigit() or not 1 <= int(value) <= 2048:
+        raise InputError(f"AIDCAL_EVIDENCE_MAX_MB '{value}' is not a size in MB (1–2048)")
+    return int(value)
+
+
+def evidence_file(path: str) -> tuple[str, bytes]:
+    """An --evidence FILE, checked like a sheet's evidence (regular, not empty, within the limit)."""
+    from aidcal.engine.errors import InputError
+    from aidcal.engine.sheets import evidence
+    try:
+        return evidence(path, None, evidence_max_mb())
+    except ValueError as exc:
+        raise InputError(f"--evidence: {exc}") from None
+
+
 def say(message: str) -> None:
     click.echo(message, err=True)
 
@@ -206,7 +243,8 @@ def say(message: str) -> None:
 UNIT_HEADERS = {"code": "学校代码", "name": "学校名称", "type": "学校类型", "town": "乡镇", "parent": "上级单位",
                 "authority": "主管教育局", "contact": "责任人", "phone": "联系电话（已脱敏）", "email": "电子邮箱",
                 "active_from": "启用日期", "closed_on": "停用日期"}
-WRAPPING = {"title", "unit_name", "source", "note", "reason", "detail"}  # long Chinese text folds; codes, dates and numbers never do
+# Long Chinese text folds; codes, dates and numbers never do.
+WRAPPING = {"title", "unit_name", "source", "note", "reason", "detail", "error", "counts"}
 NUMERIC = {"items", "units", "overdue", "max_days_overdue", "days_overdue", "workdays_overdue", "tasks", "evidence_files"}
 HEADERS = {
     "unit": "学校代码", "unit_name": "学校名称", "town": "乡镇", "type": "学校类型", "task": "任务",
@@ -219,5 +257,7 @@ HEADERS = {
     "plan": "计划发文单位", "id": "编号", "number": "文号", "drafted_on": "起草日期", "issued_on": "签发日期",
     "signed_by": "签发人", "items": "事项", "kind": "操作", "on": "日期", "at": "记录时间", "by": "操作人", "detail": "说明",
     "failed_messages": "发送失败消息", "started": "开始时间", "finished": "结束时间", "outcome": "结果", "counts": "各环节数量",
-    "error": "错误", "as_of": "业务日期",
+    "error": "错误", "as_of": "业务日期", "year": "年度", "source": "文件", "loaded_at": "载入时间", "loaded_by": "载入人",
+    "run": "运行", "channel": "渠道", "recipient": "接收单位", "attempts": "发送次数", "next_attempt_at": "下次发送",
+    "last_error": "最近错误", "trigger": "操作", "from_state": "原状态", "to_state": "新状态",
 }

@@ -5,7 +5,23 @@ import click
 
 from aidcal.engine.vocabulary import TASK_STATUSES
 
-from .shell import DATE, HEADERS, as_of_option, format_option, print_table, render, say, task_target, today, user, write
+from .shell import (
+    DATE,
+    HEADERS,
+    YEAR,
+    as_of_option,
+    evidence_file,
+    evidence_max_mb,
+    format_option,
+    not_after_today,
+    print_table,
+    render,
+    say,
+    task_target,
+    today,
+    user,
+    write,
+)
 
 
 @click.group()
@@ -49,16 +65,13 @@ def _say_result(unit_code: str, result: dict) -> None:
 @click.pass_obj
 def tasks_done(obj, unit_code, task, period, plan, evidence_files, note, as_of):
     """Mark TASK (its key in calendar.yaml) done for a unit; done on the due date is on time."""
-    from pathlib import Path
 
     from aidcal.engine import store
     from aidcal.engine import tasks as engine_tasks
-    from aidcal.engine.errors import InputError
-    if as_of is not None and as_of > today():
-        raise InputError(f"--as-of {as_of} is after today ({today()}): work is recorded on the day it was done")
-    files = [(Path(f).name, Path(f).read_bytes()) for f in evidence_files]
+    as_of = not_after_today(as_of)
+    files = [evidence_file(f) for f in evidence_files]
     with store.writing(obj.engine) as conn:
-        result = engine_tasks.done(conn, unit_code, task, period, as_of or today(), user(), files=files, note=note, plan=plan)
+        result = engine_tasks.done(conn, unit_code, task, period, as_of, user(), files=files, note=note, plan=plan)
     _say_result(unit_code, result)
 
 
@@ -137,8 +150,8 @@ def tasks_import(obj, file, as_of):
     """
     from aidcal.engine import store
     from aidcal.engine.completions import import_completions, read_sheet
-    as_of = as_of or today()
-    parsed = read_sheet(file)
+    as_of = not_after_today(as_of)
+    parsed = read_sheet(file, evidence_max_mb())
     with store.writing(obj.engine) as conn:
         report = import_completions(conn, parsed, as_of, user())
     click.echo(f"completions: {report.recorded} recorded ({report.late} late), {report.already_done} already done")
@@ -152,7 +165,7 @@ def tasks_import(obj, file, as_of):
 @click.option("--unit", help="Only this unit (code).")
 @click.option("--town", help="Only units of this town (乡镇).")
 @click.option("--type", "unit_type", help="Only units of this type (e.g. senior or 高中).")
-@click.option("--year", type=int, help="Only the plan of this year (default: every loaded year).")
+@click.option("--year", type=YEAR, help="Only the plan of this year (default: every loaded year).")
 @click.option("--limit", type=click.IntRange(min=0), default=30, show_default=True,
               help="Rows (and summary groups) shown in the table; json/csv/xlsx carry every row.")
 @format_option(("table", "json", "csv", "xlsx"))

@@ -110,13 +110,7 @@ def read(path: str | Path, year: int | None = None, *, default_year: int | None 
     """Read and validate a plan file; `year` (from --year) overrides the file's,
     and a file without one is checked for `default_year` (the as-of year)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text; save calendar.yaml as UTF-8") from None
-    return parse(text, path.name, year, default_year=default_year)
+    return parse(located.read_text(path), path.name, year, default_year=default_year)
 
 
 def parse(text: str, filename: str, year: int | None = None, *, default_year: int | None = None) -> PlanSpec:

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from . import authorities, idnumber, rules, sheets, store
 from . import programmes as progs
-from .errors import InputError
+from .errors import ROWS_LISTED, InputError, rows_listed
 from .guards import GUARDS
 from .masking import MOBILE_RE, mask_number, mask_phone, normalise_phone
 from .models import aid_case as c
@@ -29,7 +29,7 @@ NO = {"否", "走读", "不住宿", "no", "n", "false", "0"}
 LIST_COLUMNS = ["case", "unit", "name", "programme", "term", "level", "amount", "state"]
 
 
-def _parse(path, programme: progs.Programme, term: str, unit_types: dict[str, int]):
+def _parse(path, programme: progs.Programme, term: str, unit_types: dict[str, int], as_of: date):
     """(file name, generator of (row number, case, problems)): one row at a time."""
     amounts = {(level, boarding): programme.amount_fen(term, level, boarding)
                for level in progs.LEVELS for boarding in (True, False)} if programme.rate(term) else None
@@ -48,7 +48,7 @@ def _parse(path, programme: progs.Programme, term: str, unit_types: dict[str, in
                         bank_card=sheets.text(raw.get("bank_card")).replace(" ", ""))
             if not case["name"]:
                 errors.append("name is empty")
-            why = None if "id_number" in numeric else idnumber.problem(case["id_number"])
+            why = None if "id_number" in numeric else idnumber.problem(case["id_number"], as_of)
             if why:
                 errors.append(f"id_number {mask_number(case['id_number'])} {why}")
             phone = normalise_phone(sheets.text(raw.get("phone")))
@@ -77,11 +77,13 @@ def _parse(path, programme: progs.Programme, term: str, unit_types: dict[str, in
     return name, cases()
 
 
-def validate(path, programme: progs.Programme, term: str, unit_types: dict[str, int], existing: set[str]) -> int:
-    """Check every row before anything is written; one InputError lists every bad row.
-    Streams the file: only the index of ID numbers seen is kept."""
-    name, rows = _parse(path, programme, term, unit_types)
-    problems, seen, count = [], {}, 0
+def validate(path, programme: progs.Programme, term: str, unit_types: dict[str, int], existing: set[str],
+             as_of: date) -> int:
+    """Check every row before anything is written; one InputError lists the bad rows
+    (the first ROWS_LISTED, then how many more). Streams the file: only the index of
+    ID numbers seen is kept, and the problems of at most ROWS_LISTED rows."""
+    name, rows = _parse(path, programme, term, unit_types, as_of)
+    problems, seen, count, more = [], {}, 0, 0
     for row_no, case, errors in rows:
         person = case["id_number"]
         if person in seen:
@@ -89,10 +91,13 @@ def validate(path, programme: progs.Programme, term: str, unit_types: dict[str, 
         elif person in existing:
             errors.append(f"ID {mask_number(person)} already has a {programme.key} case for {term}")
         seen.setdefault(person, row_no)
-        problems += [f"{name}: row {row_no}: {m}" for m in errors]
+        if errors and len({row for row, _ in problems}) < ROWS_LISTED:
+            problems += [(row_no, f"{name}: row {row_no}: {m}") for m in errors]
+        elif errors:
+            more += 1
         count += 1
     if problems:
-        raise InputError(problems)
+        raise InputError(rows_listed(problems) + ([f"…and {more} more rows with problems"] if more else []))
     if not count:
         raise InputError(f"{name}: no cases below the header")
     return count
@@ -109,7 +114,7 @@ def import_cases(conn: Connection, path, programme: progs.Programme, term: str, 
     units = dict(conn.execute(select(u.c.code, u.c.id)).all())
     stamp = store.now()
     since, created = store.driver_value(conn, c.c.state_since, as_of), store.driver_value(conn, c.c.created_at, stamp)
-    _, rows = _parse(path, programme, term, dict.fromkeys(units, programme.type_mask))
+    _, rows = _parse(path, programme, term, dict.fromkeys(units, programme.type_mask), as_of)
     columns = ["workflow", "programme", "term", "unit_id", "name", "id_number", "phone", "grade", "class_name", "level",
                "boarding", "bank_card", "standard", "amount", "state", "state_since", "objection_open", "created_at",
                "created_by"]
@@ -209,7 +214,10 @@ def record_sheet(conn: Connection, path, as_of: date, by: str) -> int:
     problems = []
     for row_no, raw in data.rows:
         try:
-            record(conn, int(sheets.text(raw.get("case"))), as_of, by,
+            case_id = int(sheets.text(raw.get("case")))
+            if not 1 <= case_id <= 2_147_483_647:
+                raise ValueError
+            record(conn, case_id, as_of, by,
                    callback_outcome=sheets.text(raw.get("callback_outcome")) or None,
                    documents=[x for x in sheets.text(raw.get("documents")).split(";") if x],
                    card=sheets.text(raw.get("card")) or None, cash_approval=sheets.text(raw.get("cash_approval")) or None)
@@ -231,7 +239,7 @@ def import_file(engine, path, programme_key: str, term: str, as_of: date, by: st
         programme = rules.programme(conn, programme_key)
         unit_types = dict(conn.execute(select(u.c.code, u.c.type_mask)).all())
         known = existing_ids(conn, programme_key, term)
-    validate(path, programme, term, unit_types, known)
+    validate(path, programme, term, unit_types, known, as_of)
     with store.writing(engine) as conn:
         return import_cases(conn, path, programme, term, as_of, by)
 

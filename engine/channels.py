@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from string import Formatter
 
@@ -29,6 +30,9 @@ TEMPLATE_FIELDS = {
     "line": ("unit", "unit_name", "town", "email", "contact", "task", "title", "period", "due", "rung", "rung_title"),
     "footer": ("msgid",),
 }
+SAMPLE = {"recipient": "濉溪中学", "count": 3, "as_of": date(2021, 5, 26), "unit": "3406200001", "unit_name": "濉溪中学",
+          "town": "濉溪镇", "email": "", "contact": "王伟", "task": "system-update", "title": "更新系统数据",
+          "period": "2021-05", "due": "2021-05-20", "rung": "reminder", "rung_title": "催办提醒", "msgid": "<aidcal.1.x.*@aidcal>"}
 DEFAULT_TEMPLATES = {
     "subject": "【学生资助工作提醒】{recipient}：{count} 项（{as_of}）",
     "line": "{rung_title}｜{unit_name}｜{title}（{period}，截止 {due}）",
@@ -61,10 +65,9 @@ def read(path: str | Path | None, secrets: Mapping[str, str] = {}) -> NotifyConf
     if path is None:
         return NotifyConfig()
     path = Path(path)
-    try:
-        doc = located.load(path.read_text(encoding="utf-8"), path.name)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    doc = located.load(located.read_text(path), path.name)
+    if not isinstance(doc, dict):
+        raise InputError(f"{path.name}:1: the notify file must be a mapping of channels, templates and alerts")
     problems = []
 
     def error(line, message):
@@ -111,8 +114,13 @@ def read(path: str | Path | None, secrets: Mapping[str, str] = {}) -> NotifyConf
         if unknown:
             error(located.line_of(doc["templates"], key), f"templates: {key}: unknown field {{{unknown[0]}}} "
                                                           f"(allowed: {', '.join(TEMPLATE_FIELDS[key])})")
-        else:
-            templates[key] = str(value)
+            continue
+        try:  # with values of the types a digest really has, so a format spec that cannot apply is found now
+            str(value).format(**SAMPLE)
+        except (ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:
+            error(located.line_of(doc["templates"], key), f"templates: {key}: cannot be filled in: {exc}")
+            continue
+        templates[key] = str(value)
     alerts = doc.get("alerts")
     if alerts is not None:
         named = next((c for c in channels if c.channel.name == alerts), None)

@@ -48,8 +48,8 @@ class ImportReport:
     late: int
 
 
-def read_sheet(path) -> Sheet:
-    """Rows and the evidence files they name (paths relative to the sheet)."""
+def read_sheet(path, evidence_max_mb: int = sheets.EVIDENCE_MAX_MB) -> Sheet:
+    """Rows and the evidence files they name (files in the sheet's own folder)."""
     sheet = sheets.read(path, ALIASES, COLUMNS[:5])
     base = Path(path).parent
     problems, rows, files, seen = [], [], [], {}
@@ -76,11 +76,10 @@ def read_sheet(path) -> Sheet:
         seen.setdefault(ident, row_no)
         evidence_name = sheets.text(raw.get("evidence"))
         if evidence_name:
-            file = base / evidence_name
-            if file.is_file():
-                files.append((row_no, file.name, file.read_bytes()))
-            else:
-                errors.append(f"evidence file '{evidence_name}' not found next to the sheet")
+            try:
+                files.append((row_no, *sheets.evidence(evidence_name, base, evidence_max_mb)))
+            except ValueError as exc:
+                errors.append(str(exc))
         problems += [(row_no, f"{sheet.name}: row {row_no}: {e}") for e in errors]
         if not errors:
             rows.append(dict(row_no=row_no, unit_code=unit_code, task_key=key, period=period, done_on=done_on,
@@ -109,9 +108,10 @@ def import_completions(conn: Connection, parsed: Sheet, as_of: date, by: str) ->
     sheet.create(conn)
     try:
         evidence_of = {row_no: (store_blob(conn, content), name) for row_no, name, content in files}
-        conn.execute(sheet.insert(), [
-            {**r, "sha256": evidence_of.get(r["row_no"], (None, None))[0],
-             "filename": evidence_of.get(r["row_no"], (None, None))[1]} for r in rows])
+        if rows:  # a sheet whose every row is bad still reaches _apply, which reports them
+            conn.execute(sheet.insert(), [
+                {**r, "sha256": evidence_of.get(r["row_no"], (None, None))[0],
+                 "filename": evidence_of.get(r["row_no"], (None, None))[1]} for r in rows])
         store.analyze(conn, sheet)
         return _apply(conn, sheet, parsed, as_of, by)
     finally:

@@ -8,7 +8,6 @@ message (actions/deliver.py) and raises DeliveryError when the channel refused.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -24,12 +23,12 @@ class DeliveryReport:
     errors: list[str] = field(default_factory=list)
 
 
-def deliver(engine, config, now: datetime, send, clock=time.monotonic, sleep=time.sleep) -> DeliveryReport:
+def deliver(engine, config, now: datetime, send, clock, sleep) -> DeliveryReport:
     """Send what is due at `now` (the caller's wall clock, UTC); sends and
     retries are recorded at `now`. Rate limits spread a delivery over minutes:
     `send` gets `now` plus the time elapsed on `clock` (DingTalk signs the
     moment of sending), and `clock` with `sleep` paces the robots."""
-    report, last_sent, start = DeliveryReport(), {}, clock()
+    report, last_sent, start, down = DeliveryReport(), {}, clock(), set()
     with store.writing(engine) as conn:
         report.superseded = outbox.supersede_completed(conn)
     with store.reading(engine) as conn:
@@ -43,6 +42,8 @@ def deliver(engine, config, now: datetime, send, clock=time.monotonic, sleep=tim
             items = outbox.digest(conn, message.id)["items"]
         if channel is None:
             error = f"channel '{message.channel}' is not in the notify file"
+        elif message.channel in down:
+            error = f"channel '{message.channel}' did not answer earlier in this round; retried later"
         elif not items:
             continue  # completed since: superseded on the next pass
         else:
@@ -60,6 +61,8 @@ def deliver(engine, config, now: datetime, send, clock=time.monotonic, sleep=tim
             except DeliveryError as exc:
                 last_sent[channel.channel.name] = clock()
                 error = str(exc)
+                if exc.unreachable:
+                    down.add(message.channel)
         with store.writing(engine) as conn:
             outbox.mark_failed(conn, message.id, message.attempts, error, now)
         report.failed += 1

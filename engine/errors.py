@@ -33,4 +33,10 @@ def one_line(exc: BaseException) -> str:
 
 
 class DeliveryError(Exception):
-    """A channel refused a message or could not be reached: the message is retried later."""
+    """A channel refused a message or could not be reached: the message is retried later.
+    `unreachable`: the channel did not answer (down, or hanging past the timeout), so
+    the rest of this round's messages for it wait too, and the other channels go on."""
+
+    def __init__(self, message: str, unreachable: bool = False):
+        super().__init__(message)
+        self.unreachable = unreachable

@@ -36,8 +36,6 @@ from .plan import work_calendars
 from .unit_types import BUREAU_MASK
 from .vocabulary import ALERT, RUNGS
 
-STEP_COLUMNS = ["unit", "unit_name", "task", "title", "period", "rung", "due_on", "taken_on", "notice"]
-
 
 @dataclass(frozen=True)
 class Channel:
@@ -199,11 +197,12 @@ def _draft_notices(conn: Connection, run_id: int, as_of: date, by: str) -> list[
     work is still open; issued at once where the authority's plan needs no sign-off.
     Three statements for every authority together: the drafts, their items (each
     step's work joined to its plan's authority's draft), the steps pointing back."""
-    # Work already done when the notice is drafted keeps its step but is not named publicly.
+    # Work settled by the run's day (done, waived, cancelled on it or before) keeps its step
+    # but is not named publicly: the draft is what signing it that day would issue.
     new = (select(s.c.instance_id, i.c.unit_id, p.c.authority_code.label("authority"))
            .select_from(s.join(i, i.c.id == s.c.instance_id).join(o, o.c.id == i.c.occurrence_id)
                         .join(t, t.c.id == o.c.task_id).join(p, p.c.id == t.c.plan_id))
-           .where(s.c.run_id == run_id, s.c.rung == "notice", _open_at(as_of)).subquery())
+           .where(s.c.run_id == run_id, s.c.rung == "notice", _open_at(as_of + timedelta(days=1))).subquery())
     codes = conn.execute(select(new.c.authority).distinct().order_by(new.c.authority)).scalars().all()
     if not codes:
         return []

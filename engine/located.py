@@ -3,12 +3,24 @@
 PyYAML's composed node tree knows where every key and value stands; the
 constructed Python objects do not. We construct from the nodes ourselves and
 keep the line of every mapping key and sequence item beside the value.
+
+The files come from bureaus and schools, so they are hostile until checked:
+a file larger than MAX_BYTES is refused before it is read, aliases may not
+expand beyond MAX_NODES nodes in all (a "billion laughs" file is a few
+hundred bytes), nesting may not go deeper than MAX_DEPTH, and a key may not
+appear twice in a mapping (YAML would silently keep the last).
 """
 from __future__ import annotations
+
+from pathlib import Path
 
 import yaml
 
 from .errors import InputError
+
+MAX_BYTES = 5 * 1024 * 1024
+MAX_NODES = 10_000
+MAX_DEPTH = 50
 
 
 class Mapping(dict):
@@ -25,35 +37,76 @@ class Sequence(list):
     item_lines: list
 
 
+def read_text(path: str | Path) -> str:
+    """A spec file's text: refused unread when it is too big, not a regular file or not UTF-8."""
+    path = Path(path)
+    try:
+        if not path.is_file():
+            raise InputError(f"{path}: no such file" if not path.exists() else f"{path}: not a regular file")
+        if path.stat().st_size > MAX_BYTES:
+            raise InputError(f"{path.name}:1: the file is larger than {MAX_BYTES // 1024 // 1024} MB; a plan or rule file is a few KB")
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path.name}:1: not UTF-8 text; save it as UTF-8") from None
+
+
 def load(text: str, filename: str):
+    if len(text) > MAX_BYTES:
+        raise InputError(f"{filename}:1: the file is larger than {MAX_BYTES // 1024 // 1024} MB; a plan or rule file is a few KB")
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"{filename}:{mark.line + 1}" if mark else filename
-        problem = getattr(exc, "problem", None) or str(exc)
+        where = f"{filename}:{mark.line + 1}" if mark else f"{filename}:1"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise InputError(f"{where}: not valid YAML: {problem}") from None
+    except RecursionError:
+        raise InputError(f"{filename}:1: nested deeper than {MAX_DEPTH} levels") from None
     if root is None:
         return Mapping()
-    return _build(root, yaml.SafeLoader(""))
+    return _Builder(filename).build(root, 0)
 
 
-def _build(node, loader):
-    if isinstance(node, yaml.MappingNode):
-        out = Mapping()
-        out.line = node.start_mark.line + 1
-        out.key_lines = {}
-        for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
-            out[key] = _build(value_node, loader)
-            out.key_lines[key] = key_node.start_mark.line + 1
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        out = Sequence(_build(item, loader) for item in node.value)
-        out.line = node.start_mark.line + 1
-        out.item_lines = [item.start_mark.line + 1 for item in node.value]
-        return out
-    return loader.construct_object(node, deep=True)
+class _Builder:
+    """Constructs values from nodes, counting every node it expands (an alias is
+    expanded each time it is used) and the depth it reaches."""
+
+    def __init__(self, filename: str):
+        self.filename, self.nodes, self.loader = filename, 0, yaml.SafeLoader("")
+
+    def refuse(self, node, message: str):
+        raise InputError(f"{self.filename}:{node.start_mark.line + 1}: {message}")
+
+    def build(self, node, depth: int):
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            self.refuse(node, f"the file expands to more than {MAX_NODES} values (aliases used over and over?)")
+        if depth > MAX_DEPTH:
+            self.refuse(node, f"nested deeper than {MAX_DEPTH} levels")
+        if isinstance(node, yaml.MappingNode):
+            out = Mapping()
+            out.line = node.start_mark.line + 1
+            out.key_lines = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    self.refuse(key_node, "a key must be a plain name, not a list or mapping")
+                key = self.loader.construct_object(key_node, deep=True)
+                if key in out:
+                    self.refuse(key_node, f"key '{key}' appears twice in this mapping (first on line {out.key_lines[key]})")
+                out[key] = self.build(value_node, depth + 1)
+                out.key_lines[key] = key_node.start_mark.line + 1
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            out = Sequence(self.build(item, depth + 1) for item in node.value)
+            out.line = node.start_mark.line + 1
+            out.item_lines = [item.start_mark.line + 1 for item in node.value]
+            return out
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except yaml.YAMLError as exc:
+            self.refuse(node, f"not valid YAML: {getattr(exc, 'problem', None) or exc}")
 
 
 def line_of(mapping, key=None) -> int:

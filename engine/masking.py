@@ -33,6 +33,19 @@ def mask_phone(value: str) -> str:
     return "*" * max(len(value) - 2, 0) + value[-2:]
 
 
+PERSONAL_RE = re.compile(r"(?<![\dA-Za-z])\d{11,19}[\dXx]?(?![\dA-Za-z])")
+
+
+def mask_personal(text: str) -> str:
+    """Every run of 11 or more digits in a message (an ID number, a phone or a bank
+    card typed where a case number, unit code or task belongs) masked: errors echo
+    what the user gave, and that must never be a person's number in full."""
+    def masked(match):
+        value = match.group(0)
+        return mask_phone(value) if len(value) == 11 else mask_number(value)
+    return PERSONAL_RE.sub(masked, text)
+
+
 def mask_number(value: str) -> str:
     """An ID or bank-card number: the first 6 and last 4 characters only."""
     return f"{value[:6]}{'*' * (len(value) - 10)}{value[-4:]}" if len(value) > 10 else "*" * len(value)

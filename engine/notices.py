@@ -121,7 +121,9 @@ def drop(conn: Connection, notice_id: int, unit_code: str, key: str | None, peri
 
 def discard(conn: Connection, notice_id: int, reason: str, as_of: date, by: str) -> None:
     """The bureau decides not to issue a draft: it is kept, marked discarded, and never escalates."""
-    _draft(conn, notice_id)
+    row = _draft(conn, notice_id)
+    if as_of < row.drafted_on:
+        raise InputError(f"notice {notice_id} was drafted on {row.drafted_on}; it cannot be discarded on {as_of}, before that")
     conn.execute(n.update().where(n.c.id == notice_id).values(discarded_on=as_of, discard_reason=f"{reason} ({by})"))
 
 
@@ -178,7 +180,7 @@ def show(conn: Connection, notice_id: int, as_of: date) -> dict:
     settled = func.coalesce(ni.c.rectified_on, i.c.done_on)
     rectified = case((settled <= as_of, settled), else_=None)
     status = case(
-        (ni.c.dropped_on.is_not(None), literal("dropped")),
+        (ni.c.dropped_on <= as_of, literal("dropped")),
         (ni.c.rectify_by.is_(None), literal("pending")),
         (rectified <= ni.c.rectify_by, literal("rectified")),
         (rectified.is_not(None), literal("rectified_late")),

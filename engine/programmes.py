@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from . import located
 from .errors import InputError
@@ -51,18 +50,6 @@ class Programme:
         annual = amounts.get(level, amounts.get("any"))
         share = 1.0 if boarding or self.non_boarder_share is None else self.non_boarder_share
         return round(annual * 100 / 2 * share)
-
-
-def read(path: str | Path) -> dict[str, Programme]:
-    """Validate a programmes file (`aidcal programmes load` stores it; engine/rules.py serves it)."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text; save it as UTF-8") from None
-    return parse(text, path.name)
 
 
 def parse(text: str, filename: str) -> dict[str, Programme]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Connection
 
 from . import programmes as progs
@@ -136,8 +136,9 @@ def load_workflow(conn: Connection, text: str, source: str, as_of: date | None, 
 
 def load_programmes(conn: Connection, text: str, source: str, as_of: date | None, by: str) -> LoadReport:
     """Store a programmes file as the version in force. A changed standard applies
-    from the term it names: cases of that term on, not yet approved, take the new
-    amount; an approved or paid case keeps the amount it was approved with."""
+    from the term it names: cases of that term on not yet posted for publicity take
+    the new amount; a posted, approved or paid case keeps its amount. Refused when it
+    would strand cases: a programme removed, or moved to another workflow, while it has cases."""
     new = progs.parse(text, source)
     loaded = workflows(conn)
     missing = sorted({p.workflow for p in new.values()} - set(loaded))
@@ -145,6 +146,12 @@ def load_programmes(conn: Connection, text: str, source: str, as_of: date | None
         raise InputError(f"{source}: programmes name workflows that are not loaded ({', '.join(missing)}); "
                          f"load them first with: aidcal workflow load FILE")
     old = _spec(_newest(conn, PROGRAMMES, PROGRAMMES)[0], progs.parse) if _newest(conn, PROGRAMMES, PROGRAMMES) else {}
+    held = dict(conn.execute(select(c.c.programme, func.count()).group_by(c.c.programme)).all())
+    stranded = [f"{key} ({held[key]} cases)" for key in sorted(held)
+                if key in old and (key not in new or new[key].workflow != old[key].workflow)]
+    if stranded:
+        raise InputError(f"{source}: this file removes programmes, or moves them to another workflow, that have cases: "
+                         f"{', '.join(stranded)}; keep them as they are")
     changes = [f"programme {k} added" for k in new if k not in old]
     changes += [f"programme {k} removed" for k in old if k not in new]
     for key in (k for k in new if k in old):
@@ -169,12 +176,12 @@ def _restandardise(conn: Connection, old: dict, new: dict, loaded: dict) -> list
     """Give the cases not yet approved the standard now in force for their term;
     the amount follows the standard unless it was overridden with a reason."""
     lines = []
-    terms = conn.execute(select(c.c.programme, c.c.term).distinct()).all()
-    for key, term in terms:
+    terms = conn.execute(select(c.c.programme, c.c.term, c.c.workflow).distinct()).all()
+    for key, term, workflow_name in terms:
         if key not in new or key not in old or new[key].rate(term) == old[key].rate(term) or new[key].rate(term) is None:
             continue
-        spec = loaded[new[key].workflow]
-        unapproved = c.c.state.not_in(spec.approved_states() | spec.finals)
+        spec = loaded[workflow_name]  # the case's own workflow
+        unapproved = and_(c.c.workflow == workflow_name, c.c.state == spec.initial)  # not yet posted publicly
         moved = 0
         for level in progs.LEVELS:
             for boarding in (True, False):
@@ -185,8 +192,9 @@ def _restandardise(conn: Connection, old: dict, new: dict, loaded: dict) -> list
                 moved += conn.execute(c.update().where(*where, c.c.override_reason.is_not(None))
                                       .values(standard=fen)).rowcount
         kept = conn.execute(select(func.count()).select_from(c).where(
-            c.c.programme == key, c.c.term == term, c.c.state.in_(spec.approved_states()))).scalar()
-        lines.append(f"{key} {term}: {moved} cases not yet approved take the new standard; {kept} approved keep theirs")
+            c.c.programme == key, c.c.term == term, c.c.workflow == workflow_name, c.c.state != spec.initial)).scalar()
+        lines.append(f"{key} {term}: {moved} cases not yet posted take the new standard; "
+                     f"{kept} posted, approved or paid keep theirs")
     return lines
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import stat
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -117,3 +118,40 @@ def parse_date(value) -> date | None:
         return date(y, m, d)
     except ValueError:
         raise ValueError(f"'{raw}' is not a date (use YYYY-MM-DD)") from None
+
+
+EVIDENCE_MAX_MB = 50  # the default; the shell may pass AIDCAL_EVIDENCE_MAX_MB
+
+
+def evidence(name: str, folder: Path | None, max_mb: int = EVIDENCE_MAX_MB) -> tuple[str, bytes]:
+    """(file name, content) of one evidence file, checked before a byte is read:
+    named in a sheet, it is a file in the sheet's own folder or below it (no
+    absolute path, no '..', no link leading outside); it is a regular file (no
+    FIFO, device or folder), not empty, and at most `max_mb` MB. Raises ValueError
+    with what is wrong, for the caller to place (row number or option)."""
+    path = Path(name)
+    if folder is not None:
+        if path.is_absolute() or ".." in path.parts:
+            raise ValueError(f"evidence '{name}' must be a file next to the sheet (no absolute path, no '..')")
+        path = folder / path
+        try:
+            inside = path.resolve().is_relative_to(folder.resolve())
+        except OSError:
+            inside = False
+        if not inside:
+            raise ValueError(f"evidence '{name}' leads outside the sheet's folder")
+    try:
+        info = path.stat()
+    except OSError:
+        raise ValueError(f"evidence file '{name}' not found" + (" next to the sheet" if folder is not None else "")) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(f"evidence '{name}' is not a regular file")
+    if info.st_size == 0:
+        raise ValueError(f"evidence file '{name}' is empty")
+    if info.st_size > max_mb * 1024 * 1024:
+        raise ValueError(f"evidence file '{name}' is {info.st_size / 1024 / 1024:.0f} MB, more than the {max_mb} MB allowed")
+    with open(path, "rb") as f:
+        content = f.read(max_mb * 1024 * 1024 + 1)  # never more than the limit, even if the file grew meanwhile
+    if len(content) > max_mb * 1024 * 1024:
+        raise ValueError(f"evidence file '{name}' grew past the {max_mb} MB allowed while it was read")
+    return path.name, content

@@ -57,6 +57,15 @@ def connect(url: str = DEFAULT_URL, upgrade: bool | None = None, create: bool = 
             and not Path(parsed.database).exists()):
         raise InputError(f"no database at {shown(url)}; load a plan with aidcal calendar load (it creates the database), "
                          f"or give --db")
+    if parsed.drivername.startswith("sqlite") and parsed.database and not Path(parsed.database).resolve().parent.is_dir():
+        raise InputError(f"{shown(url)}: the folder {Path(parsed.database).resolve().parent} does not exist")
+    try:
+        parsed.get_dialect()
+    except Exception:  # NoSuchModuleError, or a driver that is not installed
+        kind = parsed.drivername
+        hint = " (pip install 'aidcal[postgres]')" if kind.startswith("postgresql") else ""
+        raise InputError(f"'{kind}' is not a database aidcal can open: use sqlite:///FILE or "
+                         f"postgresql+psycopg://user@host/db{hint}") from None
     # preserve_rowcount: INSERT … SELECT counts (instances created, messages queued) on every backend;
     # SQLAlchemy keeps rowcount for UPDATE and DELETE only unless asked.
     options = {"preserve_rowcount": True}
@@ -258,6 +267,13 @@ def _ensure_schema(engine: Engine, upgrade: bool) -> None:
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     known = {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+    if version is None:
+        from sqlalchemy import inspect
+        found = sorted(set(inspect(engine).get_table_names()) & {"plan", "unit", "task_instance", "aid_case", "notice"})
+        if found:
+            raise InputError(f"this database has aidcal's tables ({', '.join(found)}) but no schema version "
+                             f"(alembic_version is missing): it is damaged or was changed by hand; "
+                             f"restore a backup, or copy its data into a new database")
     if version is not None and version not in known:
         raise InputError(f"database schema {version!r} is unknown to this aidcal (a newer release made it?); upgrade aidcal")
     if version is not None and not upgrade:

@@ -209,6 +209,11 @@ def _find(conn: Connection, unit_code: str, key: str, period: str | None, want: 
             periods = ", ".join(conn.execute(of_task.with_only_columns(o.c.period)).scalars())
             if periods:
                 raise InputError(f"task {key} has no period {period} for unit {unit_code} (its periods: {periods})")
+        joined = conn.execute(select(u.c.active_from).where(u.c.code == unit_code)).scalar()
+        planned = conn.execute(select(t.c.id).where(t.c.key == key).limit(1)).first() is not None
+        if planned and joined is not None:
+            raise InputError(f"unit {unit_code} has no occurrence of task '{key}': it takes part from {joined} "
+                             f"(its 启用日期 / active_from), and nothing due before that is its work")
         raise InputError(f"unit {unit_code} has no task '{key}'" + (f" in the plan of {plan}" if plan else "")
                          + f" (see: aidcal tasks list --unit {unit_code})")
     if period is not None:
@@ -217,6 +222,11 @@ def _find(conn: Connection, unit_code: str, key: str, period: str | None, want: 
         word = {"done": "done", "any": "recorded"}.get(want, "open")
         wanted = rows if want == "any" else [r for r in rows if r.cancelled_on is None and r.waived_on is None
                                              and ((r.done_on is None) == (word == "open"))]
+        if not wanted and as_of is not None:  # nothing in the wanted state: the one current occurrence says why
+            month = f"{as_of:%Y-%m}"
+            current = rows if len(rows) == 1 else [r for r in rows if r.period == month or f"{r.due:%Y-%m}" == month]
+            if len(current) == 1:
+                wanted = current
         if len(wanted) > 1 and as_of is not None:
             month = f"{as_of:%Y-%m}"
             current = [r for r in wanted if r.due < as_of or r.period == month or f"{r.due:%Y-%m}" == month]

@@ -5,7 +5,6 @@ command line can build its options without loading the database layer."""
 
 TASK_STATUSES = ("open", "overdue", "done", "done_late", "cancelled", "waived")
 MESSAGE_STATUSES = ("pending", "sent", "failed", "superseded")
-NOTICE_ITEM_STATUSES = ("pending", "rectified", "rectified_late", "escalated")
 RUNGS = ("heads_up", "reminder", "notice", "escalate")
 ALERT = "!alert"  # the outbox recipient of a failed run's alert to the bureau's own channel
 RUNG_TITLES = {"heads_up": "预提醒", "reminder": "催办提醒", "notice": "通报", "escalate": "约谈/考核扣分"}

@@ -79,8 +79,8 @@ class WorkflowSpec:
 
     def approved_states(self) -> frozenset[str]:
         """The states of a case whose amount was approved: the destination of the move
-        that checks the amount against the standard, and every state after it. A
-        changed standard never rewrites the amount of a case in one of these."""
+        that checks the amount against the standard, and every state after it. The
+        amount of a case in one of these never changes (`cases record --amount` is refused)."""
         approving = [t.dest for t in self.transitions if "amount_matches_standard" in t.guards]
         return frozenset().union(*(self.reachable_from(dest) for dest in approving))
 
@@ -106,13 +106,7 @@ class WorkflowSpec:
 def read(path: str | Path) -> WorkflowSpec:
     """Validate a workflow file (`aidcal workflow load` stores it; engine/rules.py serves it)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text; save it as UTF-8") from None
-    return parse(text, path.name)
+    return parse(located.read_text(path), path.name)
 
 
 def parse(text: str, filename: str) -> WorkflowSpec:

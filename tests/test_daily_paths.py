@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 import aidcal.cli as aidcal_cli
@@ -104,7 +105,8 @@ def test_signing_leaves_out_work_done_by_the_issue_date_and_says_so(county):
 
 def test_a_supervisor_drops_an_item_or_discards_a_draft(county):
     notice = notice_drafted(county)
-    dropped = county("notices", "drop", notice, "--unit", "S003", "--task", "system-update", "--reason", "系统故障，已核实")
+    dropped = county("notices", "drop", notice, "--unit", "S003", "--task", "system-update", "--reason", "系统故障，已核实",
+                     "--as-of", "2021-01-26")
     assert "1 items of unit S003 dropped" in dropped.stdout
     assert items(county, notice, "2021-01-26", "dropped") == {"S003": ("dropped", "系统故障，已核实")}
     none = county("notices", "drop", notice, "--unit", "S003", "--reason", "again", ok=False)
@@ -271,3 +273,40 @@ def test_reopened_work_sent_again_with_the_same_evidence_is_recorded_and_keeps_t
     sheet = county.file("c.csv", "unit,task,period,done_at,note,evidence\nS001,spring-payout,2021-05,2021-05-24,,花名册.pdf\n")
     assert "1 recorded" in county("tasks", "import", sheet, "--as-of", "2021-06-01").stdout
     assert county.scalar("SELECT count(*) FROM evidence") == 1 and county.scalar("SELECT count(*) FROM evidence_blob") == 1
+
+
+def test_without_a_period_work_already_so_still_says_so(county):
+    county("tasks", "done", "--unit", "S001", "spring-payout", "--as-of", "2021-05-20",
+           "--evidence", county.file("花名册.pdf", "签字确认的发放花名册"))
+    again = county("tasks", "done", "--unit", "S001", "spring-payout", "--as-of", "2021-05-21")
+    assert "2021-05 is already done on 2021-05-20; nothing changed" in again.stdout
+
+
+def test_databases_that_cannot_be_are_named_before_anything_is_created(tmp_path, calendar_file):
+    missing = run("--db", f"sqlite:///{tmp_path / 'nodir' / 's.db'}", "calendar", "load", calendar_file, "--as-of", "2021-01-01")
+    assert missing.exit_code == 2 and f"the folder {tmp_path / 'nodir'} does not exist" in missing.stderr
+    odd = run("--db", "foo://bar", "calendar", "list")
+    assert odd.exit_code == 2 and "'foo' is not a database aidcal can open" in odd.stderr
+    copy = run("--db", f"sqlite:///{tmp_path / 'none.db'}", "db", "copy", "--to", f"sqlite:///{tmp_path / 'x.db'}")
+    assert copy.exit_code == 2 and not (tmp_path / "x.db").exists()
+
+
+def test_a_png_drawing_without_graphviz_says_so(county, tmp_path):
+    import importlib.util
+    import shutil
+    if importlib.util.find_spec("graphviz") and shutil.which("dot"):
+        pytest.skip("graphviz is installed here: the png is drawn")
+    result = county("workflow", "show", "student_aid", "--format", "png", "--output", tmp_path / "wf.png", ok=False)
+    assert result.exit_code == 2 and "--format png needs graphviz" in result.stderr and not (tmp_path / "wf.png").exists()
+
+
+def test_a_draft_is_never_discarded_before_it_was_drafted(county):
+    notice = notice_drafted(county)
+    result = county("notices", "discard", notice, "--reason", "x", "--as-of", "2021-01-22", ok=False)
+    assert result.exit_code == 2 and "cannot be discarded on 2021-01-22, before that" in result.stderr
+
+
+def test_numbers_and_dates_out_of_range_are_one_line(county):
+    for args in (["overdue", "--as-of", "9999-12-31"], ["cases", "history", "99999999999"], ["overdue", "--year", "3000"]):
+        result = county(*args, ok=False)
+        assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr

@@ -5,6 +5,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -15,8 +16,8 @@ from aidcal.engine import channels, delivery
 from helpers import HEADER_EN
 
 
-def deliver(engine, config, now, **pacing):
-    return delivery.deliver(engine, config, now, send, **pacing)
+def deliver(engine, config, now, clock=time.monotonic, sleep=time.sleep):
+    return delivery.deliver(engine, config, now, send, clock, sleep)
 
 
 
@@ -167,6 +168,12 @@ def test_outbox_list_shows_status(mailed):
     assert "消息" in table and "S001" in table and "pending" in table and "+08:00" in table
 
 
+def test_a_template_whose_format_cannot_apply_is_refused_at_load(offline):
+    bad = offline.file("notify.yaml", "templates:\n  line: '{due:%m月%d日}'\n")
+    result = offline("--notify", bad, "escalate", "--as-of", "2021-02-01", ok=False)
+    assert result.exit_code == 2 and "notify.yaml:2: templates: line: cannot be filled in" in result.stderr
+
+
 def test_a_template_naming_an_unknown_field_is_refused_at_load_by_file_and_line(offline):
     bad = offline.file("notify.yaml", "templates:\n  subject: '{school} 的提醒'\n  line: '{title}（{period}）'\n")
     result = offline("--notify", bad, "escalate", "--as-of", "2021-02-01", ok=False)
@@ -184,12 +191,16 @@ def test_a_digest_too_big_for_a_robot_goes_out_in_parts(robot):
     assert sum(b.count("催办提醒") for b in bodies) == 300 and all(b.endswith("@aidcal>") for b in bodies)
     channel = SimpleNamespace(kind="wecom", settings={"url": f"{robot}/send?key=k"}, channel=SimpleNamespace(per_unit=False))
     message = SimpleNamespace(recipient="*", as_of="2021-01-21", msgid="<aidcal.1.wx.*@aidcal>")
-    items = [dict(unit=f"S{k}", unit_name=f"第{k}学校", town="镇", email="", contact="", task="t", title="x" * 40,
+    items = [dict(unit=f"S{k}", unit_name=f"第{k}学校", town=f"{k % 3}镇", email="", contact="", task="t", title="x" * 40,
                   period="2021-01", due="2021-01-20", rung="reminder", rung_title="催办提醒") for k in range(300)]
-    send(channel, channels.DEFAULT_TEMPLATES, message, items, datetime.now(UTC))
+    send(channel, channels.DEFAULT_TEMPLATES, message, items[:80], datetime.now(UTC))
     contents = [payload["markdown"]["content"] for _, payload in Robot.received]
-    assert len(contents) > 1 and all(len(c.encode()) <= 4096 for c in contents)
-    assert f"（1/{len(contents)}）" in contents[0]
+    assert 1 < len(contents) <= 5 and all(len(c.encode()) <= 4096 for c in contents)
+    assert f"（1/{len(contents)}）" in contents[0] and sum(c.count("催办提醒｜") for c in contents) == 80
+    Robot.received.clear()
+    send(channel, channels.DEFAULT_TEMPLATES, message, items, datetime.now(UTC))  # more than five parts: counts instead
+    (_, payload), = Robot.received
+    assert "共 300 项、300 个单位：催办提醒 300 项" in payload["markdown"]["content"] and "0镇：100 项" in payload["markdown"]["content"]
 
 
 def test_two_deliveries_at_once_never_send_a_message_twice(mailed):

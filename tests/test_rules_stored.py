@@ -47,7 +47,8 @@ def test_a_changed_standard_reaches_cases_not_yet_approved_and_never_an_approved
     county("cases", "import", case_file(county, "b.csv", "S002", 3, start=10), "--programme", "senior-grant",
            "--term", "2021-autumn", "--as-of", "2021-09-16")
     loaded = county("programmes", "load", county.file("programmes.yaml", RAISED), "--as-of", "2021-09-17")
-    assert "senior-grant 2021-autumn: 3 cases not yet approved take the new standard; 2 approved keep theirs" in loaded.stdout
+    assert "senior-grant 2021-autumn: 3 cases not yet posted take the new standard; 2 posted, approved or paid keep theirs" \
+        in loaded.stdout
     amounts = sorted((c["state"], c["amount"]) for c in json.loads(county("cases", "list", "--format", "json").stdout))
     assert amounts == [("approval", 1000.0)] * 2 + [("eligibility", 1050.0)] * 3
 
@@ -84,4 +85,19 @@ def test_rule_files_with_errors_are_refused_by_file_and_line_and_nothing_is_stor
                                      "    rates:\n      - {from: 2021-autumn, amounts: {any: 1}}\n")
     result = county("programmes", "load", unknown, ok=False)
     assert result.exit_code == 2 and "name workflows that are not loaded (nowhere)" in result.stderr
+    assert county.dump() == before
+
+
+def test_a_programmes_file_that_would_strand_cases_is_refused_with_their_count(county):
+    county("cases", "import", case_file(county, "a.csv", "S002", 2), "--programme", "senior-grant",
+           "--term", "2021-autumn", "--as-of", "2021-09-01")
+    text = (ROOT / "programmes.yaml").read_text(encoding="utf-8")
+    start = text.index("  - key: senior-grant")
+    removed = text[:start] + text[text.index("  - key: vocational-grant"):]
+    before = county.dump()
+    result = county("programmes", "load", county.file("programmes.yaml", removed), ok=False)
+    assert result.exit_code == 2 and "senior-grant (2 cases)" in result.stderr
+    moved = text.replace("    unit_types: [senior]\n", "    unit_types: [senior]\n    workflow: scholarship\n", 1)
+    result = county("programmes", "load", county.file("programmes.yaml", moved), ok=False)
+    assert result.exit_code == 2 and "senior-grant (2 cases)" in result.stderr
     assert county.dump() == before
