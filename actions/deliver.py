@@ -8,6 +8,7 @@ from datetime import datetime
 from aidcal.engine.errors import DeliveryError
 from aidcal.engine.vocabulary import ALERT
 
+from .documents import markdown_text
 from .transports import send as transport
 
 # What a group robot accepts in one markdown message, in UTF-8 bytes (WeCom 4096, DingTalk
@@ -22,6 +23,12 @@ def render(templates: dict, message, items: list[dict]) -> tuple[str, list[str],
     subject = templates["subject"].format(recipient=recipient, count=len(items), as_of=message.as_of)
     lines = [templates["line"].format(**x) for x in items]
     return subject, lines, templates["footer"].format(msgid=message.msgid)
+
+
+def _shown(items: list[dict]) -> list[dict]:
+    """Items whose text fields a robot's Markdown shows as text, never as markup."""
+    keep = {"due", "period", "rung"}
+    return [{k: (v if k in keep else markdown_text(v)) for k, v in x.items()} for x in items]
 
 
 def parts(lines: list[str], footer: str, limit: int | None) -> list[str]:
@@ -66,6 +73,8 @@ def send(channel, templates: dict, message, items: list[dict], now: datetime) ->
         transport(channel.kind, channel.settings, to="", subject="【学生资助系统告警】夜间督办运行失败", body=body,
                   msgid=message.msgid, now=now)
         return
+    if channel.kind in LIMITS:  # the robots render Markdown; e-mail is plain text
+        items = _shown(items)
     try:
         subject, lines, footer = render(templates, message, items)
     except (ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:  # checked at load; never stop the round

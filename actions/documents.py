@@ -1,5 +1,15 @@
-"""Word documents that print Chinese correctly."""
+"""Word documents that print Chinese correctly, and text made safe for Markdown."""
 from __future__ import annotations
+
+# Markup characters as their full-width forms: never markup in any Markdown a robot or a
+# viewer renders (a backslash escape is not understood by every robot), and read the same.
+_FULL_WIDTH = str.maketrans({c: chr(ord(c) + 0xFEE0) for c in "*_[]`<>#|~&"})
+
+
+def markdown_text(value) -> str:
+    """A name or title as Markdown shows it, never as markup: a school named
+    "**停办**" or "[点此](http://…)" in a notice or a robot message stays its name."""
+    return str(value).translate(_FULL_WIDTH)
 
 
 def chinese_document():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .documents import chinese_document
+from .documents import chinese_document, markdown_text
 from .exports import replacing
 
 HEAD = ["学校代码", "学校名称", "乡镇", "逾期工作", "期次", "截止日期", "整改期限"]
@@ -31,9 +31,9 @@ def _number(notice: dict) -> str:
 
 
 def write_markdown(notice: dict, authority_name: str, path: Path) -> None:
-    lines = [f"# {_title(notice, authority_name)}", "", _number(notice), "", _intro(notice), "",
+    lines = [f"# {markdown_text(_title(notice, authority_name))}", "", _number(notice), "", _intro(notice), "",
              "| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
-    lines += ["| " + " | ".join(row) + " |" for row in _rows(notice)]
+    lines += ["| " + " | ".join(markdown_text(cell) for cell in row) + " |" for row in _rows(notice)]
     lines += ["", f"{authority_name}", f"{notice['issued_on'] or notice['drafted_on']}", ""]
     with replacing(path) as temporary:
         temporary.write_text("\n".join(lines), encoding="utf-8")

@@ -211,6 +211,9 @@ class _Validator:
                        "authority: required, a mapping with code (administrative code) and name")
             return "", ""
         self.unknown_keys(auth, AUTHORITY_KEYS, "authority: ")
+        for key in AUTHORITY_KEYS:
+            if key in auth and not isinstance(auth[key], str | int) or isinstance(auth.get(key), bool):
+                self.error(located.line_of(auth, key), f"authority: {key} must be text, not {located.kind(auth[key])}")
         code, name = str(auth.get("code", "")).strip(), str(auth.get("name", "")).strip()
         if not re.fullmatch(r"\d{6}", code):
             self.error(located.line_of(auth, "code"), f"authority: code '{code}' is not a 6-digit administrative code")

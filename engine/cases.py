@@ -48,6 +48,11 @@ def _parse(path, programme: progs.Programme, term: str, unit_types: dict[str, in
                         bank_card=sheets.text(raw.get("bank_card")).replace(" ", ""))
             if not case["name"]:
                 errors.append("name is empty")
+            for field, kind in (("name", "name"), ("grade", "name"), ("class_name", "name"), ("unit", "code")):
+                if case[field]:
+                    problem = sheets.field_problem("class" if field == "class_name" else field, case[field], kind)
+                    if problem:
+                        errors.append(problem)
             why = None if "id_number" in numeric else idnumber.problem(case["id_number"], as_of)
             if why:
                 errors.append(f"id_number {mask_number(case['id_number'])} {why}")

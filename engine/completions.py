@@ -60,6 +60,11 @@ def read_sheet(path, evidence_max_mb: int = sheets.EVIDENCE_MAX_MB) -> Sheet:
             errors.append("unit is empty")
         if not key:
             errors.append("task is empty")
+        for field, value, kind in (("unit", unit_code, "code"), ("task", key, "name"), ("note", note, "note"),
+                                   ("plan", plan, "code")):
+            problem = value and sheets.field_problem(field, value, kind)
+            if problem:
+                errors.append(problem)
         period = _period(raw.get("period"))
         if period is None:
             errors.append(f"period '{sheets.text(raw.get('period'))}' is not YYYY-MM")

@@ -109,6 +109,15 @@ class _Builder:
             self.refuse(node, f"not valid YAML: {getattr(exc, 'problem', None) or exc}")
 
 
+def kind(value) -> str:
+    """What a value is, in the words of an error: a list, a mapping, a number…"""
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return {bool: "true/false", int: "a number", float: "a number"}.get(type(value), type(value).__name__)
+
+
 def line_of(mapping, key=None) -> int:
     """The line of `key` in `mapping` (or of the mapping itself); 0 if unknown."""
     if key is not None and isinstance(mapping, Mapping):

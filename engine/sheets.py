@@ -6,12 +6,34 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 import stat
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 from .errors import InputError
+
+CODE_RE = re.compile(r"^[0-9A-Za-z-]{1,20}$")
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0 and C1: nothing a name needs, much a header or a message can be forged with
+NOTE_CONTROL_RE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")  # a note or reason may hold line breaks
+LIMITS = {"code": 20, "name": 60, "note": 500}
+
+
+def field_problem(field: str, value: str, kind: str) -> str | None:
+    """Why a text field from a school's file is not acceptable, or None. `kind`:
+    code (1–20 digits, ASCII letters and '-'), name (at most 60 characters, no
+    control characters; '·' and characters outside the BMP are fine) or note (at
+    most 500, line breaks allowed). The value is never echoed: it may be anything."""
+    if kind == "code":
+        return None if CODE_RE.match(value) else f"{field} must be 1–20 digits, ASCII letters or '-'"
+    if value.isprintable() and len(value) <= LIMITS[kind]:  # the common case, at C speed for a million rows
+        return None
+    if (NOTE_CONTROL_RE if kind == "note" else CONTROL_RE).search(value):
+        return f"{field} contains a control character" + (" (a line break is allowed only in notes)" if kind == "name" else "")
+    if len(value) > LIMITS[kind]:
+        return f"{field} is longer than {LIMITS[kind]} characters ({len(value)})"
+    return None
 
 
 @dataclass
@@ -54,6 +76,9 @@ def stream(path: str | Path, aliases: dict[str, str], required: list[str]):
             if not any(c is not None and str(c).strip() for c in cells):
                 continue
             width = len(cells)
+            if width > len(header) and any(c is not None and str(c).strip() for c in cells[len(header):]):
+                raise InputError(f"{path.name}: row {number}: {width} cells, more than the header's {len(header)} "
+                                 f"columns; data outside the columns is refused, not dropped")
             yield number, {col: (cells[k].strip() if cells[k].__class__ is str else cells[k]) if k < width else None
                            for k, col in named}
     return path.name, header, rows()

@@ -73,6 +73,9 @@ def _unit_from_row(raw: dict) -> tuple[dict, list[str]]:
         errors.append("code is empty")
     if not unit["name"]:
         errors.append("name is empty")
+    checks = [("code", "code"), ("name", "name"), ("town", "name"), ("contact", "name")]
+    checks += [("parent", "code")] if unit["parent"] else []
+    errors += [p for p in (sheets.field_problem(f, unit[f], kind) for f, kind in checks if unit[f]) if p]
     names = [n for n in unit["type"].replace("｜", "|").split("|")]
     keys = [type_key(n) for n in names]
     if not unit["type"] or None in keys:

@@ -9,6 +9,7 @@ are named here and implemented once in engine/guards.py as SQL.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -180,6 +181,11 @@ def _parse(doc, filename: str) -> WorkflowSpec:
         for k, state in enumerate(states):
             if state not in reached:
                 error(doc["states"].item_lines[k], f"state {state}: unreachable from the initial state '{initial}'")
+    for key in ("name", "title"):
+        if key in doc and not isinstance(doc[key], str):
+            error(located.line_of(doc, key), f"{key} must be text, not {located.kind(doc[key])}")
+    if isinstance(doc.get("name"), str) and not re.match(r"^[a-z][a-z0-9_]{0,31}$", doc["name"]):
+        error(located.line_of(doc, "name"), f"name '{doc['name']}' must be lowercase letters, digits and '_' (e.g. student_aid)")
     if problems:
         raise InputError(problems)
     return WorkflowSpec(str(doc.get("name") or filename.rsplit(".", 1)[0]), str(doc.get("title", "")), initial,

@@ -205,3 +205,16 @@ def test_a_failed_run_leaves_nothing_but_its_error_record(county, monkeypatch):
     assert {k: v for k, v in after.items() if k != "run"} == {k: v for k, v in before.items() if k != "run"}
     runs = json.loads(county("runs", "list", "--format", "json").stdout)
     assert runs[0]["outcome"] == "error" and runs[0]["error"] == "RuntimeError: disk full"
+
+
+def test_a_run_on_the_day_every_late_unit_finished_drafts_nothing_and_succeeds(aidcal):
+    """Notices issued at once (no sign-off): work done on the run's own day is settled, so the
+    notice step is taken but no one is named, and the run does not fail on an empty notice."""
+    aidcal("calendar", "load", aidcal.file("plan.yaml", SIMPLE_PLAN), "--as-of", "2021-01-01")
+    aidcal("units", "import", aidcal.file("u.csv", f"{HEADER_EN}\nA,甲小学,小学,镇,,王,13912345678,\n"), "--as-of", "2021-01-01")
+    aidcal("escalate", "--as-of", "2021-01-21")  # the reminder
+    aidcal("tasks", "done", "--unit", "A", "report", "--period", "2021-01", "--as-of", "2021-01-25")  # late, on the notice day
+    steps = json.loads(aidcal("escalate", "--as-of", "2021-01-25", "--format", "json").stdout)
+    assert [s["rung"] for s in steps] == ["notice"] and steps[0]["notice"] is None
+    assert json.loads(aidcal("notices", "list", "--format", "json").stdout) == []
+    assert json.loads(aidcal("runs", "list", "--format", "json").stdout)[0]["outcome"] == "ok"

@@ -236,3 +236,73 @@ def test_evidence_read_back_is_private_and_never_overwrites(county, tmp_path):
     written = out / "花名册 (2).pdf"
     assert written.read_text(encoding="utf-8") == "签字确认的发放花名册"
     assert stat.S_IMODE(written.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("row, says", [
+    ("S0 01,学校,小学,镇,,王,13912345678,", "code must be 1–20 digits, ASCII letters or '-'"),
+    ("S9,学\x00校,小学,镇,,王,13912345678,", "name contains a control character"),
+    ('S9,"学\n校",小学,镇,,王,13912345678,', "name contains a control character (a line break is allowed only in notes)"),
+    ("S9," + "长" * 61 + ",小学,镇,,王,13912345678,", "name is longer than 60 characters (61)"),
+    ("S9,学校,小学,镇\x1b[31m,,王,13912345678,", "town contains a control character"),
+])
+def test_roster_text_fields_are_text(county, row, says):
+    before = county.dump()
+    result = county("units", "import", county.file("u.csv", f"{HEADER_EN}\n{row}\n"), "--as-of", "2021-01-01", ok=False)
+    assert result.exit_code == 2 and f"u.csv: row 2: {says}" in result.stderr and "\x00" not in result.stderr
+    assert county.dump() == before
+
+
+def test_names_with_markup_stay_names_in_notices_and_robot_messages(county, tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    import aidcal.actions.deliver as deliver_module
+    from aidcal.engine.channels import DEFAULT_TEMPLATES
+    roster = f"{HEADER_EN}\nM001,**停办**[点此](http://x.cn)<b>,小学,镇,,王,13912345678,\n"
+    county("units", "import", county.file("m.csv", roster), "--as-of", "2021-01-01")
+    county("escalate", "--as-of", "2021-01-26")
+    notice = json.loads(county("notices", "list", "--format", "json").stdout)[0]["id"]
+    county("notices", "export", notice, "--format", "md", "--output", tmp_path / "n.md")
+    text = (tmp_path / "n.md").read_text(encoding="utf-8")
+    assert "＊＊停办＊＊［点此］(http://x.cn)＜b＞" in text and "**停办**" not in text
+    sent = []
+    monkeypatch.setattr(deliver_module, "transport", lambda kind, settings, **message: sent.append(message))
+    channel = SimpleNamespace(kind="wecom", settings={}, channel=SimpleNamespace(per_unit=False))
+    item = dict(unit="M001", unit_name="**停办**", town="镇", email="", contact="", task="t", title="[点此](http://x)",
+                period="2021-01", due="2021-01-20", rung="reminder", rung_title="催办提醒")
+    deliver_module.send(channel, DEFAULT_TEMPLATES, SimpleNamespace(recipient="*", as_of="2021-01-21", msgid="<m>"), [item], None)
+    assert "＊＊停办＊＊" in sent[0]["body"] and "［点此］" in sent[0]["body"] and "**" not in sent[0]["body"]
+
+
+def test_a_completion_note_may_hold_line_breaks_but_not_other_controls(county):
+    ok = county.file("ok.csv", 'unit,task,period,done_at,note\nS001,system-update,2021-05,2021-05-20,"第一行\n第二行"\n')
+    assert "1 recorded" in county("tasks", "import", ok, "--as-of", "2021-06-01").stdout
+    bad = county.file("bad.csv", "unit,task,period,done_at,note\nS001,system-update,2021-06,2021-06-20,a\x07b\n")
+    refused(county("tasks", "import", bad, "--as-of", "2021-07-01", ok=False), "bad.csv: row 2: note contains a control character")
+
+
+def test_a_list_where_a_name_belongs_is_refused_by_file_and_line(offline, calendar_file):
+    plan = offline.file("plan.yaml", calendar_file.read_text(encoding="utf-8").replace("  name: 濉溪县教育局", "  name: [濉溪县教育局]", 1))
+    refused(offline("calendar", "check", plan, ok=False), "plan.yaml:6: authority: name must be text, not a list")
+    from helpers import ROOT
+    flow = offline.file("wf.yaml", (ROOT / "workflows" / "student_aid.yaml").read_text(encoding="utf-8")
+                        .replace("name: student_aid", "name: [student_aid]", 1))
+    refused(offline("workflow", "check", flow, ok=False), "wf.yaml:3: name must be text, not a list")
+
+
+def test_a_row_with_cells_beyond_the_header_is_refused_not_trimmed(county):
+    roster = county.file("u.csv", f"{HEADER_EN}\nS9,学校,小学,镇,,王,13912345678,," + ",x" * 3000 + "\n")
+    before = county.dump()
+    refused(county("units", "import", roster, "--as-of", "2021-01-01", ok=False),
+            "u.csv: row 2: 3009 cells, more than the header's 8 columns")
+    assert county.dump() == before
+
+
+def test_the_daemon_log_masks_personal_numbers(tmp_path):
+    from aidcal.engine import logs
+    path = tmp_path / "daemon.jsonl"
+    with open(path, "w", encoding="utf-8") as stream:
+        logs.configure(json_to=stream)
+        logs.get("test").error("delivery failed", error="message 3 (mail → 340621200503010008): refused 13912345678")
+        logs.configure(json_to=None)
+    line = json.loads(path.read_text(encoding="utf-8"))
+    assert line["error"] == "message 3 (mail → 340621********0008): refused 139****5678"
