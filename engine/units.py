@@ -13,7 +13,7 @@ from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.engine import Connection
 
 from . import authorities, sheets, store
-from .errors import InputError
+from .errors import InputError, rows_listed
 from .expand import applies, expand
 from .masking import mask_phone, normalise_phone
 from .models import event
@@ -56,11 +56,11 @@ def read_roster(path) -> list[dict]:
         if code and code in seen:
             errors.append(f"code '{code}' is already used in row {seen[code]}")
         seen.setdefault(code, row_no)
-        problems += [f"{where}: {e}" for e in errors]
+        problems += [(row_no, f"{where}: {e}") for e in errors]
         unit["row"] = row_no
         units.append(unit)
     if problems:
-        raise InputError(problems)
+        raise InputError(rows_listed(problems))
     if not units:
         raise InputError(f"{sheet.name}: no units below the header")
     return units
