@@ -157,7 +157,7 @@ def notices_rectify(obj, notice_id, unit_code, key, period, evidence_files, note
     from aidcal.engine import notices as engine_notices
     from aidcal.engine import store
     as_of = not_after_today(as_of)
-    files = [evidence_file(f) for f in evidence_files]
+    files = [evidence_file(obj, f) for f in evidence_files]
     with store.writing(obj.engine) as conn:
         n = engine_notices.rectify(conn, notice_id, unit_code, key, period, files, note, as_of, user())
     click.echo(f"notice {notice_id}: {n} items of unit {unit_code} rectified on {as_of}")

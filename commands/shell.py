@@ -212,24 +212,26 @@ def not_after_today(as_of: date | None) -> date:
     return as_of or today()
 
 
-def evidence_max_mb() -> int:
-    """The evidence size limit: AIDCAL_EVIDENCE_MAX_MB, else 50 MB."""
+def evidence_max_mb(obj) -> int:
+    """The evidence size limit: AIDCAL_EVIDENCE_MAX_MB, else calendar.yaml's evidence: {max_mb}, else 50 MB."""
+    from aidcal.engine import plan, store
     from aidcal.engine.errors import InputError
     from aidcal.engine.sheets import EVIDENCE_MAX_MB
     value = os.environ.get("AIDCAL_EVIDENCE_MAX_MB", "")
     if not value:
-        return EVIDENCE_MAX_MB
+        with store.reading(obj.engine) as conn:
+            return plan.evidence_max_mb(conn) or EVIDENCE_MAX_MB
     if not value.isdigit() or not 1 <= int(value) <= 2048:
         raise InputError(f"AIDCAL_EVIDENCE_MAX_MB '{value}' is not a size in MB (1–2048)")
     return int(value)
 
 
-def evidence_file(path: str) -> tuple[str, bytes]:
+def evidence_file(obj, path: str) -> tuple[str, bytes]:
     """An --evidence FILE, checked like a sheet's evidence (regular, not empty, within the limit)."""
     from aidcal.engine.errors import InputError
     from aidcal.engine.sheets import evidence
     try:
-        return evidence(path, None, evidence_max_mb())
+        return evidence(path, None, evidence_max_mb(obj))
     except ValueError as exc:
         raise InputError(f"--evidence: {exc}") from None
 

@@ -69,7 +69,7 @@ def tasks_done(obj, unit_code, task, period, plan, evidence_files, note, as_of):
     from aidcal.engine import store
     from aidcal.engine import tasks as engine_tasks
     as_of = not_after_today(as_of)
-    files = [evidence_file(f) for f in evidence_files]
+    files = [evidence_file(obj, f) for f in evidence_files]
     with store.writing(obj.engine) as conn:
         result = engine_tasks.done(conn, unit_code, task, period, as_of, user(), files=files, note=note, plan=plan)
     _say_result(unit_code, result)
@@ -151,7 +151,7 @@ def tasks_import(obj, file, as_of):
     from aidcal.engine import store
     from aidcal.engine.completions import import_completions, read_sheet
     as_of = not_after_today(as_of)
-    parsed = read_sheet(file, evidence_max_mb())
+    parsed = read_sheet(file, evidence_max_mb(obj))
     with store.writing(obj.engine) as conn:
         report = import_completions(conn, parsed, as_of, user())
     click.echo(f"completions: {report.recorded} recorded ({report.late} late), {report.already_done} already done")

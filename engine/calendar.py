@@ -19,7 +19,7 @@ from .unit_types import ALLOWED, BUREAU, BUREAU_MASK, TYPES, mask_of
 from .workdays import ROLL_POLICIES, WorkCalendar
 
 TIMEZONE = "Asia/Shanghai"
-TOP_KEYS = ("version", "authority", "year", "timezone", "roll", "workdays", "ladder", "notices", "tasks")
+TOP_KEYS = ("version", "authority", "year", "timezone", "roll", "workdays", "ladder", "notices", "evidence", "tasks")
 LADDER_KEYS = ("heads_up", "reminder", "notice", "rectify", "escalate", "start")
 NOTICE_KEYS = ("sign_off",)
 AUTHORITY_KEYS = ("code", "name")
@@ -98,6 +98,7 @@ class PlanSpec:
     workdays: frozenset[date]
     sign_off: bool
     tasks: tuple[TaskSpec, ...]
+    evidence_max_mb: int | None = None  # the largest evidence file the bureau accepts (default 50 MB)
 
     def work_calendar(self) -> WorkCalendar:
         return WorkCalendar(self.holidays, self.workdays)
@@ -155,10 +156,27 @@ class _Validator:
         holidays, workdays = self.overrides(doc.get("workdays"), doc)
         ladder = self.ladder(doc.get("ladder"), Ladder(), doc, "ladder", "ladder: ")
         sign_off = self.notices(doc)
+        evidence_max_mb = self.evidence(doc)
         tasks = self.tasks(doc, check_year, ladder)
         if self.problems:
             raise InputError(self.problems)
-        return PlanSpec(self.filename, code, name, year, str(timezone), roll, holidays, workdays, sign_off, tasks)
+        return PlanSpec(self.filename, code, name, year, str(timezone), roll, holidays, workdays, sign_off, tasks,
+                        evidence_max_mb)
+
+    def evidence(self, doc) -> int | None:
+        """`evidence: {max_mb: N}`: the largest evidence file accepted, 1..2048 MB."""
+        node = doc.get("evidence")
+        if node is None:
+            return None
+        if not isinstance(node, dict):
+            self.error(located.line_of(doc, "evidence"), "evidence: must be a mapping with max_mb: N")
+            return None
+        self.unknown_keys(node, ("max_mb",), "evidence: ")
+        value = node.get("max_mb")
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 2048:
+            self.error(located.line_of(node, "max_mb"), f"evidence: max_mb {value!r} is not allowed (1..2048 MB)")
+            return None
+        return value
 
     def ladder(self, node, base: Ladder, parent, field: str, where: str) -> Ladder:
         """A ladder mapping over `base`: only the rungs given change."""

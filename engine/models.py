@@ -28,6 +28,7 @@ class Plan(SQLModel, table=True):
     holidays: str = "[]"  # JSON list of ISO dates: the plan's own days off
     workdays: str = "[]"  # JSON list of ISO dates: the plan's own make-up working days
     sign_off: bool = True  # notices wait for a supervisor's signature before they are issued
+    evidence_max_mb: int | None = None  # calendar.yaml's evidence: {max_mb: N}; None: the default
     loaded_at: datetime
     loaded_by: str
 

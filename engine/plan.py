@@ -47,7 +47,7 @@ def load(conn: Connection, spec: PlanSpec, year: int, as_of: date, by: str, prog
         source=spec.filename, timezone=spec.timezone, roll=spec.roll,
         holidays=json.dumps(sorted(d.isoformat() for d in spec.holidays)),
         workdays=json.dumps(sorted(d.isoformat() for d in spec.workdays)),
-        sign_off=spec.sign_off, loaded_at=stamp, loaded_by=by,
+        sign_off=spec.sign_off, evidence_max_mb=spec.evidence_max_mb, loaded_at=stamp, loaded_by=by,
     )
     plan_id = conn.execute(select(p.c.id).where(p.c.authority_code == spec.authority_code, p.c.year == year)).scalar()
     report = LoadReport(year, first_load=plan_id is None)
@@ -139,6 +139,12 @@ def _sync_occurrences(conn: Connection, report: LoadReport, key: str, task_id: i
 
 def _cancel_open(conn: Connection, where, as_of: date) -> int:
     return conn.execute(update(i).where(where, is_open()).values(cancelled_on=as_of)).rowcount
+
+
+def evidence_max_mb(conn: Connection) -> int | None:
+    """The evidence size limit the newest loaded plan sets, if it sets one."""
+    return conn.execute(select(p.c.evidence_max_mb).where(p.c.evidence_max_mb.is_not(None))
+                        .order_by(p.c.year.desc(), p.c.loaded_at.desc()).limit(1)).scalar()
 
 
 def any_loaded(conn: Connection) -> bool:

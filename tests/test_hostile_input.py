@@ -306,3 +306,17 @@ def test_the_daemon_log_masks_personal_numbers(tmp_path):
         logs.configure(json_to=None)
     line = json.loads(path.read_text(encoding="utf-8"))
     assert line["error"] == "message 3 (mail → 340621********0008): refused 139****5678"
+
+
+def test_a_bureau_sets_the_evidence_limit_in_its_plan(aidcal, calendar_file, tmp_path):
+    text = calendar_file.read_text(encoding="utf-8").replace("notices:\n", "evidence: {max_mb: 1}\nnotices:\n", 1)
+    calendar_file.write_text(text, encoding="utf-8")
+    aidcal("calendar", "load", calendar_file, "--as-of", "2021-01-01")
+    from helpers import SMALL_ROSTER
+    aidcal("units", "import", aidcal.file("u.csv", SMALL_ROSTER), "--as-of", "2021-01-01")
+    big = tmp_path / "big.pdf"
+    big.write_bytes(b"x" * (2 * 1024 * 1024))
+    refused(aidcal("tasks", "done", "--unit", "S001", "spring-payout", "--evidence", big, "--as-of", "2021-05-20", ok=False),
+            "is 2 MB, more than the 1 MB allowed")
+    bad = aidcal.file("plan.yaml", text.replace("evidence: {max_mb: 1}", "evidence: {max_mb: 0}"))
+    refused(aidcal("calendar", "check", bad, ok=False), "evidence: max_mb 0 is not allowed (1..2048 MB)")
