@@ -105,9 +105,15 @@ class Ctx:
         return self._engine
 
     def close(self) -> None:
-        """Release the database connections when the command ends."""
+        """Release the database connections when the command ends; warn, once, of every
+        year whose holiday notice is not in (its working days follow the law alone)."""
         if self._engine is not None:
             self._engine.dispose()
+        if "aidcal.engine.workdays" in sys.modules:
+            from aidcal.engine.workdays import years_without_notice
+            for year in years_without_notice():
+                say(f"warning: the State Council's holiday notice for {year} is not in: its working days follow the "
+                    f"statutory holidays alone; add its 调休 to calendar.yaml (workdays:, holidays:) when it comes out")
 
 
 class AidcalGroup(click.Group):

@@ -1,22 +1,24 @@
 """Chinese working days: public holidays and make-up working days (调休).
 
 chinesecalendar knows the years the State Council has published and raises for
-any other; a plan for a later year must still work. So each date is decided on
-its own: the plan's own overrides first, then chinesecalendar, then Monday to
-Friday for a year it does not know (warned once per year). Arithmetic that
-crosses from a known year into an unknown one therefore never raises.
+any other; a plan for a later year must still work (a county loads next year's
+plan in December, before the notice). So each date is decided on its own: the
+plan's own overrides first, then chinesecalendar, then for a year it does not
+know the statutory holidays by the law (engine/statutory.py; Monday to Friday
+before the law's first year), warned once per year until the plan carries that
+year's 调休. Arithmetic that crosses from a known year into an unknown one never raises.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import cache
+from functools import cache, cached_property
 
 import chinese_calendar
 
-from . import logs
+from . import statutory
 
-_warned_years: set[int] = set()
+_unnoticed: set[int] = set()  # years met by this command without their notice; the shell warns once for each
 
 ROLL_POLICIES = ("forward", "backward", "keep")
 
@@ -27,13 +29,14 @@ def _official(day: date) -> bool | None:
     try:
         return chinese_calendar.is_workday(day)
     except NotImplementedError:
-        if day.year not in _warned_years:
-            _warned_years.add(day.year)
-            logs.get(__name__).warning(
-                "no official holiday data for this year; using Monday-Friday plus the plan's overrides",
-                year=day.year,
-            )
         return None
+
+
+def _by_law(day: date) -> bool:
+    """A working day by the statutory holidays alone (no 调休): what a year without its notice has."""
+    if day.year < statutory.LAW_FROM:
+        return day.weekday() < 5
+    return day.weekday() < 5 and day not in statutory.days_off(day.year)
 
 
 def known_years() -> range:
@@ -55,7 +58,15 @@ class WorkCalendar:
         if day in self.holidays:
             return False
         official = _official(day)
-        return day.weekday() < 5 if official is None else official
+        if official is not None:
+            return official
+        if day.year not in _unnoticed and day.year not in self._override_years:
+            _unnoticed.add(day.year)  # the plan carries none of that year's 调休 yet
+        return _by_law(day)
+
+    @cached_property
+    def _override_years(self) -> frozenset[int]:
+        return frozenset(d.year for d in self.holidays | self.workdays)
 
     def roll(self, day: date, policy: str) -> date:
         """Move a deadline that falls on a day off (Civil Code art. 203 by default:
@@ -83,3 +94,11 @@ class WorkCalendar:
             day += timedelta(days=1)
             count += self.is_workday(day)
         return count
+
+
+def years_without_notice() -> list[int]:
+    """The years met since the last call whose State Council notice is not in (no data,
+    no override in the plan): said once per command by the shell, then forgotten."""
+    years = sorted(_unnoticed)
+    _unnoticed.clear()
+    return years

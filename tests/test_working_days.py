@@ -51,11 +51,18 @@ def test_a_year_without_official_data_falls_back_to_weekdays_plus_overrides():
 def test_arithmetic_crossing_into_an_unknown_year_does_not_raise():
     last_known = date(known_years().stop - 1, 12, 31)
     start, end = last_known - timedelta(days=10), last_known + timedelta(days=40)
-    # the known days as chinesecalendar has them, the unknown ones Monday to Friday
+    # the known days as chinesecalendar has them, the unknown ones Monday to Friday less the statutory days
+    # off (their exact list is tests/test_statutory_holidays.py's)
+    from aidcal.engine.statutory import days_off
     official = sum(chinese_calendar.is_workday(start + timedelta(days=k)) for k in range(1, 11))
-    weekdays = sum((last_known + timedelta(days=k)).weekday() < 5 for k in range(1, 41))
+    later = [last_known + timedelta(days=k) for k in range(1, 41)]
+    weekdays = sum(d.weekday() < 5 and d not in days_off(d.year) for d in later)
+    assert weekdays < sum(d.weekday() < 5 for d in later)  # New Year's Day at least is off
     assert CAL.workdays_between(start, end) == official + weekdays
     first_saturday = last_known + timedelta(days=(5 - last_known.weekday()) % 7 or 7)
     assert first_saturday.year == last_known.year + 1 and first_saturday.weekday() == 5
     assert CAL.roll(first_saturday, "forward") == first_saturday + timedelta(days=2)  # the Monday after
-    assert CAL.roll(first_saturday, "backward") == first_saturday - timedelta(days=1)  # the Friday before
+    def working(d):  # official data for the known year, the law for the unknown one (元旦 2027 is a Friday)
+        return chinese_calendar.is_workday(d) if d <= last_known else d.weekday() < 5 and d not in days_off(d.year)
+    before = max(d for d in (first_saturday - timedelta(days=k) for k in range(1, 10)) if working(d))
+    assert CAL.roll(first_saturday, "backward") == before
