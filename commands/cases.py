@@ -138,7 +138,8 @@ def programmes_list(obj, term, fmt):
             for level, amount in rate[1].items():
                 rows.append(dict(programme=p.key, title=p.title, level=progs.LEVELS.get(level, "不分等级"),
                                  amount=amount, term_from=rate[0]))
-    render(fmt, "资助项目与标准（元/生·年）", rows, ["programme", "title", "level", "amount", "term_from"])
+    render(fmt, "资助项目与标准（元/生·年）", rows, ["programme", "title", "level", "amount", "term_from"],
+           {"title": "项目名称"})
 
 
 @click.group()
@@ -217,7 +218,7 @@ def cases_advance(obj, case_id, unit, programme, term, source, dest, as_of, fmt)
     with store.writing(obj.engine) as conn:
         if case_id is not None:
             trigger = moves.advance_one(conn, case_id, dest, as_of, user())
-            result = {"moved": 1, "held": {}}
+            result = {"moved": 1, "held": {}, "possible_from": {}}
         else:
             filters.check(conn, unit=unit, programme=programme, term=term)
             result = moves.advance_bulk(conn, unit=unit, programme=programme, term=term, source=source, dest=dest,
@@ -227,7 +228,8 @@ def cases_advance(obj, case_id, unit, programme, term, source, dest, as_of, fmt)
     elif case_id is not None:
         click.echo(f"case {case_id}: {trigger} → {dest} on {as_of}")
     else:
-        held = ", ".join(f"{g} {n}" for g, n in result["held"].items()) or "none"
+        held = ", ".join(f"{g} {n}" + (f" (possible from {result['possible_from'][g]})" if g in result["possible_from"] else "")
+                         for g, n in result["held"].items()) or "none"
         click.echo(f"moved {result['moved']} cases {source} → {dest}; held: {held}")
 
 

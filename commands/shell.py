@@ -190,12 +190,12 @@ def print_table(title: str, rows: list[dict], columns: list[str], headers: dict[
     console.print(table)
 
 
-def render(fmt: str, title: str, rows: list[dict], columns: list[str]) -> None:
-    """Rows as a table for people or a JSON array for scripts."""
+def render(fmt: str, title: str, rows: list[dict], columns: list[str], headers: dict[str, str] | None = None) -> None:
+    """Rows as a table for people or a JSON array for scripts; `headers` names what the common ones do not."""
     if fmt == "json":
         print_json(rows)
     else:
-        print_table(title, rows, columns, HEADERS)
+        print_table(title, rows, columns, {**HEADERS, **(headers or {})})
 
 
 def print_json(rows) -> None:

@@ -88,20 +88,24 @@ def advance_one(conn: Connection, case_id: int, dest: str, as_of: date, by: str,
 
 def advance_bulk(conn: Connection, *, unit: str | None, programme: str, term: str, source: str, dest: str,
                  as_of: date, by: str) -> dict:
-    """Move every case of the scope in `source` whose guards hold; count the held ones per guard."""
+    """Move every case of the scope in `source` whose guards hold; count the held ones per
+    guard and, where a guard lifts on a date (publicity ending), say the earliest such date."""
     programme_spec = rules.programmes(conn).get(programme)
     if programme_spec is None:
         raise InputError(f"programme '{programme}' does not exist (see: aidcal programmes list)")
     spec = rules.workflow(conn, programme_spec.workflow)
     move = _move_to(spec, source, dest)
     where = [*scope(unit, programme, term), c.c.workflow == spec.name, c.c.state == source]
-    held = {}
-    if move.guards:  # one scan counts the cases each guard holds
-        counts = conn.execute(select(*(func.sum(case((GUARDS[g](spec, as_of), 0), else_=1)) for g in move.guards))
-                              .select_from(c).where(*where)).one()
-        held = {g: n for g, n in zip(move.guards, counts) if n}
+    held, possible_from = {}, {}
+    if move.guards:  # one scan counts the cases each guard holds, and when the dated ones lift
+        dated = [g for g in move.guards if g in POSSIBLE_FROM]
+        row = conn.execute(select(*(func.sum(case((GUARDS[g](spec, as_of), 0), else_=1)) for g in move.guards),
+                                  *(func.min(case((GUARDS[g](spec, as_of), None), else_=POSSIBLE_FROM[g])) for g in dated))
+                           .select_from(c).where(*where)).one()
+        held = {g: n for g, n in zip(move.guards, row) if n}
+        possible_from = {g: str(d) for g, d in zip(dated, row[len(move.guards):]) if d is not None and g in held}
     moved = _apply(conn, spec, move, source, where, as_of, by)
-    return {"moved": moved, "held": held}
+    return {"moved": moved, "held": held, "possible_from": possible_from}
 
 
 def object_to(conn: Connection, case_id: int, reason: str, as_of: date, by: str) -> None:

@@ -110,12 +110,13 @@ def test_one_person_has_one_case_per_programme_and_term(school):
 
 # ── moves and guards ──────────────────────────────────────────────────────────
 def test_approval_before_publicity_has_run_is_refused_with_the_date(school):
-    assert bulk(school, "eligibility", "publicity", "2021-09-27") == {"moved": 4, "held": {}}
+    assert bulk(school, "eligibility", "publicity", "2021-09-27") == {"moved": 4, "held": {}, "possible_from": {}}
     result = school("cases", "advance", "1", "--to", "approval", "--as-of", "2021-10-08", ok=False)
     assert result.exit_code == 2
     assert "held by guard publicity_ended" in result.stderr and "possible from 2021-10-09" in result.stderr
-    assert bulk(school, "publicity", "approval", "2021-10-08") == {"moved": 0, "held": {"publicity_ended": 4}}
-    assert bulk(school, "publicity", "approval", "2021-10-09") == {"moved": 4, "held": {}}  # a make-up Saturday
+    assert bulk(school, "publicity", "approval", "2021-10-08") == {"moved": 0, "held": {"publicity_ended": 4},
+                                                                   "possible_from": {"publicity_ended": "2021-10-09"}}
+    assert bulk(school, "publicity", "approval", "2021-10-09") == {"moved": 4, "held": {}, "possible_from": {}}  # a make-up Saturday
 
 
 def test_payout_needs_a_card_or_a_cash_approval_and_held_cases_are_listed(school):
@@ -125,7 +126,7 @@ def test_payout_needs_a_card_or_a_cash_approval_and_held_cases_are_listed(school
     school("cases", "record", "2", "--cash-approval", "审批〔2021〕12号", "--as-of", "2021-10-10")
     held = cases(school, "--held-by", "has_payment_route", "--as-of", "2021-10-11")
     assert [r["case"] for r in held] == [3, 4]
-    assert bulk(school, "approval", "payout", "2021-10-11") == {"moved": 2, "held": {"has_payment_route": 2}}
+    assert bulk(school, "approval", "payout", "2021-10-11") == {"moved": 2, "held": {"has_payment_route": 2}, "possible_from": {}}
 
 
 def test_amount_different_from_the_standard_needs_a_recorded_reason(school):
@@ -149,7 +150,11 @@ def test_objection_dismissed_keeps_the_end_date_and_upheld_restarts_publicity(sc
     school("cases", "resolve", "1", "--dismissed", "--note", "经核实属实困难", "--as-of", "2021-09-30")
     school("cases", "resolve", "2", "--upheld", "--level", "一般困难", "--note", "调整等级", "--as-of", "2021-09-30")
     result = bulk(school, "publicity", "approval", "2021-10-09")
-    assert result == {"moved": 3, "held": {"publicity_ended": 1}}  # case 2 was posted again on 30 September
+    assert result == {"moved": 3, "held": {"publicity_ended": 1},  # case 2 was posted again on 30 September
+                      "possible_from": {"publicity_ended": "2021-10-13"}}
+    words = school("cases", "advance", "--unit", "S002", "--programme", "senior-grant", "--term", "2021-autumn",
+                   "--from", "publicity", "--to", "approval", "--as-of", "2021-10-12").stdout
+    assert "held: publicity_ended 1 (possible from 2021-10-13)" in words
     rows = {r["case"]: r for r in cases(school)}
     assert rows[2]["level"] == "一般困难" and rows[2]["amount"] == 750.0
     history = json.loads(school("cases", "history", "2", "--format", "json").stdout)
@@ -202,7 +207,7 @@ def test_a_year_of_cases_moved_in_bulk_ends_with_the_right_states_and_tasks_done
             bulk(county, "eligibility", "publicity", posted, unit, programme, term)
             approved = bulk(county, "publicity", "approval", "2021-10-09" if term.endswith("autumn") else "2021-03-22",
                             unit, programme, term)
-            assert approved == {"moved": n, "held": {}}
+            assert approved == {"moved": n, "held": {}, "possible_from": {}}
             county("cases", "record", "--file", county.file("cards.csv", "case,card\n" + "\n".join(
                 f"{r['case']},bank" for r in cases(county, "--unit", unit, "--term", term))), "--as-of", posted)
             assert bulk(county, "approval", "payout", paid, unit, programme, term)["moved"] == n
