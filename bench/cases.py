@@ -15,7 +15,7 @@ import argparse
 import shutil
 from datetime import date, timedelta
 
-from backends import AIDCAL, Figures, backends, floor, side_by_side, timed
+from backends import AIDCAL, ROOT, Figures, backends, floor, side_by_side, timed
 from backends import OUT as BENCH_OUT
 
 OUT = BENCH_OUT / "cases"
@@ -66,6 +66,7 @@ STEPS = [  # source, dest, as-of, trigger, the guard as plain SQL, extra SET, fa
 def bench(backend, n: int) -> tuple[dict, dict]:
     figures = Figures(backend.name)
     db = [AIDCAL, "--db", backend.url("cases")]
+    timed([*db, "calendar", "load", str(ROOT / "calendar.yaml"), "--as-of", "2021-01-01"], OUT)  # creates the database
     timed([*db, "units", "import", "units.csv", "--authority", "340621", "--as-of", "2021-01-01"], OUT)
     figures[f"cases import ({n:,})"] = (*timed([*db, "cases", "import", "cases.csv", "--programme", "senior-grant",
                                                 "--term", TERM, "--as-of", "2021-09-20"], OUT), None)

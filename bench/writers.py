@@ -29,7 +29,7 @@ UNITS = 400
 def setup(url: str) -> list[list[tuple]]:
     """A county of UNITS primary schools with the 2021 plan; targets split across writers."""
     from aidcal.engine import calendar, plan, store, units
-    engine = store.connect(url)
+    engine = store.connect(url, create=True)
     roster = [dict(code=f"P{k:04d}", name=f"第{k}小学", type="小学", type_mask=2, town="镇", parent="", contact="王",
                    phone="13912345678", active_from=None, email="", authority="340621", row=k) for k in range(UNITS)]
     with store.writing(engine) as conn:

@@ -37,19 +37,25 @@ def _states(conn: Connection, programme_keys: tuple[str, ...], state: str) -> tu
     return frozenset(approved | reached), frozenset(reached)
 
 
-def complete_from_cases(conn: Connection, as_of: date, by: str) -> int:
-    """Mark done every open instance whose cases say so; returns how many."""
+def complete_from_cases(conn: Connection, as_of: date, by: str, reaching: str | None = None) -> int:
+    """Mark done every open instance whose cases say so; returns how many. After a move
+    into `reaching`, only rules that state can newly satisfy are looked at, and always
+    only the units whose instance is still open: a million cases are read once, not per move."""
     done = 0
     tasks = conn.execute(select(t.c.id, t.c.completes_from, p.c.year).join(p, p.c.id == t.c.plan_id)
                          .where(t.c.completes_from.is_not(None), t.c.removed_on.is_(None))).all()
     for task_id, rule_json, year in tasks:
         rule = json.loads(rule_json)
         relevant, reached = _states(conn, tuple(rule["programmes"]), rule["state"])
+        if reaching is not None and reaching not in reached:
+            continue  # a move short of the rule's state cannot finish it
+        still_open = select(i.c.unit_id).where(is_open(), i.c.occurrence_id.in_(select(o.c.id).where(o.c.task_id == task_id)))
         arrived = (select(func.max(e.c.on_date)).where(e.c.case_id == c.c.id, e.c.to_state == rule["state"])
                    .scalar_subquery())
         per_unit = conn.execute(
             select(c.c.unit_id, func.count(), func.sum(case((c.c.state.in_(reached), 1), else_=0)), func.max(arrived))
-            .where(c.c.programme.in_(rule["programmes"]), c.c.term == f"{year}-{rule['term']}", c.c.state.in_(relevant))
+            .where(c.c.programme.in_(rule["programmes"]), c.c.term == f"{year}-{rule['term']}", c.c.state.in_(relevant),
+                   c.c.unit_id.in_(still_open))
             .group_by(c.c.unit_id)
         ).all()
         finished = [(unit_id, total, last) for unit_id, total, n_reached, last in per_unit

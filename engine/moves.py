@@ -47,7 +47,7 @@ def _apply(conn: Connection, spec: WorkflowSpec, move: Transition, source: str, 
         values.update(EFFECTS[effect](spec, as_of, CAL))
     moved = conn.execute(c.update().where(*guarded).values(values)).rowcount
     if moved:
-        complete_from_cases(conn, as_of, by)
+        complete_from_cases(conn, as_of, by, reaching=move.dest)
     return moved
 
 
