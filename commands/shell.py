@@ -267,5 +267,5 @@ HEADERS = {
     "failed_messages": "发送失败消息", "started": "开始时间", "finished": "结束时间", "outcome": "结果", "counts": "各环节数量",
     "error": "错误", "as_of": "业务日期", "year": "年度", "source": "文件", "loaded_at": "载入时间", "loaded_by": "载入人",
     "run": "运行", "channel": "渠道", "recipient": "接收单位", "attempts": "发送次数", "next_attempt_at": "下次发送",
-    "last_error": "最近错误", "trigger": "操作", "from_state": "原状态", "to_state": "新状态",
+    "last_error": "最近错误", "trigger": "操作", "from_state": "原状态", "to_state": "新状态", "reason": "原因",
 }
