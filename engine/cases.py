@@ -88,7 +88,7 @@ def validate(path, programme: progs.Programme, term: str, unit_types: dict[str, 
     (the first ROWS_LISTED, then how many more). Streams the file: only the index of
     ID numbers seen is kept, and the problems of at most ROWS_LISTED rows."""
     name, rows = _parse(path, programme, term, unit_types, as_of)
-    problems, seen, count, more = [], {}, 0, 0
+    problems, seen, count, listed, more = [], {}, 0, 0, 0
     for row_no, case, errors in rows:
         person = case["id_number"]
         if person in seen:
@@ -96,8 +96,9 @@ def validate(path, programme: progs.Programme, term: str, unit_types: dict[str, 
         elif person in existing:
             errors.append(f"ID {mask_number(person)} already has a {programme.key} case for {term}")
         seen.setdefault(person, row_no)
-        if errors and len({row for row, _ in problems}) < ROWS_LISTED:
+        if errors and listed < ROWS_LISTED:  # each row comes once: a count, not a set rebuilt per row
             problems += [(row_no, f"{name}: row {row_no}: {m}") for m in errors]
+            listed += 1
         elif errors:
             more += 1
         count += 1

@@ -104,7 +104,8 @@ def _period(value) -> str | None:
 def import_completions(conn: Connection, parsed: Sheet, as_of: date, by: str) -> ImportReport:
     """Validate every row against the store, then write, in the caller's transaction.
     Every bad row is reported at once, whatever is wrong with it; nothing is written then."""
-    rows, files = parsed.rows, [f for f in parsed.files if f[0] in {r["row_no"] for r in parsed.rows}]
+    rows, good = parsed.rows, {r["row_no"] for r in parsed.rows}
+    files = [f for f in parsed.files if f[0] in good]
     sheet = Table("import_row", MetaData(), Column("row_no", Integer, primary_key=True),
                   Column("unit_code", String), Column("task_key", String), Column("period", String),
                   Column("done_on", Date), Column("note", String), Column("sha256", String),

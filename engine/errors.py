@@ -15,13 +15,11 @@ ROWS_LISTED = 200  # a sheet with thousands of bad rows lists the first ones, th
 
 def rows_listed(problems: list[tuple[int, str]]) -> list[str]:
     """A sheet's problems in row order, each "FILE: row N: …", at most ROWS_LISTED rows."""
-    ordered = [text for _, text in sorted(problems, key=lambda p: p[0])]
+    ordered = sorted(problems, key=lambda p: p[0])  # stable: a row's own problems keep their order
     rows = sorted({row for row, _ in problems})
-    if len(rows) <= ROWS_LISTED:
-        return ordered
     shown = set(rows[:ROWS_LISTED])
-    kept = [text for row, text in sorted(problems, key=lambda p: p[0]) if row in shown]
-    return kept + [f"…and {len(rows) - ROWS_LISTED} more rows with problems"]
+    kept = [text for row, text in ordered if row in shown]
+    return kept + ([f"…and {len(rows) - ROWS_LISTED} more rows with problems"] if len(rows) > ROWS_LISTED else [])
 
 
 def one_line(exc: BaseException) -> str:

@@ -145,7 +145,8 @@ def load_programmes(conn: Connection, text: str, source: str, as_of: date | None
     if missing:
         raise InputError(f"{source}: programmes name workflows that are not loaded ({', '.join(missing)}); "
                          f"load them first with: aidcal workflow load FILE")
-    old = _spec(_newest(conn, PROGRAMMES, PROGRAMMES)[0], progs.parse) if _newest(conn, PROGRAMMES, PROGRAMMES) else {}
+    current = _newest(conn, PROGRAMMES, PROGRAMMES)
+    old = _spec(current[0], progs.parse) if current else {}
     held = dict(conn.execute(select(c.c.programme, func.count()).group_by(c.c.programme)).all())
     stranded = [f"{key} ({held[key]} cases)" for key in sorted(held)
                 if key in old and (key not in new or new[key].workflow != old[key].workflow)]
