@@ -14,10 +14,13 @@ import sys
 import click
 
 from aidcal import __version__
-from aidcal.commands.cases import cases, programmes, publicity, workflow
+from aidcal.commands.cases import cases
 from aidcal.commands.database import db as db_group
+from aidcal.commands.identification import identification
 from aidcal.commands.ladder import engine_group, escalate, notices, outbox_group, runs
 from aidcal.commands.plans import calendar, units
+from aidcal.commands.publicity import publicity
+from aidcal.commands.rules import programmes, workflow
 from aidcal.commands.shell import AidcalGroup, Ctx
 from aidcal.commands.tasks import overdue, tasks
 
@@ -50,6 +53,7 @@ cli.add_command(engine_group)
 cli.add_command(workflow)
 cli.add_command(programmes)
 cli.add_command(cases)
+cli.add_command(identification)
 cli.add_command(publicity)
 cli.add_command(db_group)
 

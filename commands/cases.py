@@ -1,145 +1,9 @@
-"""`aidcal workflow …`, `programmes …`, `cases …`, `publicity …`: each student's aid."""
+"""`aidcal cases …`: each student's aid case, from import to archive."""
 from __future__ import annotations
 
 import click
 
-from .shell import ROW_ID, as_of_option, format_option, render, say, today, user
-
-
-@click.group()
-def workflow():
-    """Case state machines (workflows/*.yaml): check, load into the database, draw."""
-
-
-@workflow.command("check")
-@click.argument("file", type=click.Path(dir_okay=False))
-def workflow_check(file):
-    """Validate a workflow file: unknown or unreachable states, unknown guards and effects, as file:line errors."""
-    from aidcal.engine import workflow as wf
-    spec = wf.read(file)
-    click.echo(f"{file}: ok: workflow {spec.name}, {len(spec.states)} states, {len(spec.transitions)} transitions")
-
-
-@workflow.command("load")
-@click.argument("file", type=click.Path(dir_okay=False))
-@as_of_option
-@click.pass_obj
-def workflow_load(obj, file, as_of):
-    """Validate FILE and store it as the workflow in force; prints what changed.
-
-    Refused when cases are in a state the file removes.
-    """
-    from pathlib import Path
-
-    from aidcal.engine import rules, store
-    from aidcal.engine.located import read_text
-    text = read_text(file)
-    with store.writing(obj.engine) as conn:
-        report = rules.load_workflow(conn, text, Path(file).name, as_of or today(), user())
-    _say_loaded(report)
-
-
-def _say_loaded(report) -> None:
-    what = "programmes" if report.kind == "programmes" else f"workflow {report.name}"
-    if not report.changed:
-        click.echo(f"{what}: unchanged (version {report.version} is in force)")
-        return
-    click.echo(f"{what}: version {report.version} loaded")
-    for line in report.changes:
-        click.echo(f"  {line}")
-
-
-def _say_version(kind: str, name: str, version: dict | None) -> None:
-    if version:
-        say(f"{name if kind == 'workflow' else 'programmes'}: version {version['version']} ({version['source']}), "
-            f"loaded {version['loaded_at']} by {version['loaded_by']}")
-
-
-@workflow.command("show")
-@click.argument("name")
-@click.option("--format", "fmt", type=click.Choice(["mermaid", "png"]), default="mermaid", show_default=True,
-              help="mermaid (text for any Markdown viewer) or png (needs graphviz).")
-@click.option("--output", type=click.Path(dir_okay=False), help="Write to this file (required for png).")
-@click.pass_obj
-def workflow_show(obj, name, fmt, output):
-    """Draw workflow NAME (e.g. student_aid) with its triggers and guards."""
-    from aidcal.engine import rules, store
-    with store.reading(obj.engine) as conn:
-        spec = rules.workflow(conn, name)
-        _say_version("workflow", name, rules.versions(conn, rules.WORKFLOW, name))
-    from aidcal.actions.exports import replacing
-    from aidcal.engine.errors import InputError
-    if fmt == "mermaid":
-        text = spec.mermaid()
-        if output:
-            with replacing(output) as path:
-                path.write_text(text, encoding="utf-8")
-        else:
-            click.echo(text)
-        return
-    if not output:
-        raise InputError("--format png needs --output FILE")
-    import importlib.util
-    import shutil
-    if importlib.util.find_spec("graphviz") is None and importlib.util.find_spec("pygraphviz") is None \
-            or shutil.which("dot") is None:
-        raise InputError("--format png needs graphviz (pip install graphviz; apt-get install graphviz); "
-                         "--format mermaid needs nothing")
-    try:
-        with replacing(output) as path:
-            spec.graph("graphviz").draw(str(path), prog="dot", format="png")
-    except (ImportError, OSError) as exc:
-        raise InputError(f"png needs graphviz (pip install graphviz; apt-get install graphviz): {exc}") from None
-    say(f"workflow {name} drawn to {output}")
-
-
-@click.group()
-def programmes():
-    """Aid programmes and their standards (programmes.yaml): load into the database, list."""
-
-
-@programmes.command("load")
-@click.argument("file", type=click.Path(dir_okay=False))
-@as_of_option
-@click.pass_obj
-def programmes_load(obj, file, as_of):
-    """Validate FILE and store it as the programmes in force; prints what changed.
-
-    A changed standard applies from the term it names: cases of that term not yet
-    posted take it; posted, approved and paid cases keep their amount.
-    """
-    from pathlib import Path
-
-    from aidcal.engine import rules, store
-    from aidcal.engine.located import read_text
-    text = read_text(file)
-    with store.writing(obj.engine) as conn:
-        report = rules.load_programmes(conn, text, Path(file).name, as_of or today(), user())
-    _say_loaded(report)
-
-
-@programmes.command("list")
-@click.option("--term", help="Only the rates in force in this term (YYYY-spring or YYYY-autumn).")
-@format_option()
-@click.pass_obj
-def programmes_list(obj, term, fmt):
-    """Each programme's annual standard per level, and the term each rate takes effect from."""
-    from aidcal.engine import programmes as progs
-    from aidcal.engine import rules, store
-    if term:
-        progs.term_order(term)
-    with store.reading(obj.engine) as conn:
-        known = rules.programmes(conn)
-        _say_version("programmes", "programmes", rules.versions(conn, rules.PROGRAMMES, rules.PROGRAMMES))
-    rows = []
-    for p in known.values():
-        rates = [p.rate(term)] if term else list(p.rates)
-        for rate in filter(None, rates):
-            for level, amount in rate[1].items():
-                rows.append(dict(programme=p.key, title=p.title, level=progs.LEVELS.get(level, "不分等级"),
-                                 amount=amount, term_from=rate[0]))
-    render(fmt, "资助项目与标准（元/生·年）", rows, ["programme", "title", "level", "amount", "term_from"],
-           {"title": "项目名称"})
+from .shell import DATE, MONEY, ROW_ID, as_of_option, format_option, render, say, term_option, today, user
 
 
 @click.group()
@@ -147,14 +11,10 @@ def cases():
     """Students' aid cases: import, list, move (advance, object, resolve), record facts, history."""
 
 
-def _term_option(required=False):
-    return click.option("--term", required=required, metavar="YYYY-spring|YYYY-autumn", help="The term.")
-
-
 @cases.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--programme", required=True, help="The programme key (see: aidcal programmes list).")
-@_term_option(required=True)
+@term_option(required=True)
 @as_of_option
 @click.pass_obj
 def cases_import(obj, file, programme, term, as_of):
@@ -172,7 +32,7 @@ def cases_import(obj, file, programme, term, as_of):
 @click.option("--authority", help="Only units under this bureau (6-digit code): a county's, or a city's counties.")
 @click.option("--unit", help="Only this unit (code).")
 @click.option("--programme", help="Only this programme.")
-@_term_option()
+@term_option()
 @click.option("--state", help="Only cases in this state.")
 @click.option("--held-by", "held_by", help="Only cases waiting on this guard (e.g. publicity_ended).")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many cases.")
@@ -197,7 +57,7 @@ def cases_list(obj, authority, unit, programme, term, state, held_by, limit, as_
 @click.argument("case_id", type=ROW_ID, required=False)
 @click.option("--unit", help="Bulk: only this unit (code); without it, every unit.")
 @click.option("--programme", help="Bulk: the programme.")
-@_term_option()
+@term_option()
 @click.option("--from", "source", help="Bulk: the state the cases are in.")
 @click.option("--to", "dest", required=True, help="The state to move to.")
 @as_of_option
@@ -306,30 +166,138 @@ def cases_history(obj, case_id, fmt):
     render(fmt, f"个案 {case_id} 的流转记录", rows, ["on", "trigger", "from_state", "to_state", "by", "reason"])
 
 
-@click.group()
-def publicity():
-    """The publicity list (公示名单)."""
-
-
-@publicity.command("export")
-@click.option("--unit", required=True, help="The unit (code).")
-@click.option("--programme", required=True, help="The programme.")
-@_term_option(required=True)
-@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv", "docx"]), required=True, help="xlsx, csv (with BOM) or docx.")
-@click.option("--output", type=click.Path(dir_okay=False), required=True, help="The file to write.")
+@cases.command("stop")
+@click.argument("case_id", type=ROW_ID)
+@click.option("--kind", required=True, type=click.Choice(["转学", "休学", "退学", "死亡", "其他"]), help="The change (异动).")
+@click.option("--paying-unit", required=True, help="The school that pays this term (code): the old one or the new.")
+@click.option("--reason", required=True, help="What happened (kept in the history).")
 @as_of_option
 @click.pass_obj
-def publicity_export(obj, unit, programme, term, fmt, output, as_of):
-    """Write the publicity list: name, school, grade, class, programme, level, amount; dates; phone for objections.
+def cases_stop(obj, case_id, kind, paying_unit, reason, as_of):
+    """Stop a case (异动: transfer, suspension, drop-out, death): no later payment; records which school pays the term."""
+    from aidcal.engine import after_payout, store
+    with store.writing(obj.engine) as conn:
+        after_payout.stop(conn, case_id, kind, paying_unit, reason, as_of or today(), user())
+    click.echo(f"case {case_id}: stopped ({kind}); this term is paid by {paying_unit}")
 
-    Never an ID number, phone, address or bank card.
+
+@cases.command("recover")
+@click.argument("case_id", type=ROW_ID)
+@click.option("--amount", required=True, type=MONEY, help="The yuan recovered (at most what was paid).")
+@click.option("--on", "on", required=True, type=DATE, help="The day the money came back (YYYY-MM-DD).")
+@click.option("--reason", required=True, help="Why (e.g. the false information found).")
+@as_of_option
+@click.pass_obj
+def cases_recover(obj, case_id, amount, on, reason, as_of):
+    """Record money recovered (追回) from a case paid on false information; the case ends recovered."""
+    from aidcal.engine import after_payout, store
+    with store.writing(obj.engine) as conn:
+        after_payout.recover(conn, case_id, amount, on, reason, as_of or today(), user())
+    click.echo(f"case {case_id}: {amount:.2f} yuan recovered on {on}")
+
+
+@cases.command("transfer")
+@click.argument("case_id", type=ROW_ID)
+@click.option("--to-unit", required=True, help="The student's new school (code).")
+@click.option("--reason", required=True, help="Why (kept in the history).")
+@as_of_option
+@click.pass_obj
+def cases_transfer(obj, case_id, to_unit, reason, as_of):
+    """Move a case to the student's new school, keeping its state and its whole history."""
+    from aidcal.engine import after_payout, store
+    with store.writing(obj.engine) as conn:
+        name = after_payout.transfer(conn, case_id, to_unit, reason, as_of or today(), user())
+    click.echo(f"case {case_id}: now at {name} ({to_unit})")
+
+
+def _output_format(output: str) -> str:
+    from aidcal.engine.errors import InputError
+    suffix = output.rsplit(".", 1)[-1].lower() if "." in output else ""
+    if suffix not in ("csv", "xlsx"):
+        raise InputError(f"--output {output}: the file name must end in .csv or .xlsx")
+    return suffix
+
+
+@cases.group("payfile")
+def payfile():
+    """The bank's payment file (代发): approved cases paying to a card."""
+
+
+@payfile.command("export")
+@click.option("--programme", required=True, help="The programme.")
+@term_option(required=True)
+@click.option("--unit", help="Only this unit (code); without it, every unit.")
+@click.option("--output", required=True, type=click.Path(dir_okay=False), help="The file to write (.csv or .xlsx).")
+@click.pass_obj
+def payfile_export(obj, programme, term, unit, output):
+    """Write the payment file: 姓名,身份证号,银行卡号,金额, full numbers as the bank needs them (mode 0600).
+
+    Cases the bank refused last time are in it again; paid cases never are.
     """
-    from pathlib import Path
-
-    from aidcal.actions import publicity as docs
-    from aidcal.engine import cases as engine_cases
-    from aidcal.engine import store
+    from aidcal.actions.exports import write
+    from aidcal.engine import filters, payouts, store
+    fmt = _output_format(output)
     with store.reading(obj.engine) as conn:
-        listing = engine_cases.publicity_list(conn, unit, programme, term)
-    docs.export(listing, engine_cases.PUBLICITY_COLUMNS, fmt, Path(output))
-    say(f"publicity list of {len(listing['rows'])} students written to {output}")
+        filters.check(conn, unit=unit, programme=programme, term=term)
+        rows = payouts.payfile(conn, programme, term, unit)
+    write(rows, payouts.PAYFILE_COLUMNS, payouts.PAYFILE_HEADERS, fmt, output)
+    total = sum(r["amount"] for r in rows)
+    say(f"payment file of {len(rows)} cases, {total:.2f} yuan, written to {output}")
+
+
+@cases.group("bankreturn")
+def bankreturn():
+    """The bank's return file: which payments went through."""
+
+
+@bankreturn.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--programme", required=True, help="The programme.")
+@term_option(required=True)
+@as_of_option
+@click.pass_obj
+def bankreturn_import(obj, file, programme, term, as_of):
+    """Read the bank's return (身份证号,金额,结果,原因; 结果 成功 or 失败), all or nothing.
+
+    Paid rows move to payout dated the as-of day; failed rows stay approved with the bank's reason
+    and go into the next payment file.
+    """
+    from aidcal.engine import payouts, store
+    with store.writing(obj.engine) as conn:
+        result = payouts.bank_return(conn, file, programme, term, as_of or today(), user())
+    click.echo(f"bank return: {result['paid']} paid, {result['failed']} failed (they go into the next payment file)")
+
+
+@cases.group("roster")
+def roster():
+    """The signed payout roster (签字发放花名册): one per unit × programme × term."""
+
+
+@roster.command("export")
+@click.option("--unit", required=True, help="The unit (code).")
+@click.option("--programme", required=True, help="The programme.")
+@term_option(required=True)
+@click.option("--output", required=True, type=click.Path(dir_okay=False), help="The file to write (.csv or .xlsx).")
+@click.pass_obj
+def roster_export(obj, unit, programme, term, output):
+    """Write the roster to sign: case, name, masked ID, grade, class, amount, and the signature columns (no card)."""
+    from aidcal.actions.exports import write
+    from aidcal.engine import filters, payouts, store
+    fmt = _output_format(output)
+    with store.reading(obj.engine) as conn:
+        filters.check(conn, unit=unit, programme=programme, term=term)
+        rows = payouts.roster(conn, unit, programme, term)
+    write(rows, payouts.ROSTER_COLUMNS, payouts.ROSTER_HEADERS, fmt, output)
+    say(f"roster of {len(rows)} cases written to {output}")
+
+
+@roster.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@as_of_option
+@click.pass_obj
+def roster_import(obj, file, as_of):
+    """Record who signed each row (签字人 本人 or 监护人, 签字日期), all or nothing; the roster is then on file for archiving."""
+    from aidcal.engine import payouts, store
+    with store.writing(obj.engine) as conn:
+        result = payouts.roster_import(conn, file, as_of or today(), user())
+    click.echo(f"roster: {result['signed']} signed, {result['unsigned']} not yet signed")

@@ -31,6 +31,26 @@ class DateType(click.ParamType):
 
 
 DATE = DateType()
+
+
+class MoneyType(click.ParamType):
+    """Yuan with at most two decimals, exact (Decimal): money is never a float."""
+    name = "YUAN"
+
+    def convert(self, value, param, ctx):
+        from decimal import Decimal, InvalidOperation
+        if isinstance(value, Decimal):
+            return value
+        try:
+            amount = Decimal(str(value).strip())
+        except InvalidOperation:
+            self.fail(f"'{value}' is not an amount in yuan (e.g. 625 or 312.50)", param, ctx)
+        if not amount.is_finite() or amount <= 0 or amount != amount.quantize(Decimal("0.01")) or amount > 10_000_000:
+            self.fail(f"'{value}' is not a positive amount in yuan with at most two decimals", param, ctx)
+        return amount
+
+
+MONEY = MoneyType()
 ROW_ID = click.IntRange(1, 2_147_483_647)  # a case or notice number: what both backends store, nothing larger
 YEAR = click.IntRange(2000, 2100)
 
@@ -57,6 +77,10 @@ def task_target(fn):
                       help="The occurrence's period; needed when the unit has more than one open occurrence of TASK.")(fn)
     fn = click.argument("task")(fn)
     return click.option("--unit", "unit_code", required=True, help="The unit's code.")(fn)
+
+
+def term_option(required=False):
+    return click.option("--term", required=required, metavar="YYYY-spring|YYYY-autumn", help="The term.")
 
 
 def format_option(choices=FORMATS):
@@ -184,7 +208,7 @@ def print_table(title: str, rows: list[dict], columns: list[str], headers: dict[
         table.add_column(headers.get(c, c), overflow="fold", no_wrap=c not in WRAPPING,
                          justify="right" if c in NUMERIC else "left")
     for r in rows:
-        table.add_row(*("" if r[c] is None else str(r[c]) for c in columns))
+        table.add_row(*("" if r[c] is None else "、".join(r[c]) if isinstance(r[c], list) else str(r[c]) for c in columns))
     console = _console()
     console.print(title)  # its own line: a table title would wrap at the table's width
     console.print(table)

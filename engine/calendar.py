@@ -22,7 +22,7 @@ TIMEZONE = "Asia/Shanghai"
 TOP_KEYS = ("version", "authority", "year", "timezone", "roll", "workdays", "ladder", "notices", "evidence", "tasks")
 LADDER_KEYS = ("heads_up", "reminder", "notice", "rectify", "escalate", "start")
 NOTICE_KEYS = ("sign_off",)
-AUTHORITY_KEYS = ("code", "name")
+AUTHORITY_KEYS = ("code", "name", "phone")
 WORKDAY_KEYS = ("holidays", "workdays")
 TASK_KEYS = ("key", "title", "who", "months", "day", "due", "evidence", "roll", "ladder", "completes_from")
 COMPLETES_KEYS = ("programmes", "term", "state")
@@ -75,7 +75,7 @@ class TaskSpec:
 
     @property
     def who_mask(self) -> int:
-        return BUREAU_MASK if self.who == (BUREAU,) else mask_of(self.who)
+        return mask_of(w for w in self.who if w != BUREAU) | (BUREAU_MASK if BUREAU in self.who else 0)
 
     def occurrences(self, year: int, cal: WorkCalendar, default_roll: str) -> list[Occurrence]:
         out = []
@@ -99,6 +99,7 @@ class PlanSpec:
     sign_off: bool
     tasks: tuple[TaskSpec, ...]
     evidence_max_mb: int | None = None  # the largest evidence file the bureau accepts (default 50 MB)
+    authority_phone: str = ""  # the county's supervision phone (监督电话), shown on every school's publicity list
 
     def work_calendar(self) -> WorkCalendar:
         return WorkCalendar(self.holidays, self.workdays)
@@ -152,7 +153,7 @@ class _Validator:
         roll = doc.get("roll", "forward")
         if roll not in ROLL_POLICIES:
             self.error(located.line_of(doc, "roll"), f"roll '{roll}' is not allowed (allowed: {', '.join(ROLL_POLICIES)})")
-        code, name = self.authority(doc)
+        code, name, phone = self.authority(doc)
         holidays, workdays = self.overrides(doc.get("workdays"), doc)
         ladder = self.ladder(doc.get("ladder"), Ladder(), doc, "ladder", "ladder: ")
         sign_off = self.notices(doc)
@@ -161,7 +162,7 @@ class _Validator:
         if self.problems:
             raise InputError(self.problems)
         return PlanSpec(self.filename, code, name, year, str(timezone), roll, holidays, workdays, sign_off, tasks,
-                        evidence_max_mb)
+                        evidence_max_mb, phone)
 
     def evidence(self, doc) -> int | None:
         """`evidence: {max_mb: N}`: the largest evidence file accepted, 1..2048 MB."""
@@ -222,22 +223,27 @@ class _Validator:
             return True
         return value
 
-    def authority(self, doc) -> tuple[str, str]:
+    def authority(self, doc) -> tuple[str, str, str]:
         auth = doc.get("authority")
         if not isinstance(auth, dict):
             self.error(located.line_of(doc, "authority" if "authority" in doc else None),
                        "authority: required, a mapping with code (administrative code) and name")
-            return "", ""
+            return "", "", ""
         self.unknown_keys(auth, AUTHORITY_KEYS, "authority: ")
         for key in AUTHORITY_KEYS:
             if key in auth and not isinstance(auth[key], str | int) or isinstance(auth.get(key), bool):
                 self.error(located.line_of(auth, key), f"authority: {key} must be text, not {located.kind(auth[key])}")
         code, name = str(auth.get("code", "")).strip(), str(auth.get("name", "")).strip()
+        phone = str(auth.get("phone", "")).strip()
+        if phone and not re.fullmatch(r"[0-9-]{7,20}", phone):
+            self.error(located.line_of(auth, "phone"), "authority: phone must be a phone number, e.g. 0561-6012345 "
+                                                       "(the county's supervision phone on publicity lists)")
+
         if not re.fullmatch(r"\d{6}", code):
             self.error(located.line_of(auth, "code"), f"authority: code '{code}' is not a 6-digit administrative code")
         if not name:
             self.error(located.line_of(auth, "name"), "authority: name is required (e.g. 濉溪县教育局)")
-        return code, name
+        return code, name, phone
 
     def overrides(self, node, doc) -> tuple[frozenset, frozenset]:
         if node is None:
@@ -335,7 +341,7 @@ class _Validator:
     def who(self, item, where: str) -> tuple[str, ...]:
         value = item.get("who")
         line = located.line_of(item, "who" if "who" in item else None)
-        allowed = f"allowed: bureau, all, or a list of unit types: {ALLOWED}"
+        allowed = f"allowed: bureau, all, or a list of unit types ({ALLOWED}), with bureau for the bureau's own share"
         if value is None:
             self.error(line, where + f"who is required ({allowed})")
             return ()
@@ -344,11 +350,12 @@ class _Validator:
         if value == "all":
             return tuple(TYPES)
         values = value if isinstance(value, list) else [value]
-        bad = [v for v in values if v not in TYPES]
+        bad = [v for v in values if v not in TYPES and v not in ("all", BUREAU)]
         if bad or not values:
             self.error(line, where + f"who {bad[0] if bad else value!r} is not allowed ({allowed})")
             return ()
-        return tuple(dict.fromkeys(values))
+        expanded = [t for v in values for t in (TYPES if v == "all" else (v,))]
+        return tuple(dict.fromkeys(expanded))
 
     def schedule(self, item, where: str, year: int) -> tuple[tuple[int, ...], int | str]:
         if "due" in item:

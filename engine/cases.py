@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import and_, literal, or_, select
+from sqlalchemy import and_, func, literal, or_, select
 from sqlalchemy.engine import Connection
 
 from . import authorities, idnumber, rules, sheets, store
@@ -21,18 +21,19 @@ from .models import case_document as d
 from .models import case_event as e
 from .models import unit as u
 
-COLUMNS = ["name", "id_number", "phone", "unit", "grade", "class", "level", "bank_card", "boarding"]
+COLUMNS = ["name", "id_number", "phone", "unit", "grade", "class", "level", "bank_card", "boarding", "agricultural"]
 ALIASES = {**{k: k for k in COLUMNS}, "姓名": "name", "身份证号": "id_number", "联系电话": "phone", "学校代码": "unit",
-           "年级": "grade", "班级": "class", "困难等级": "level", "银行卡号": "bank_card", "是否住宿": "boarding"}
+           "年级": "grade", "班级": "class", "困难等级": "level", "银行卡号": "bank_card", "是否住宿": "boarding",
+           "涉农专业": "agricultural"}
 YES = {"是", "住宿", "yes", "y", "true", "1"}
 NO = {"否", "走读", "不住宿", "no", "n", "false", "0"}
 LIST_COLUMNS = ["case", "unit", "name", "programme", "term", "level", "amount", "state"]
+LOOKUP_CHUNK = 5_000  # rows whose identifications are fetched in one query: memory stays flat for a million
 
 
 def _parse(path, programme: progs.Programme, term: str, unit_types: dict[str, int], as_of: date):
-    """(file name, generator of (row number, case, problems)): one row at a time."""
-    amounts = {(level, boarding): programme.amount_fen(term, level, boarding)
-               for level in progs.LEVELS for boarding in (True, False)} if programme.rate(term) else None
+    """(file name, generator of (row number, case, problems)): one row at a time, the
+    sheet's own checks only (the programme's policy is `_apply_policy`)."""
     name, _, rows = sheets.stream(path, ALIASES, COLUMNS[:8])
 
     def cases():
@@ -42,9 +43,11 @@ def _parse(path, programme: progs.Programme, term: str, unit_types: dict[str, in
             for field in numeric:
                 errors.append(f"{field} is stored as a number in Excel and has lost its last digits; "
                               f"format the column as text and enter the numbers again")
+            level_text = sheets.text(raw.get("level"))
             case = dict(name=sheets.text(raw.get("name")), id_number=idnumber.normalise(sheets.text(raw.get("id_number"))),
                         unit=sheets.text(raw.get("unit")), grade=sheets.text(raw.get("grade")),
-                        class_name=sheets.text(raw.get("class")), level=progs.LEVEL_KEYS.get(sheets.text(raw.get("level"))),
+                        class_name=sheets.text(raw.get("class")),
+                        level="" if level_text in ("", "无") else progs.LEVEL_KEYS.get(level_text),
                         bank_card=sheets.text(raw.get("bank_card")).replace(" ", ""))
             if not case["name"]:
                 errors.append("name is empty")
@@ -66,30 +69,99 @@ def _parse(path, programme: progs.Programme, term: str, unit_types: dict[str, in
             elif not mask & programme.type_mask:
                 errors.append(f"unit '{case['unit']}' is not a school that programme {programme.key} serves")
             if case["level"] is None:
-                errors.append(f"level '{sheets.text(raw.get('level'))}' is not allowed (特别困难, 困难, 一般困难)")
+                errors.append(f"level '{level_text}' is not allowed (特别困难, 困难, 一般困难)")
             card = case["bank_card"]
             if card and "bank_card" not in numeric and not (card.isdigit() and 12 <= len(card) <= 19):
                 errors.append(f"bank_card {mask_number(card)} is not 12 to 19 digits")
-            boarding = sheets.text(raw.get("boarding")).lower()
-            if boarding and boarding not in YES | NO:
-                errors.append(f"boarding '{boarding}' is not allowed (是 or 否)")
-            case["boarding"] = boarding not in NO
-            if amounts is None:
-                errors.append(f"programme {programme.key} has no rate for {term}")
-            elif case["level"]:
-                case["standard"] = amounts[(case["level"], case["boarding"])]
+            for field, default in (("boarding", True), ("agricultural", False)):
+                value = sheets.text(raw.get(field)).lower()
+                if value and value not in YES | NO:
+                    errors.append(f"{field} '{value[:10]}' is not allowed (是 or 否)")
+                case[field] = default if not value else value not in NO
             yield row_no, case, errors
     return name, cases()
 
 
-def validate(path, programme: progs.Programme, term: str, unit_types: dict[str, int], existing: set[str],
-             as_of: date) -> int:
+def _apply_policy(programme: progs.Programme, term: str, case: dict, found: tuple | None) -> list[str]:
+    """The programme's eligibility rules on one row, with the student's identification
+    for the school year (`found`: id, level, categories, pledge) where there is one;
+    sets the case's level, categories and standard. Returns the row's problems."""
+    errors = []
+    sheet_level = case["level"]
+    if not programme.hardship_level:
+        if sheet_level:
+            errors.append(f"programme {programme.key} is not awarded by hardship level: leave level empty")
+        case.update(level="", categories="", identification_id=None)
+    elif found is not None:
+        ident_id, level, categories, _ = found
+        if sheet_level and sheet_level != level:
+            errors.append(f"level {progs.level_title(sheet_level)} differs from the student's identification "
+                          f"({progs.level_title(level)}, identification {ident_id}); leave level empty or correct it")
+        case.update(level=level, categories=categories, identification_id=ident_id)
+    else:
+        case.update(categories="", identification_id=None)
+    categories = set(filter(None, case["categories"].split("|")))
+    covered_agricultural = case["agricultural"] and programme.agricultural_without_level
+    case["needs_identification"] = programme.identification and not covered_agricultural
+    if programme.hardship_level and sheet_level is not None and not case["level"]:
+        if not (categories & set(programme.categories_without_level) or covered_agricultural):
+            qualifying = list(programme.categories_without_level) + (["涉农专业"] if programme.agricultural_without_level else [])
+            errors.append(f"level is empty and the student has no identification with a level; programme {programme.key} "
+                          + (f"needs a level, or one of: {', '.join(qualifying)}" if qualifying else "needs a level"))
+        elif not programme.unlevelled_amount(term):
+            errors.append(f"programme {programme.key} has no amount for a student without a level in {term} "
+                          f"(rates: without_level or any)")
+    if not case["boarding"] and programme.non_boarder_categories and not categories & set(programme.non_boarder_categories):
+        errors.append(f"a non-boarder receives {programme.key} only as one of: {', '.join(programme.non_boarder_categories)} "
+                      f"(from the student's identification)")
+    rate = programme.rate(term)
+    if rate is None:
+        errors.append(f"programme {programme.key} has no rate for {term}")
+    elif rate.grades and progs.grade_number(case["grade"]) not in rate.grades:
+        errors.append(f"grade '{case['grade'][:10]}' is not covered by {programme.key} in {term} "
+                      f"(grades {', '.join(map(str, rate.grades))}: write 一年级, 二年级 or 三年级)")
+    if not errors and case["level"] is not None:
+        case["standard"] = programme.amount_fen(term, case["level"], case["boarding"])
+    return errors
+
+
+def _checked(conn: Connection, rows, programme: progs.Programme, term: str):
+    """Rows with the programme's policy applied, the identifications fetched a chunk at a time."""
+    from . import identification
+
+    year = progs.school_year(term)
+    chunk = []
+
+    def flush():
+        found = identification.find(conn, year, (case["id_number"] for _, case, _ in chunk)) if programme.hardship_level else {}
+        for row_no, case, errors in chunk:
+            if not errors:
+                errors = _apply_policy(programme, term, case, found.get(case["id_number"]))
+            yield row_no, case, errors
+
+    for item in rows:
+        chunk.append(item)
+        if len(chunk) == LOOKUP_CHUNK:
+            yield from flush()
+            chunk = []
+    yield from flush()
+
+
+def _check_term(programme: progs.Programme, term: str) -> None:
+    if programme.once_a_year and not term.endswith("-autumn"):
+        raise InputError(f"programme {programme.key} is awarded once a school year, in full: import it for the autumn "
+                         f"term ({term.split('-')[0]}-autumn or {int(term.split('-')[0]) - 1}-autumn)")
+
+
+def validate(conn: Connection, path, programme: progs.Programme, term: str, unit_types: dict[str, int],
+             existing: set[str], as_of: date) -> int:
     """Check every row before anything is written; one InputError lists the bad rows
     (the first ROWS_LISTED, then how many more). Streams the file: only the index of
     ID numbers seen is kept, and the problems of at most ROWS_LISTED rows."""
+    _check_term(programme, term)
     name, rows = _parse(path, programme, term, unit_types, as_of)
     problems, seen, count, listed, more = [], {}, 0, 0, 0
-    for row_no, case, errors in rows:
+    for row_no, case, errors in _checked(conn, rows, programme, term):
         person = case["id_number"]
         if person in seen:
             errors.append(f"the same person (ID {mask_number(person)}) is already in row {seen[person]}")
@@ -115,7 +187,8 @@ def existing_ids(conn: Connection, programme: str, term: str) -> set[str]:
 
 def import_cases(conn: Connection, path, programme: progs.Programme, term: str, as_of: date, by: str) -> int:
     """Write a validated file's cases in the workflow's initial state, each with
-    its first history row (the file is read again: nothing large is held)."""
+    its first history row (the file is read again: nothing large is held). A
+    re-application links to the student's case of the year before."""
     spec = rules.workflow(conn, programme.workflow)
     units = dict(conn.execute(select(u.c.code, u.c.id)).all())
     stamp = store.now()
@@ -123,15 +196,23 @@ def import_cases(conn: Connection, path, programme: progs.Programme, term: str, 
     _, rows = _parse(path, programme, term, dict.fromkeys(units, programme.type_mask), as_of)
     columns = ["workflow", "programme", "term", "unit_id", "name", "id_number", "phone", "grade", "class_name", "level",
                "boarding", "bank_card", "standard", "amount", "state", "state_since", "objection_open", "created_at",
-               "created_by"]
+               "created_by", "categories", "identification_id", "needs_identification", "agricultural", "recovered",
+               "card_type"]
     count = store.bulk_insert(conn, c, columns, (
         (spec.name, programme.key, term, units[x["unit"]], x["name"], x["id_number"], x["phone"], x["grade"],
          x["class_name"], x["level"], x["boarding"], x["bank_card"], x["standard"], x["standard"], spec.initial, since,
-         False, created, by) for _, x, _ in rows))
+         False, created, by, x["categories"], x["identification_id"], x["needs_identification"], x["agricultural"], 0,
+         "bank" if x["bank_card"] else None)
+        for _, x, _ in _checked(conn, rows, programme, term)))
+    new = [c.c.programme == programme.key, c.c.term == term, c.c.created_at == stamp]
     conn.execute(e.insert().from_select(
         ["case_id", "trigger", "to_state", "on_date", "at", "by"],
-        select(c.c.id, literal("import"), c.c.state, literal(as_of), literal(stamp), literal(by))
-        .where(c.c.programme == programme.key, c.c.term == term, c.c.created_at == stamp)))
+        select(c.c.id, literal("import"), c.c.state, literal(as_of), literal(stamp), literal(by)).where(*new)))
+    year, half = term.split("-")
+    before = c.alias("before")
+    conn.execute(c.update().where(*new).values(previous_case_id=(
+        select(func.max(before.c.id)).where(before.c.programme == programme.key, before.c.term == f"{int(year) - 1}-{half}",
+                                            before.c.id_number == c.c.id_number).scalar_subquery())))
     return count
 
 
@@ -165,12 +246,37 @@ def held_by(conn: Connection, guard: str, as_of: date):
 
 def list_cases(conn: Connection, where: list, limit: int | None = None) -> list[dict]:
     query = (select(c.c.id, u.c.code, c.c.name, c.c.programme, c.c.term, c.c.level, c.c.amount, c.c.state,
-                    c.c.id_number, c.c.phone, c.c.bank_card, c.c.grade, c.c.class_name)
+                    c.c.id_number, c.c.phone, c.c.bank_card, c.c.grade, c.c.class_name, c.c.paid, c.c.recovered,
+                    c.c.categories)
              .join(u, u.c.id == c.c.unit_id).where(*where).order_by(c.c.id).limit(limit))
-    return [dict(case=r[0], unit=r[1], name=r[2], programme=r[3], term=r[4], level=progs.LEVELS[r[5]],
-                 amount=r[6] / 100, state=r[7], id_number=mask_number(r[8]), phone=mask_phone(r[9]) if r[9] else "",
-                 bank_card=mask_number(r[10]) if r[10] else "", grade=r[11], class_name=r[12])
+    return [dict(case=r[0], unit=r[1], name=r[2], programme=r[3], term=r[4], level=progs.level_title(r[5]),
+                 amount=money(r[6]), state=r[7], id_number=mask_number(r[8]), phone=mask_phone(r[9]) if r[9] else "",
+                 bank_card=mask_number(r[10]) if r[10] else "", grade=r[11], class_name=r[12],
+                 paid=None if r[13] is None else money(r[13]), recovered=money(r[14]),
+                 categories=[x for x in r[15].split("|") if x])
             for r in conn.execute(query)]
+
+
+def money(fen: int) -> int | float:
+    """Fen as yuan, exact to the fen in JSON: 62500 → 625, 31250 → 312.5."""
+    return fen // 100 if fen % 100 == 0 else fen / 100
+
+
+def restandardise(conn: Connection, where: list) -> int:
+    """Give the cases matching `where` the standard in force for their programme, term,
+    level and boarding; the amount follows unless it was overridden with a reason.
+    One UPDATE per distinct standard, never one per case."""
+    known = rules.programmes(conn)
+    groups = conn.execute(select(c.c.programme, c.c.term, c.c.level, c.c.boarding).where(*where).distinct()).all()
+    moved = 0
+    for key, term, level, boarding in groups:
+        if key not in known or known[key].rate(term) is None:
+            continue
+        fen = known[key].amount_fen(term, level, boarding)
+        group = [*where, c.c.programme == key, c.c.term == term, c.c.level == level, c.c.boarding == boarding]
+        moved += conn.execute(c.update().where(*group, c.c.override_reason.is_(None)).values(standard=fen, amount=fen)).rowcount
+        conn.execute(c.update().where(*group, c.c.override_reason.is_not(None)).values(standard=fen))
+    return moved
 
 
 def record(conn: Connection, case_id: int, as_of: date, by: str, *, callback_outcome=None, documents=(),
@@ -245,7 +351,7 @@ def import_file(engine, path, programme_key: str, term: str, as_of: date, by: st
         programme = rules.programme(conn, programme_key)
         unit_types = dict(conn.execute(select(u.c.code, u.c.type_mask)).all())
         known = existing_ids(conn, programme_key, term)
-    validate(path, programme, term, unit_types, known, as_of)
+        validate(conn, path, programme, term, unit_types, known, as_of)
     with store.writing(engine) as conn:
         return import_cases(conn, path, programme, term, as_of, by)
 
@@ -259,28 +365,55 @@ def history(conn: Connection, case_id: int) -> list[dict]:
 
 
 PUBLICITY_COLUMNS = ["name", "unit_name", "grade", "class_name", "programme", "level", "amount"]
+TIERS = {"special": "一档", "hard": "二档", "general": "三档", "": "—"}
 
 
 def publicity_list(conn: Connection, unit: str, programme: str, term: str) -> dict:
-    """The publicity list (公示名单): only name, school, grade, class, level or
-    programme and amount, never an ID, phone, address or card; with its dates
-    and the unit's phone for objections."""
+    """The publicity list (公示名单): only name, school, grade, class, level (or the
+    aid tier, or the programme alone: the workflow's `publicity: shows`) and amount,
+    never an ID, phone, address or card; with its dates, the phones for objections
+    (the school's, the county's, the donor's) and the day it was taken down."""
     known = rules.programmes(conn)
     if programme not in known:
         raise InputError(f"programme '{programme}' does not exist (see: aidcal programmes list)")
-    unit_row = conn.execute(select(u.c.name, u.c.phone).where(u.c.code == unit)).first()
+    unit_row = conn.execute(select(u.c.name, u.c.phone, u.c.authority).where(u.c.code == unit)).first()
     if unit_row is None:
         raise InputError(f"unit '{unit}' is not in the roster")
+    county = conn.execute(select(u.c.name, u.c.phone).where(u.c.code == unit_row.authority)).first()
+    shows = rules.workflow(conn, known[programme].workflow).publicity_shows
     rows = conn.execute(
-        select(c.c.name, c.c.grade, c.c.class_name, c.c.level, c.c.amount, c.c.publicity_from, c.c.publicity_until)
+        select(c.c.name, c.c.grade, c.c.class_name, c.c.level, c.c.amount, c.c.publicity_from, c.c.publicity_until,
+               c.c.publicity_down_on)
         .where(*scope(unit, programme, term), c.c.publicity_from.is_not(None),
                c.c.state.not_in(("withdrawn", "terminated"))).order_by(c.c.grade, c.c.class_name, c.c.id)
     ).all()
     if not rows:
         raise InputError(f"unit {unit} has no published {programme} cases for {term} (publish them first)")
+    downs = {r[7] for r in rows}
+    shown = {"level": progs.level_title, "tier": TIERS.get, "programme": lambda _: ""}[shows]
+    phones = [("学校监督电话", unit_row.phone)]
+    if county is not None and county.phone:
+        phones.append((f"{county.name}监督电话", county.phone))
+    if known[programme].supervision_phone:
+        phones.append(("捐资方监督电话", known[programme].supervision_phone))
     return dict(
         title=f"{unit_row.name}{term.replace('-spring', '年春季').replace('-autumn', '年秋季')}学期{known[programme].title}拟资助名单公示",
         unit_name=unit_row.name, start=str(min(r[5] for r in rows)), end=str(max(r[6] for r in rows)),
-        phone=unit_row.phone,
+        phone=unit_row.phone, phones=phones, shows=shows,
+        taken_down=str(next(iter(downs))) if len(downs) == 1 and None not in downs else None,
         rows=[dict(name=r[0], unit_name=unit_row.name, grade=r[1], class_name=r[2], programme=known[programme].title,
-                   level=progs.LEVELS[r[3]], amount=f"{r[4] / 100:.2f}") for r in rows])
+                   level=shown(r[3]), amount=f"{r[4] / 100:.2f}") for r in rows])
+
+
+def take_down(conn: Connection, unit: str, programme: str, term: str, on: date) -> int:
+    """Record the day a unit's publicity list was taken down (its cases' publicity
+    must have ended by then: a list is never taken down early)."""
+    where = [*scope(unit, programme, term), c.c.publicity_from.is_not(None), c.c.publicity_down_on.is_(None)]
+    early = conn.execute(select(func.count()).select_from(c).where(*where, c.c.publicity_until >= on)).scalar()
+    if early:
+        raise InputError(f"{early} cases of {unit} {programme} {term} are still in their publicity period on {on}: "
+                         f"a list comes down after its last day")
+    count = conn.execute(c.update().where(*where).values(publicity_down_on=on)).rowcount
+    if not count:
+        raise InputError(f"unit {unit} has no {programme} {term} list posted and not yet taken down")
+    return count

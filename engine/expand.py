@@ -24,11 +24,13 @@ from .unit_types import BUREAU_MASK
 
 def applies():
     """The plan (p) of a task (t) applies to the unit (u): the unit is of a type the
-    task names and lies under the plan's authority; bureau work is the authority's own."""
+    task names and lies under the plan's authority; the bureau's share (a task for
+    the bureau, alone or beside schools) is the plan's own authority's, never another
+    bureau's under it."""
     return and_(
         u.c.type_mask.op("&")(t.c.who_mask) != 0,
         u.c.authority.startswith(p.c.scope),
-        or_(t.c.who_mask != BUREAU_MASK, u.c.code == p.c.authority_code),
+        or_(u.c.type_mask != BUREAU_MASK, u.c.code == p.c.authority_code),
     )
 
 

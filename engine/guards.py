@@ -9,10 +9,18 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy import and_, exists, func, literal, or_, select
 
 from .models import aid_case as c
 from .models import case_document as d
+from .models import identification as ident
+
+
+def identified(spec, as_of: date):
+    """The programme needs no identification, or the student's identification for the
+    school year is linked and its signed pledge (承诺书) is on file (教财〔2018〕16号)."""
+    return or_(~c.c.needs_identification,
+               exists().where(ident.c.id == c.c.identification_id, ident.c.pledge))
 
 
 def publicity_ended(spec, as_of: date):
@@ -45,10 +53,11 @@ def documents_complete(spec, as_of: date):
     return recorded == len(spec.documents)
 
 
-GUARDS = {f.__name__: f for f in (publicity_ended, no_open_objection, amount_matches_standard, has_payment_route,
+GUARDS = {f.__name__: f for f in (identified, publicity_ended, no_open_objection, amount_matches_standard, has_payment_route,
                                   callback_recorded, documents_complete)}
 POSSIBLE_FROM = {"publicity_ended": c.c.approvable_from}  # the date a held move becomes possible
 GUARD_TITLES = {
+    "identified": "未完成本学年家庭经济困难认定（或无承诺书）",
     "publicity_ended": "公示期未满", "no_open_objection": "存在未处理的异议", "amount_matches_standard": "金额与标准不符且无说明",
     "has_payment_route": "无银行卡/社保卡且无现金发放审批", "callback_recorded": "未记录回访结果或电话无效",
     "documents_complete": "归档材料不全",
@@ -71,4 +80,9 @@ def close_objection(spec, as_of: date, cal) -> dict:
     return dict(objection_open=False)
 
 
-EFFECTS = {f.__name__: f for f in (start_publicity, open_objection, close_objection)}
+def record_payment(spec, as_of: date, cal) -> dict:
+    """Paid (or waived at source) in full: the case's amount, on as_of; a bank refusal is settled."""
+    return dict(paid=c.c.amount, paid_on=as_of, bank_result=None, bank_reason=None)
+
+
+EFFECTS = {f.__name__: f for f in (start_publicity, open_objection, close_objection, record_payment)}

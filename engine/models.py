@@ -259,6 +259,54 @@ class AidCase(SQLModel, table=True):
     callback_on: date | None = None
     created_at: datetime
     created_by: str
+    # ── from 0008: identification, payout by the bank, a case's life after payout ──
+    categories: str = ""  # '|'-joined hardship categories (engine/identification.py), from the identification
+    identification_id: int | None = None  # identification.id (no declared key: SQLite adds none without a table rebuild)
+    needs_identification: bool = False  # the programme requires one (guard `identified`); False for older cases
+    agricultural: bool = False  # 涉农专业: covered by the vocational grant without a hardship level
+    paid: int | None = None  # fen paid to the student, or waived at source, this term
+    paid_on: date | None = None
+    bank_result: str | None = None  # failed: the bank's return refused the row (bank_reason says why)
+    bank_reason: str | None = None
+    roster_signed_by: str | None = None  # 本人 | 监护人 (签字发放花名册)
+    roster_signed_on: date | None = None
+    recovered: int = 0  # fen recovered (追回) after payment on false information
+    recovered_on: date | None = None
+    pay_unit_id: int | None = None  # unit.id, on a stop (异动): the school paying the term
+    previous_case_id: int | None = None  # aid_case.id of last year's case this one re-applies from
+    publicity_down_on: date | None = None  # the day the publicity list was taken down
+
+
+class Identification(SQLModel, table=True):
+    """A student's hardship identification (认定) for one school year (教财〔2018〕16号):
+    made once a year, reviewed each term, and referred to by every programme's case."""
+    __table_args__ = (UniqueConstraint("year", "id_number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    year: int  # the school year starting in autumn of this year
+    unit_id: int = Field(foreign_key="unit.id")
+    name: str
+    id_number: str = Field(max_length=18)
+    level: str = Field(default="", max_length=16)  # special | hard | general, or "" where a category suffices
+    categories: str = ""  # '|'-joined, from engine/identification.py CATEGORIES
+    pledge: bool  # the signed pledge (承诺书) is on file
+    reviewed_on: date  # the class review (民主评议)
+    created_at: datetime
+    created_by: str
+
+
+class IdentificationReview(SQLModel, table=True):
+    """A term's review of an identification: what changed, why, who."""
+    __tablename__ = "identification_review"
+    id: int | None = Field(default=None, primary_key=True)
+    identification_id: int = Field(foreign_key="identification.id", index=True)
+    on_date: date
+    level_from: str
+    level_to: str
+    categories_from: str
+    categories_to: str
+    reason: str
+    at: datetime
+    by: str
 
 
 class CaseEvent(SQLModel, table=True):
@@ -303,3 +351,5 @@ aid_case = AidCase.__table__
 case_event = CaseEvent.__table__
 case_document = CaseDocument.__table__
 rule_file = RuleFile.__table__
+identification = Identification.__table__
+identification_review = IdentificationReview.__table__

@@ -27,7 +27,7 @@ from .workflow import Transition, WorkflowSpec
 CAL = WorkCalendar()  # cases follow the official working days
 
 
-def _apply(conn: Connection, spec: WorkflowSpec, move: Transition, source: str, where: list, as_of: date,
+def apply(conn: Connection, spec: WorkflowSpec, move: Transition, source: str, where: list, as_of: date,
            by: str, reason: str = "", extra: dict | None = None) -> int:
     """Move every case matching `where` in state `source` whose guards hold.
 
@@ -51,7 +51,7 @@ def _apply(conn: Connection, spec: WorkflowSpec, move: Transition, source: str, 
     return moved
 
 
-def _case(conn: Connection, case_id: int):
+def case_row(conn: Connection, case_id: int):
     row = conn.execute(select(c).where(c.c.id == case_id)).first()
     if row is None:
         raise InputError(f"case {case_id} does not exist")
@@ -71,7 +71,7 @@ def _move_to(spec: WorkflowSpec, source: str, dest: str) -> Transition:
 
 def advance_one(conn: Connection, case_id: int, dest: str, as_of: date, by: str, reason: str = "") -> str:
     """Move one case, or say which guard holds it and from when the move is possible."""
-    row = _case(conn, case_id)
+    row = case_row(conn, case_id)
     spec = rules.workflow(conn, row.workflow)
     move = _move_to(spec, row.state, dest)
     failing = [g for g in move.guards
@@ -82,7 +82,7 @@ def advance_one(conn: Connection, case_id: int, dest: str, as_of: date, by: str,
         possible = conn.execute(select(when).where(c.c.id == case_id)).scalar() if when is not None else None
         raise InputError(f"case {case_id}: {row.state} → {dest} is held by guard {guard} ({GUARD_TITLES[guard]})"
                          + (f"; possible from {possible}" if possible else ""))
-    _apply(conn, spec, move, row.state, [c.c.id == case_id], as_of, by, reason)
+    apply(conn, spec, move, row.state, [c.c.id == case_id], as_of, by, reason)
     return move.trigger
 
 
@@ -104,40 +104,40 @@ def advance_bulk(conn: Connection, *, unit: str | None, programme: str, term: st
                            .select_from(c).where(*where)).one()
         held = {g: n for g, n in zip(move.guards, row) if n}
         possible_from = {g: str(d) for g, d in zip(dated, row[len(move.guards):]) if d is not None and g in held}
-    moved = _apply(conn, spec, move, source, where, as_of, by)
+    moved = apply(conn, spec, move, source, where, as_of, by)
     return {"moved": moved, "held": held, "possible_from": possible_from}
 
 
 def object_to(conn: Connection, case_id: int, reason: str, as_of: date, by: str) -> None:
     """An objection during publicity sends the case to review (复核)."""
-    row = _case(conn, case_id)
+    row = case_row(conn, case_id)
     spec = rules.workflow(conn, row.workflow)
     move = spec.by_trigger("object", row.state)
     if move is None:
         raise InputError(f"case {case_id} is in {row.state}; objections are taken during publicity")
-    _apply(conn, spec, move, row.state, [c.c.id == case_id], as_of, by, reason)
+    apply(conn, spec, move, row.state, [c.c.id == case_id], as_of, by, reason)
 
 
 def resolve(conn: Connection, case_id: int, upheld: bool, note: str, as_of: date, by: str,
             level: str | None = None) -> str:
     """Dismissed: back to publicity with its original end date. Upheld: a new
     level (amount recomputed, publicity restarts) or, without one, termination."""
-    row = _case(conn, case_id)
+    row = case_row(conn, case_id)
     spec = rules.workflow(conn, row.workflow)
     if row.state != "review":
         raise InputError(f"case {case_id} is in {row.state}, not under review; nothing to resolve")
     if not upheld:
-        _apply(conn, spec, spec.by_trigger("dismiss", "review"), "review", [c.c.id == case_id], as_of, by, note)
+        apply(conn, spec, spec.by_trigger("dismiss", "review"), "review", [c.c.id == case_id], as_of, by, note)
         return "dismissed: back to publicity, ending as before"
     if level is None:
-        _apply(conn, spec, spec.by_trigger("terminate", "review"), "review", [c.c.id == case_id], as_of, by, note)
+        apply(conn, spec, spec.by_trigger("terminate", "review"), "review", [c.c.id == case_id], as_of, by, note)
         return "upheld: terminated"
     key = progs.LEVEL_KEYS.get(level)
     if key is None:
         raise InputError(f"level '{level}' is not allowed (特别困难, 困难, 一般困难)")
     standard = rules.programmes(conn)[row.programme].amount_fen(row.term, key, row.boarding)
     extra = dict(level=key, standard=standard, amount=standard, override_reason=None)
-    _apply(conn, spec, spec.by_trigger("uphold", "review"), "review", [c.c.id == case_id], as_of, by, note, extra)
+    apply(conn, spec, spec.by_trigger("uphold", "review"), "review", [c.c.id == case_id], as_of, by, note, extra)
     return f"upheld: level {progs.LEVELS[key]}, publicity restarts"
 
 

@@ -89,9 +89,11 @@ def _upsert_authority(conn: Connection, spec: PlanSpec, stamp, by: str) -> None:
     """The authority is a unit too, under itself: its own work (bureau tasks) is tracked like a school's."""
     stmt = store.insert(conn, u).values(
         code=spec.authority_code, name=spec.authority_name, type="教育局", type_mask=BUREAU_MASK,
-        town="", parent="", authority=spec.authority_code, contact="", phone="", updated_at=stamp, updated_by=by,
+        town="", parent="", authority=spec.authority_code, contact="", phone=spec.authority_phone, updated_at=stamp,
+        updated_by=by,
     )
-    conn.execute(stmt.on_conflict_do_update(index_elements=["code"], set_={"name": stmt.excluded.name}))
+    conn.execute(stmt.on_conflict_do_update(index_elements=["code"], set_={"name": stmt.excluded.name,
+                                                                           "phone": stmt.excluded.phone}))
 
 
 def _diff_task(conn: Connection, report: LoadReport, row, fields: dict, as_of: date) -> None:

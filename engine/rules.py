@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from . import programmes as progs
@@ -156,7 +156,8 @@ def load_programmes(conn: Connection, text: str, source: str, as_of: date | None
     changes = [f"programme {k} added" for k in new if k not in old]
     changes += [f"programme {k} removed" for k in old if k not in new]
     for key in (k for k in new if k in old):
-        before, after = dict(old[key].rates), dict(new[key].rates)
+        before = {r.term_from: r.amounts for r in old[key].rates}
+        after = {r.term_from: r.amounts for r in new[key].rates}
         for term in sorted(set(before) | set(after), key=progs.term_order):
             if before.get(term) != after.get(term):
                 changes.append(f"programme {key}: rate from {term} " + (
@@ -174,26 +175,18 @@ def _amounts(amounts: dict) -> str:
 
 
 def _restandardise(conn: Connection, old: dict, new: dict, loaded: dict) -> list[str]:
-    """Give the cases not yet approved the standard now in force for their term;
-    the amount follows the standard unless it was overridden with a reason."""
+    """Give the cases not yet posted for publicity the standard now in force for their term."""
+    from .cases import restandardise
+
     lines = []
     terms = conn.execute(select(c.c.programme, c.c.term, c.c.workflow).distinct()).all()
     for key, term, workflow_name in terms:
         if key not in new or key not in old or new[key].rate(term) == old[key].rate(term) or new[key].rate(term) is None:
             continue
         spec = loaded[workflow_name]  # the case's own workflow
-        unapproved = and_(c.c.workflow == workflow_name, c.c.state == spec.initial)  # not yet posted publicly
-        moved = 0
-        for level in progs.LEVELS:
-            for boarding in (True, False):
-                fen = new[key].amount_fen(term, level, boarding)
-                where = [c.c.programme == key, c.c.term == term, c.c.level == level, c.c.boarding == boarding, unapproved]
-                moved += conn.execute(c.update().where(*where, c.c.override_reason.is_(None))
-                                      .values(standard=fen, amount=fen)).rowcount
-                moved += conn.execute(c.update().where(*where, c.c.override_reason.is_not(None))
-                                      .values(standard=fen)).rowcount
-        kept = conn.execute(select(func.count()).select_from(c).where(
-            c.c.programme == key, c.c.term == term, c.c.workflow == workflow_name, c.c.state != spec.initial)).scalar()
+        where = [c.c.programme == key, c.c.term == term, c.c.workflow == workflow_name]
+        moved = restandardise(conn, [*where, c.c.state == spec.initial])  # not yet posted publicly
+        kept = conn.execute(select(func.count()).select_from(c).where(*where, c.c.state != spec.initial)).scalar()
         lines.append(f"{key} {term}: {moved} cases not yet posted take the new standard; "
                      f"{kept} posted, approved or paid keep theirs")
     return lines
@@ -209,3 +202,21 @@ def load_defaults(conn: Connection) -> None:
                 load_workflow(conn, path.read_text(encoding="utf-8"), f"workflows/{path.name}", None, DEFAULTS_BY)
     if not _newest(conn, PROGRAMMES, PROGRAMMES):
         load_programmes(conn, (shipped / "programmes.yaml").read_text(encoding="utf-8"), "programmes.yaml", None, DEFAULTS_BY)
+
+
+def load_new_defaults(conn: Connection) -> None:
+    """On an upgrade: store the shipped workflows this database lacks, and the shipped
+    programmes where the version in force is an older shipped one (a bureau's own
+    file is never replaced) and no case would be stranded by the change."""
+    shipped = resources.files("aidcal")
+    files = [(WORKFLOW, path.name[:-5], f"workflows/{path.name}", path, load_workflow)
+             for path in sorted((shipped / "workflows").iterdir(), key=lambda p: p.name) if path.name.endswith(".yaml")]
+    for kind, name, source, path, load in [*files, (PROGRAMMES, PROGRAMMES, "programmes.yaml",
+                                                    shipped / "programmes.yaml", load_programmes)]:
+        current = _newest(conn, kind, name)
+        if current and current[0].loaded_by != DEFAULTS_BY:
+            continue
+        try:
+            load(conn, path.read_text(encoding="utf-8"), source, None, DEFAULTS_BY)
+        except InputError:
+            continue  # cases would be stranded: the older shipped version stays until the bureau loads its own

@@ -22,7 +22,8 @@ logging.getLogger("transitions").setLevel(logging.WARNING)  # it logs every call
 TOP_KEYS = ("name", "title", "initial", "publicity", "documents", "states", "transitions")
 STATE_KEYS = ("name", "title", "final")
 TRANSITION_KEYS = ("trigger", "source", "dest", "guards", "effects")
-PUBLICITY_KEYS = ("working_days", "count_posting_day")
+PUBLICITY_KEYS = ("working_days", "count_posting_day", "shows")
+PUBLICITY_SHOWS = ("level", "tier", "programme")  # what the list shows beside the amount (a province's choice)
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class WorkflowSpec:
     publicity_days: int
     count_posting_day: bool
     documents: tuple[str, ...]
+    publicity_shows: str = "level"
 
     def __post_init__(self):
         from transitions import Machine
@@ -175,6 +177,9 @@ def _parse(doc, filename: str) -> WorkflowSpec:
     days = publicity.get("working_days", 5)
     if not isinstance(days, int) or not 1 <= days <= 30:
         error(located.line_of(publicity, "working_days"), f"publicity: working_days {days!r} is not allowed (1..30)")
+    shows = publicity.get("shows", "level")
+    if shows not in PUBLICITY_SHOWS:
+        error(located.line_of(publicity, "shows"), f"publicity: shows {shows!r} is not allowed ({', '.join(PUBLICITY_SHOWS)})")
     documents = doc.get("documents") or []
     if initial in titles:
         reached = reachable(transitions, initial)
@@ -190,4 +195,4 @@ def _parse(doc, filename: str) -> WorkflowSpec:
         raise InputError(problems)
     return WorkflowSpec(str(doc.get("name") or filename.rsplit(".", 1)[0]), str(doc.get("title", "")), initial,
                         tuple(states), titles, frozenset(finals), tuple(transitions), days,
-                        bool(publicity.get("count_posting_day", True)), tuple(map(str, documents)))
+                        bool(publicity.get("count_posting_day", True)), tuple(map(str, documents)), shows)

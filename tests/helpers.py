@@ -103,7 +103,27 @@ def make_id(seq: int, birth: str = "20050301") -> str:
     return body + CHECK[sum(int(d) * w for d, w in zip(body, WEIGHTS)) % 11]
 
 
-def case_file(aidcal, name, unit, n, start=0, level="困难"):
+IDENT_HEADER = "姓名,身份证号,学校代码,困难等级,类别,承诺书,评议日期"
+
+
+def identify(aidcal, unit, n, start=0, level="困难", year=2021, categories="", pledge="是"):
+    """Identify students k = start … start+n-1 for the school year (教财〔2018〕16号), skipping those
+    already identified that year; returns the import's output."""
+    known = {r["id_number"] for r in json.loads(aidcal("identification", "list", "--year", year, "--format", "json").stdout)}
+    from aidcal.engine.masking import mask_number
+    lines = [IDENT_HEADER] + [f"学生{k},{make_id(k)},{unit},{level},{categories},{pledge},{year}-09-10"
+                              for k in range(start, start + n) if mask_number(make_id(k)) not in known]
+    if len(lines) == 1:
+        return None
+    return aidcal("identification", "import", aidcal.file(f"ident-{unit}-{year}-{start}.csv", "\n".join(lines) + "\n"),
+                  "--year", year, "--as-of", f"{year}-09-15")
+
+
+def case_file(aidcal, name, unit, n, start=0, level="困难", year=2021):
+    """A case sheet of students k = start … start+n-1 at `unit`; with `year`, they are first identified
+    for that school year at `level` (the programmes that pay by hardship require it)."""
+    if year is not None:
+        identify(aidcal, unit, n, start, level, year)
     lines = [CASE_HEADER] + [f"学生{k},{make_id(k)},139{k:08d},{unit},高二,{k % 3 + 1}班,{level},62220212345{k:08d},是"
                              for k in range(start, start + n)]
     return aidcal.file(name, "\n".join(lines) + "\n")

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from helpers import CASE_HEADER, ROOT, bulk, case_file, make_id
+from helpers import CASE_HEADER, ROOT, bulk, case_file, identify, make_id
 
 
 @pytest.fixture
@@ -119,14 +119,18 @@ def test_approval_before_publicity_has_run_is_refused_with_the_date(school):
     assert bulk(school, "publicity", "approval", "2021-10-09") == {"moved": 4, "held": {}, "possible_from": {}}  # a make-up Saturday
 
 
-def test_payout_needs_a_card_or_a_cash_approval_and_held_cases_are_listed(school):
-    bulk(school, "eligibility", "publicity", "2021-09-27")
-    bulk(school, "publicity", "approval", "2021-10-09")
-    school("cases", "record", "1", "--card", "bank", "--as-of", "2021-10-10")
-    school("cases", "record", "2", "--cash-approval", "审批〔2021〕12号", "--as-of", "2021-10-10")
-    held = cases(school, "--held-by", "has_payment_route", "--as-of", "2021-10-11")
-    assert [r["case"] for r in held] == [3, 4]
-    assert bulk(school, "approval", "payout", "2021-10-11") == {"moved": 2, "held": {"has_payment_route": 2}, "possible_from": {}}
+def test_payout_needs_a_card_or_a_cash_approval_and_held_cases_are_listed(county):
+    identify(county, "S002", 4)
+    rows = [f"学生{k},{make_id(k)},139{k:08d},S002,高二,1班,困难,{f'62220212345{k:08d}' if k < 2 else ''},是" for k in range(4)]
+    county("cases", "import", county.file("c.csv", "\n".join([CASE_HEADER, *rows]) + "\n"), "--programme", "senior-grant",
+           "--term", "2021-autumn", "--as-of", "2021-09-20")
+    bulk(county, "eligibility", "publicity", "2021-09-27")
+    bulk(county, "publicity", "approval", "2021-10-09")
+    county("cases", "record", "2", "--card", "social-security", "--as-of", "2021-10-10")  # the card imported, another route
+    county("cases", "record", "3", "--cash-approval", "审批〔2021〕12号", "--as-of", "2021-10-10")
+    held = cases(county, "--held-by", "has_payment_route", "--as-of", "2021-10-11")
+    assert [r["case"] for r in held] == [4]  # imported with a card, cases 1 and 2 pay to it: no record needed
+    assert bulk(county, "approval", "payout", "2021-10-11") == {"moved": 3, "held": {"has_payment_route": 1}, "possible_from": {}}
 
 
 def test_amount_different_from_the_standard_needs_a_recorded_reason(school):
@@ -156,7 +160,7 @@ def test_objection_dismissed_keeps_the_end_date_and_upheld_restarts_publicity(sc
                    "--from", "publicity", "--to", "approval", "--as-of", "2021-10-12").stdout
     assert "held: publicity_ended 1 (possible from 2021-10-13)" in words
     rows = {r["case"]: r for r in cases(school)}
-    assert rows[2]["level"] == "一般困难" and rows[2]["amount"] == 750.0
+    assert rows[2]["level"] == "一般困难" and rows[2]["amount"] == 500  # half of the example province's 1000
     history = json.loads(school("cases", "history", "2", "--format", "json").stdout)
     assert [h["trigger"] for h in history] == ["import", "publish", "object", "uphold"]
     assert history[2]["reason"] == "同学反映" and history[2]["by"] == "tester"
@@ -198,7 +202,8 @@ def test_a_year_of_cases_moved_in_bulk_ends_with_the_right_states_and_tasks_done
               ("K001", "preschool-aid", 15)]
     for k, (unit, programme, n) in enumerate(spring):
         for term in ("2021-spring", "2021-autumn"):  # the same students, both terms; different students per school
-            county("cases", "import", case_file(county, f"{unit}{term}.csv", unit, n, 100 * k), "--programme", programme,
+            county("cases", "import", case_file(county, f"{unit}{term}.csv", unit, n, 100 * k,
+                                                year=2020 if term == "2021-spring" else 2021), "--programme", programme,
                    "--term", term, "--as-of", "2021-03-01")
     for unit, programme, n in spring:
         for term, posted, paid in (("2021-spring", "2021-03-15", "2021-04-15"), ("2021-autumn", "2021-09-27", "2021-10-20")):

@@ -12,7 +12,8 @@ def test_a_shared_server_is_upgraded_only_on_purpose(pg_server, tmp_path):
     engine = store.connect(url)
     with store.writing(engine) as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '0002'"))
-        conn.execute(text("DROP TABLE rule_file; DROP TABLE case_document; DROP TABLE case_event; DROP TABLE aid_case"))
+        conn.execute(text("DROP TABLE identification_review; DROP TABLE rule_file; DROP TABLE case_document; "
+                          "DROP TABLE case_event; DROP TABLE aid_case; DROP TABLE identification"))
         conn.execute(text("ALTER TABLE task DROP COLUMN completes_from"))
         conn.execute(text("ALTER TABLE plan DROP COLUMN scope; ALTER TABLE unit DROP COLUMN authority"))
         conn.execute(text("ALTER TABLE notice DROP COLUMN discarded_on, DROP COLUMN discard_reason; "
@@ -24,7 +25,7 @@ def test_a_shared_server_is_upgraded_only_on_purpose(pg_server, tmp_path):
     assert result.exit_code == 2 and "run: aidcal --db URL db upgrade" in result.stderr
     assert f"database schema at {store.SCHEMA_HEAD}" in aidcal("db", "upgrade").stdout
     aidcal("calendar", "load", ROOT / "calendar.yaml", "--as-of", "2021-01-01")
-    assert aidcal.scalar("SELECT count(*) FROM rule_file") == 3  # the upgrade stored the shipped rules
+    assert aidcal.scalar("SELECT count(*) FROM rule_file") == 6  # the upgrade stored the shipped rules
 
 
 def test_copy_moves_a_county_from_sqlite_to_postgresql(tmp_path, pg_server):

@@ -22,7 +22,7 @@ import pytest
     (["cases", "list", "--programme", "senior-grnat"], "--programme 'senior-grnat' is not a programme (nearest: senior-grant"),
     (["cases", "list", "--term", "2021-fall"], "--term '2021-fall' is not a term"),
     (["cases", "list", "--state", "aproval"], "--state 'aproval' is not a state of any workflow (nearest: approval"),
-    (["cases", "list", "--held-by", "paid"], "--held-by 'paid' is not a guard (allowed: publicity_ended"),
+    (["cases", "list", "--held-by", "paid"], "--held-by 'paid' is not a guard (allowed: identified, publicity_ended"),
     (["notices", "list", "--authority", "999999"], "--authority '999999': no plan or unit of that authority is loaded"),
 ])
 def test_a_filter_value_that_does_not_exist_is_named_with_exit_2(county, args, says):

@@ -286,7 +286,7 @@ def test_a_list_where_a_name_belongs_is_refused_by_file_and_line(offline, calend
     from helpers import ROOT
     flow = offline.file("wf.yaml", (ROOT / "workflows" / "student_aid.yaml").read_text(encoding="utf-8")
                         .replace("name: student_aid", "name: [student_aid]", 1))
-    refused(offline("workflow", "check", flow, ok=False), "wf.yaml:3: name must be text, not a list")
+    refused(offline("workflow", "check", flow, ok=False), "wf.yaml:4: name must be text, not a list")
 
 
 def test_a_row_with_cells_beyond_the_header_is_refused_not_trimmed(county):

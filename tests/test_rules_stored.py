@@ -8,8 +8,8 @@ import re
 from helpers import ROOT, bulk, case_file
 
 RAISED = (ROOT / "programmes.yaml").read_text(encoding="utf-8").replace(
-    "      - {from: 2025-spring, amounts: {special: 3000, hard: 2300, general: 1600}}\n",
-    "      - {from: 2025-spring, amounts: {special: 3000, hard: 2300, general: 1600}}\n"
+    "      - {from: 2025-spring, amounts: {special: 3300, hard: 2300, general: 1300}}\n",
+    "      - {from: 2025-spring, amounts: {special: 3300, hard: 2300, general: 1300}}\n"
     "      - {from: 2021-autumn, amounts: {special: 2600, hard: 2100, general: 1600}}\n", 1)
 
 
@@ -24,7 +24,7 @@ def test_a_new_database_serves_the_shipped_rules_and_says_which_version(county):
     assert "programmes: version 1 (programmes.yaml), loaded " in listed.stderr and "+08:00" in listed.stderr
     shown = county("workflow", "show", "scholarship")
     assert "stateDiagram-v2" in shown.stdout and "scholarship: version 1 (workflows/scholarship.yaml)" in shown.stderr
-    assert county.scalar("SELECT count(*) FROM rule_file") == 3
+    assert county.scalar("SELECT count(*) FROM rule_file") == 6  # five workflows and the programmes
 
 
 def test_an_edited_programmes_file_changes_what_is_listed_and_says_what_changed(county):
@@ -97,7 +97,7 @@ def test_a_programmes_file_that_would_strand_cases_is_refused_with_their_count(c
     before = county.dump()
     result = county("programmes", "load", county.file("programmes.yaml", removed), ok=False)
     assert result.exit_code == 2 and "senior-grant (2 cases)" in result.stderr
-    moved = text.replace("    unit_types: [senior]\n", "    unit_types: [senior]\n    workflow: scholarship\n", 1)
+    moved = text.replace("    unit_types: [senior]\n", "    unit_types: [senior]\n    workflow: fee_waiver\n", 1)
     result = county("programmes", "load", county.file("programmes.yaml", moved), ok=False)
     assert result.exit_code == 2 and "senior-grant (2 cases)" in result.stderr
     assert county.dump() == before

@@ -38,7 +38,7 @@ def test_a_2027_publicity_ends_by_the_law_and_approval_follows(county, calendar_
     """Five working days counting the posting day, posted Monday 2027-09-27: 27, 28, 29, 30 September,
     then 1–5 October off (国庆 3 days, two made up for the weekend), so it ends 2027-10-06."""
     county("calendar", "load", calendar_file, "--year", "2027", "--as-of", "2026-12-01")
-    county("cases", "import", case_file(county, "c.csv", "S002", 1), "--programme", "senior-grant",
+    county("cases", "import", case_file(county, "c.csv", "S002", 1, year=2027), "--programme", "senior-grant",
            "--term", "2027-autumn", "--as-of", "2027-09-20")
     county("cases", "advance", "--unit", "S002", "--programme", "senior-grant", "--term", "2027-autumn",
            "--from", "eligibility", "--to", "publicity", "--as-of", "2027-09-27")

@@ -1,0 +1,67 @@
+"""`aidcal identification …`: hardship identification (认定), once a school year, reviewed each term."""
+from __future__ import annotations
+
+import click
+
+from .shell import ROW_ID, YEAR, as_of_option, format_option, render, today, user
+
+
+@click.group()
+def identification():
+    """Hardship identification (家庭经济困难学生认定): import a school year's, list, review each term."""
+
+
+@identification.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--year", required=True, type=YEAR, help="The school year, named by the autumn it starts in.")
+@as_of_option
+@click.pass_obj
+def identification_import(obj, file, year, as_of):
+    """Import a school year's identifications, all or nothing (CSV UTF-8/BOM/GB18030 or XLSX).
+
+    Header: name,id_number,unit,level,categories,pledge,reviewed_on or
+    姓名,身份证号,学校代码,困难等级,类别,承诺书,评议日期 (categories joined by |; level may be empty
+    where a category suffices; pledge 是/否). Cases of that school year already imported take
+    the identification where their level agrees.
+    """
+    from aidcal.engine import identification as ident
+    result = ident.import_file(obj.engine, file, year, as_of or today(), user())
+    click.echo(f"identification: {result['imported']} imported for the school year {year}; "
+               f"{result['linked']} cases linked")
+    if result["differing"]:
+        click.echo(f"{result['differing']} cases of these students have a different level in their case sheet: "
+                   f"withdraw and re-import them with the identified level", err=True)
+
+
+@identification.command("list")
+@click.option("--unit", help="Only this unit (code).")
+@click.option("--year", type=YEAR, help="Only this school year.")
+@format_option()
+@click.pass_obj
+def identification_list(obj, unit, year, fmt):
+    """Identifications with their level, categories and review date; ID numbers masked."""
+    from aidcal.engine import filters, store
+    from aidcal.engine import identification as ident
+    with store.reading(obj.engine) as conn:
+        filters.check(conn, unit=unit)
+        rows = ident.list_identifications(conn, unit, year)
+    render(fmt, f"家庭经济困难学生认定：{len(rows)} 人", rows, ident.LIST_COLUMNS,
+           {"id": "认定编号", "year": "学年", "categories": "类别", "reviewed_on": "评议日期"})
+
+
+@identification.command("review")
+@click.argument("ident_id", metavar="ID", type=ROW_ID)
+@click.option("--level", required=True, help="The level after review (特别困难, 困难, 一般困难, or 无 where a category suffices).")
+@click.option("--categories", help="The categories after review, joined by | (default: unchanged).")
+@click.option("--reason", required=True, help="What the term's review found (kept).")
+@as_of_option
+@click.pass_obj
+def identification_review(obj, ident_id, level, categories, reason, as_of):
+    """Record a term's review: cases not yet posted follow the new level; posted ones keep theirs."""
+    from aidcal.engine import identification as ident
+    from aidcal.engine import store
+    with store.writing(obj.engine) as conn:
+        result = ident.review(conn, ident_id, level, categories, reason, as_of or today(), user())
+    click.echo(f"identification {ident_id}: {result['level']}"
+               + (f" ({'、'.join(result['categories'])})" if result["categories"] else "")
+               + f"; {result['cases_following']} cases not yet posted follow, {result['cases_kept']} keep theirs")

@@ -1,0 +1,87 @@
+"""A case's life after payout (DOMAIN.md, 教财〔2018〕16号 and seed 004).
+
+异动 (a student who left, transferred, was suspended or died) stops the case and
+records which school pays the term; money paid on false information is
+recovered (追回) with its amount and date; a transfer moves the case to the new
+school keeping its whole history. Each is one move or one update with one
+history row, in the caller's transaction.
+"""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from . import rules, store
+from .errors import InputError
+from .models import aid_case as c
+from .models import case_event as e
+from .models import unit as u
+from .moves import apply, case_row
+
+STOP_KINDS = ("转学", "休学", "退学", "死亡", "其他")
+
+
+def _unit(conn: Connection, code: str) -> tuple[int, str, int]:
+    row = conn.execute(select(u.c.id, u.c.name, u.c.type_mask).where(u.c.code == code)).first()
+    if row is None:
+        raise InputError(f"unit '{code}' is not in the roster")
+    return row
+
+
+def _move(conn: Connection, row, trigger: str, as_of: date, by: str, reason: str, extra: dict) -> str:
+    spec = rules.workflow(conn, row.workflow)
+    move = spec.by_trigger(trigger, row.state)
+    if move is None:
+        possible = sorted({s for t in spec.transitions if t.trigger == trigger for s in t.sources})
+        raise InputError(f"case {row.id} is {row.state}; workflow {spec.name} allows {trigger} only from "
+                         f"{', '.join(possible) or 'no state'}")
+    apply(conn, spec, move, row.state, [c.c.id == row.id], as_of, by, reason, extra)
+    return move.dest
+
+
+def stop(conn: Connection, case_id: int, kind: str, paying_unit: str, reason: str, as_of: date, by: str) -> str:
+    """异动: later payments stop; `paying_unit` is the school that pays (or paid) this term."""
+    if kind not in STOP_KINDS:
+        raise InputError(f"--kind '{kind}' is not allowed ({', '.join(STOP_KINDS)})")
+    row = case_row(conn, case_id)
+    unit_id, unit_name, _ = _unit(conn, paying_unit)
+    paid = f"已发放 {row.paid / 100:.2f} 元" if row.paid is not None else "本学期未发放"
+    text = f"异动（{kind}）：{reason}；{paid}，本学期由 {unit_name}（{paying_unit}）发放"
+    return _move(conn, row, "stop", as_of, by, text, dict(pay_unit_id=unit_id))
+
+
+def recover(conn: Connection, case_id: int, amount: Decimal, on: date, reason: str, as_of: date, by: str) -> str:
+    """追回: money paid on false information comes back, at most what was paid."""
+    row = case_row(conn, case_id)
+    fen = int(amount * 100)
+    if fen != amount * 100 or fen <= 0:
+        raise InputError(f"--amount {amount} is not a positive amount in yuan with at most two decimals")
+    if row.paid is None:
+        raise InputError(f"case {case_id} was never paid: there is nothing to recover (withdraw or terminate it)")
+    if fen > row.paid - row.recovered:
+        raise InputError(f"case {case_id}: {amount} yuan is more than the {(row.paid - row.recovered) / 100:.2f} "
+                         f"yuan paid and not yet recovered")
+    if on > as_of:
+        raise InputError(f"--on {on} is after {as_of}: record a recovery when the money has come back")
+    text = f"追回 {fen / 100:.2f} 元（{on}）：{reason}"
+    return _move(conn, row, "recover", as_of, by, text, dict(recovered=c.c.recovered + fen, recovered_on=on))
+
+
+def transfer(conn: Connection, case_id: int, to_unit: str, reason: str, as_of: date, by: str) -> str:
+    """The case moves to the student's new school, state and history unchanged."""
+    row = case_row(conn, case_id)
+    programme = rules.programme(conn, row.programme)
+    unit_id, unit_name, mask = _unit(conn, to_unit)
+    if unit_id == row.unit_id:
+        raise InputError(f"case {case_id} is already at {to_unit}")
+    if not mask & programme.type_mask:
+        raise InputError(f"unit '{to_unit}' is not a school that programme {programme.key} serves")
+    old = conn.execute(select(u.c.code, u.c.name).where(u.c.id == row.unit_id)).first()
+    conn.execute(c.update().where(c.c.id == case_id).values(unit_id=unit_id))
+    conn.execute(e.insert().values(case_id=case_id, trigger="transfer", from_state=row.state, to_state=row.state,
+                                   on_date=as_of, at=store.now(), by=by,
+                                   reason=f"转学：由 {old.name}（{old.code}）转至 {unit_name}（{to_unit}）：{reason}"))
+    return unit_name

@@ -1,0 +1,203 @@
+"""Hardship identification (家庭经济困难学生认定, 教财〔2018〕16号) as its own record.
+
+A student is identified once per school year (named by the autumn it starts in)
+and reviewed each term; every programme's case of that school year refers to
+the one identification, taking its level and categories from it. A category
+(脱贫家庭, 特困供养…) can make a student eligible without a level where the
+programme says so (programmes.yaml `categories_without_level`).
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import and_, exists, false, func, or_, select
+from sqlalchemy.engine import Connection
+
+from . import idnumber, sheets, store
+from . import programmes as progs
+from .errors import ROWS_LISTED, InputError, rows_listed
+from .masking import mask_number
+from .models import aid_case as c
+from .models import identification as ident
+from .models import identification_review as review_t
+from .models import unit as u
+
+CATEGORIES = ("脱贫家庭", "防返贫监测对象", "农村低保", "城市低保", "特困供养", "孤儿", "残疾学生", "残疾人子女", "烈士子女")
+CATEGORY_ALIASES = {**{k: k for k in CATEGORIES}, "原建档立卡": "脱贫家庭", "建档立卡": "脱贫家庭", "困难残疾": "残疾学生",
+                    "残疾": "残疾学生"}
+COLUMNS = ["name", "id_number", "unit", "level", "categories", "pledge", "reviewed_on"]
+ALIASES = {**{k: k for k in COLUMNS}, "姓名": "name", "身份证号": "id_number", "学校代码": "unit", "困难等级": "level",
+           "类别": "categories", "承诺书": "pledge", "评议日期": "reviewed_on"}
+PLEDGE = {"是": True, "有": True, "yes": True, "y": True, "否": False, "无": False, "no": False, "n": False}
+LIST_COLUMNS = ["id", "unit", "name", "id_number", "year", "level", "categories", "reviewed_on"]
+
+
+def parse_categories(raw: str) -> tuple[list[str], str | None]:
+    """('|'-joined text) → (canonical categories, problem or None)."""
+    found = []
+    for part in (p.strip() for p in raw.replace("｜", "|").split("|")):
+        if not part:
+            continue
+        if part == "低保":
+            return [], "category 低保 must say 农村低保 or 城市低保 (the boarding allowance for non-boarders follows 农村低保)"
+        if part not in CATEGORY_ALIASES:
+            return [], f"category '{part}' is not allowed ({', '.join(CATEGORIES)})"
+        found.append(CATEGORY_ALIASES[part])
+    return list(dict.fromkeys(found)), None
+
+
+def parse_level(raw: str) -> tuple[str | None, str | None]:
+    """(level key or "" for none, problem)."""
+    if raw in ("", "无", "-", "—"):
+        return "", None
+    key = progs.LEVEL_KEYS.get(raw)
+    return (key, None) if key else (None, f"level '{raw}' is not allowed (特别困难, 困难, 一般困难, or empty where a category suffices)")
+
+
+def _rows(path, units: set[str], as_of: date):
+    name, _, rows = sheets.stream(path, ALIASES, COLUMNS)
+    for row_no, raw in rows:
+        errors = []
+        if isinstance(raw.get("id_number"), (int, float)):
+            errors.append("id_number is stored as a number in Excel and has lost its last digits; "
+                          "format the column as text and enter the numbers again")
+        row = dict(name=sheets.text(raw.get("name")), id_number=idnumber.normalise(sheets.text(raw.get("id_number"))),
+                   unit=sheets.text(raw.get("unit")))
+        if not row["name"]:
+            errors.append("name is empty")
+        elif problem := sheets.field_problem("name", row["name"], "name"):
+            errors.append(problem)
+        if not errors or "Excel" not in errors[0]:
+            if why := idnumber.problem(row["id_number"], as_of):
+                errors.append(f"id_number {mask_number(row['id_number'])} {why}")
+        if row["unit"] not in units:
+            errors.append("unit is empty" if not row["unit"] else
+                          sheets.field_problem("unit", row["unit"], "code") or f"unit '{row['unit']}' is not in the roster")
+        level, why = parse_level(sheets.text(raw.get("level")))
+        errors += [why] if why else []
+        found, why = parse_categories(sheets.text(raw.get("categories")))
+        errors += [why] if why else []
+        if level == "" and not found and not why:
+            errors.append("level and categories are both empty: give a level, or the categories that qualify")
+        pledge = PLEDGE.get(sheets.text(raw.get("pledge")).lower())
+        if pledge is None:
+            errors.append(f"pledge '{sheets.text(raw.get('pledge'))[:10]}' is not allowed (是 or 否: the signed 承诺书 is on file)")
+        try:
+            reviewed = sheets.parse_date(raw.get("reviewed_on"))
+            if reviewed is None:
+                errors.append("reviewed_on is empty (the day of the class review, 民主评议)")
+            elif reviewed > as_of:
+                errors.append(f"reviewed_on {reviewed} is after {as_of}")
+        except ValueError as exc:
+            errors.append(f"reviewed_on {exc}")
+            reviewed = None
+        row.update(level=level, categories="|".join(found), pledge=pledge, reviewed_on=reviewed)
+        yield name, row_no, row, errors
+
+
+def import_file(engine, path, year: int, as_of: date, by: str) -> dict:
+    """Import a school year's identifications all or nothing, then link the cases of
+    that school year that wait for them. Returns {imported, linked, differing}."""
+    with store.reading(engine) as conn:
+        units = set(conn.execute(select(u.c.code)).scalars())
+        known = set(conn.execute(select(ident.c.id_number).where(ident.c.year == year)).scalars())
+    problems, seen, more, count = [], {}, 0, 0
+    for name, row_no, row, errors in _rows(path, units, as_of):
+        person = row["id_number"]
+        if person in seen:
+            errors.append(f"the same person (ID {mask_number(person)}) is already in row {seen[person]}")
+        elif person in known:
+            errors.append(f"ID {mask_number(person)} is already identified for the school year {year} "
+                          f"(a term's change is a review: aidcal identification review ID)")
+        seen.setdefault(person, row_no)
+        if errors and len({r for r, _ in problems}) < ROWS_LISTED:
+            problems += [(row_no, f"{name}: row {row_no}: {m}") for m in errors]
+        elif errors:
+            more += 1
+        count += 1
+    if problems:
+        raise InputError(rows_listed(problems) + ([f"…and {more} more rows with problems"] if more else []))
+    if not count:
+        raise InputError(f"{path}: no identifications below the header")
+    with store.writing(engine) as conn:
+        unit_ids = dict(conn.execute(select(u.c.code, u.c.id)).all())
+        stamp = store.now()
+        created = store.driver_value(conn, ident.c.created_at, stamp)
+        columns = ["year", "unit_id", "name", "id_number", "level", "categories", "pledge", "reviewed_on", "created_at",
+                   "created_by"]
+        reviewed = ident.c.reviewed_on
+        imported = store.bulk_insert(conn, ident, columns, (
+            (year, unit_ids[r["unit"]], r["name"], r["id_number"], r["level"], r["categories"], r["pledge"],
+             store.driver_value(conn, reviewed, r["reviewed_on"]), created, by)
+            for _, _, r, _ in _rows(path, units, as_of)))
+        linked, differing = link_cases(conn, year)
+    return dict(imported=imported, linked=linked, differing=differing)
+
+
+def _terms(year: int) -> tuple[str, str]:
+    return f"{year}-autumn", f"{year + 1}-spring"
+
+
+def link_cases(conn: Connection, year: int) -> tuple[int, int]:
+    """Cases of the school year imported before their identification: those whose
+    level agrees (or that have none) take the identification and its categories;
+    those whose level differs are counted, for the school to correct."""
+    match = and_(ident.c.year == year, ident.c.id_number == c.c.id_number)
+    waiting = [c.c.term.in_(_terms(year)), c.c.identification_id.is_(None), exists().where(match)]
+    agrees = exists().where(match, ident.c.level == c.c.level)
+    linked = conn.execute(c.update().where(*waiting, agrees).values(
+        identification_id=select(ident.c.id).where(match).scalar_subquery(),
+        categories=select(ident.c.categories).where(match).scalar_subquery())).rowcount
+    differing = conn.execute(select(func.count()).select_from(c).where(*waiting, ~agrees)).scalar()
+    return linked, differing
+
+
+def find(conn: Connection, year: int, id_numbers) -> dict[str, tuple]:
+    """{id_number: (id, level, categories, pledge)} of the school year's identifications."""
+    rows = conn.execute(select(ident.c.id_number, ident.c.id, ident.c.level, ident.c.categories, ident.c.pledge)
+                        .where(ident.c.year == year, ident.c.id_number.in_(list(id_numbers)))).all()
+    return {r[0]: tuple(r[1:]) for r in rows}
+
+
+def list_identifications(conn: Connection, unit: str | None, year: int | None) -> list[dict]:
+    query = select(ident.c.id, u.c.code, ident.c.name, ident.c.id_number, ident.c.year, ident.c.level,
+                   ident.c.categories, ident.c.reviewed_on).join(u, u.c.id == ident.c.unit_id).order_by(ident.c.id)
+    if unit:
+        query = query.where(u.c.code == unit)
+    if year:
+        query = query.where(ident.c.year == year)
+    return [dict(id=r[0], unit=r[1], name=r[2], id_number=mask_number(r[3]), year=r[4], level=progs.level_title(r[5]),
+                 categories=[x for x in r[6].split("|") if x], reviewed_on=str(r[7])) for r in conn.execute(query)]
+
+
+def review(conn: Connection, ident_id: int, level: str, categories: str | None, reason: str, as_of: date,
+           by: str) -> dict:
+    """A term's review: the identification takes the new level (and categories);
+    its cases not yet posted for publicity follow, with the standard of the new
+    level; posted, approved and paid cases keep theirs."""
+    from . import rules
+    from .cases import restandardise
+
+    row = conn.execute(select(ident).where(ident.c.id == ident_id)).first()
+    if row is None:
+        raise InputError(f"identification {ident_id} does not exist (see: aidcal identification list)")
+    key, why = parse_level(level)
+    found, why2 = parse_categories(categories) if categories is not None else (row.categories.split("|"), None)
+    if why or why2:
+        raise InputError(why or why2)
+    new_categories = "|".join(x for x in found if x)
+    if key == "" and not new_categories:
+        raise InputError("a review without a level needs the categories that qualify (--categories)")
+    if not reason.strip():
+        raise InputError("--reason is required: what the review found")
+    conn.execute(ident.update().where(ident.c.id == ident_id).values(level=key, categories=new_categories))
+    conn.execute(review_t.insert().values(identification_id=ident_id, on_date=as_of, level_from=row.level, level_to=key,
+                                          categories_from=row.categories, categories_to=new_categories, reason=reason,
+                                          at=store.now(), by=by))
+    initial = [and_(c.c.workflow == name, c.c.state == spec.initial) for name, spec in rules.workflows(conn).items()]
+    unposted = [c.c.identification_id == ident_id, c.c.publicity_from.is_(None), or_(false(), *initial)]
+    followed = conn.execute(c.update().where(*unposted).values(level=key, categories=new_categories)).rowcount
+    restandardise(conn, unposted)
+    kept = conn.execute(select(func.count()).select_from(c).where(c.c.identification_id == ident_id)).scalar() - followed
+    return dict(level=progs.level_title(key), categories=[x for x in new_categories.split("|") if x],
+                cases_following=followed, cases_kept=kept)

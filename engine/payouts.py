@@ -1,0 +1,190 @@
+"""Payout through the bank (代发) and the signed roster (签字发放花名册).
+
+The payment file lists the approved cases of a programme and term that pay to
+a card, full numbers (the bank needs them), including those the bank refused
+last time; the bank's return moves the rows it paid to payout dated that day
+and keeps the refused ones where they were, with the bank's reason, for the
+next file. The signed roster is one per unit × programme × term: masked IDs, no
+card, a signature column; read back, it records who signed (本人 or 监护人).
+"""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import literal, select
+from sqlalchemy.engine import Connection
+
+from . import idnumber, rules, sheets, store
+from .cases import scope
+from .errors import InputError, rows_listed
+from .masking import mask_number
+from .models import aid_case as c
+from .models import case_document as d
+from .models import case_event as e
+from .models import unit as u
+from .moves import apply
+
+PAYFILE_COLUMNS = ["name", "id_number", "bank_card", "amount"]
+PAYFILE_HEADERS = {"name": "姓名", "id_number": "身份证号", "bank_card": "银行卡号", "amount": "金额"}
+RETURN_ALIASES = {"id_number": "id_number", "amount": "amount", "result": "result", "reason": "reason",
+                  "身份证号": "id_number", "金额": "amount", "结果": "result", "原因": "reason"}
+RESULTS = {"成功": True, "success": True, "失败": False, "failed": False, "failure": False}
+ROSTER_COLUMNS = ["case", "unit", "name", "id_number", "grade", "class_name", "programme", "amount", "signed_by", "signed_on"]
+ROSTER_HEADERS = {"case": "个案编号", "unit": "学校代码", "name": "姓名", "id_number": "身份证号", "grade": "年级",
+                  "class_name": "班级", "programme": "资助项目", "amount": "金额（元）", "signed_by": "签字人（本人/监护人）",
+                  "signed_on": "签字日期"}
+ROSTER_ALIASES = {**{k: k for k in ROSTER_COLUMNS}, **{v: k for k, v in ROSTER_HEADERS.items()}, "签字人": "signed_by"}
+SIGNERS = ("本人", "监护人")
+ROSTER_DOCUMENT = "签字发放花名册"
+RETURNED = "returned"  # bank_result while a return is applied: the rows the bank paid
+
+
+def _pay_move(conn: Connection, programme_key: str):
+    programme = rules.programme(conn, programme_key)
+    spec = rules.workflow(conn, programme.workflow)
+    move = next((t for t in spec.transitions if t.trigger == "pay"), None)
+    if move is None:
+        raise InputError(f"programme {programme_key} is not paid (workflow {spec.name} has no pay move: "
+                         f"{'waived at source' if spec.name == 'fee_waiver' else 'no payout'})")
+    return programme, spec, move
+
+
+def payfile(conn: Connection, programme_key: str, term: str, unit: str | None) -> list[dict]:
+    """The bank's payment file: approved cases paying to a card, not yet paid."""
+    _, spec, move = _pay_move(conn, programme_key)
+    rows = conn.execute(
+        select(c.c.name, c.c.id_number, c.c.bank_card, c.c.amount).where(
+            *scope(unit, programme_key, term), c.c.workflow == spec.name, c.c.state.in_(move.sources),
+            c.c.card_type.is_not(None), c.c.bank_card != "").order_by(c.c.unit_id, c.c.id)).all()
+    if not rows:
+        raise InputError(f"no {programme_key} {term} cases{' of ' + unit if unit else ''} are approved and waiting for "
+                         f"payment to a card")
+    return [dict(name=r[0], id_number=r[1], bank_card=r[2], amount=Decimal(r[3]) / 100) for r in rows]
+
+
+def _amount_fen(raw) -> int | None:
+    try:
+        value = Decimal(sheets.text(raw).replace(",", "").replace("¥", ""))
+    except InvalidOperation:
+        return None
+    fen = value * 100
+    return int(fen) if fen == fen.to_integral_value() and fen > 0 else None
+
+
+def bank_return(conn: Connection, path, programme_key: str, term: str, as_of: date, by: str) -> dict:
+    """Apply the bank's return, all or nothing: paid rows move to payout dated as_of;
+    refused rows stay, with the bank's reason, and go into the next payment file."""
+    _, spec, move = _pay_move(conn, programme_key)
+    data = sheets.read(path, RETURN_ALIASES, ["id_number", "amount", "result"])
+    waiting = dict((r[0], (r[1], r[2])) for r in conn.execute(
+        select(c.c.id_number, c.c.id, c.c.amount).where(*scope(None, programme_key, term), c.c.workflow == spec.name,
+                                                        c.c.state.in_(move.sources))))
+    problems, paid, refused, seen = [], [], {}, {}
+    for row_no, raw in data.rows:
+        person = idnumber.normalise(sheets.text(raw.get("id_number")))
+        where = f"{data.name}: row {row_no}: "
+        if idnumber.problem(person):
+            problems.append((row_no, where + f"id_number {mask_number(person)} {idnumber.problem(person)}"))
+            continue
+        if person in seen:
+            problems.append((row_no, where + f"ID {mask_number(person)} is already in row {seen[person]}"))
+            continue
+        seen[person] = row_no
+        if person not in waiting:
+            problems.append((row_no, where + f"ID {mask_number(person)} has no {programme_key} {term} case waiting for payment"))
+            continue
+        case_id, fen = waiting[person]
+        if _amount_fen(raw.get("amount")) != fen:
+            problems.append((row_no, where + f"amount '{sheets.text(raw.get('amount'))[:12]}' is not the case's {fen / 100:.2f}"))
+        result = RESULTS.get(sheets.text(raw.get("result")).lower())
+        reason = sheets.text(raw.get("reason"))
+        if result is None:
+            problems.append((row_no, where + f"result '{sheets.text(raw.get('result'))[:10]}' is not allowed (成功 or 失败)"))
+        elif not result and not reason:
+            problems.append((row_no, where + "a failed row needs the bank's reason (原因)"))
+        elif reason and (why := sheets.field_problem("reason", reason, "name")):
+            problems.append((row_no, where + why))
+        elif result:
+            paid.append(case_id)
+        else:
+            refused.setdefault(reason, []).append(case_id)
+    if problems:
+        raise InputError(rows_listed(problems))
+    if not paid and not refused:
+        raise InputError(f"{data.name}: no rows below the header")
+    for chunk in range(0, len(paid), 5_000):
+        conn.execute(c.update().where(c.c.id.in_(paid[chunk:chunk + 5_000])).values(bank_result=RETURNED))
+    returned = [c.c.bank_result == RETURNED, *scope(None, programme_key, term)]
+    moved = sum(apply(conn, spec, move, source, returned, as_of, by, "银行代发成功") for source in move.sources) if paid else 0
+    if moved != len(paid):
+        raise InputError(f"{len(paid) - moved} rows the bank paid are held by a guard of the pay move; nothing was recorded")
+    stamp = store.now()
+    for reason, ids in refused.items():
+        for chunk in range(0, len(ids), 5_000):
+            part = c.c.id.in_(ids[chunk:chunk + 5_000])
+            conn.execute(e.insert().from_select(
+                ["case_id", "trigger", "from_state", "to_state", "on_date", "at", "by", "reason"],
+                select(c.c.id, literal("bank_failed"), c.c.state, c.c.state, literal(as_of), literal(stamp), literal(by),
+                       literal(f"银行代发失败：{reason}")).where(part)))
+            conn.execute(c.update().where(part).values(bank_result="failed", bank_reason=reason))
+    return dict(paid=moved, failed=sum(len(v) for v in refused.values()))
+
+
+def roster(conn: Connection, unit: str, programme_key: str, term: str) -> list[dict]:
+    """The signed roster of one unit × programme × term: the cases paid, masked, to sign."""
+    known = rules.programme(conn, programme_key)
+    rows = conn.execute(
+        select(c.c.id, u.c.code, c.c.name, c.c.id_number, c.c.grade, c.c.class_name, c.c.paid, c.c.roster_signed_by,
+               c.c.roster_signed_on).join(u, u.c.id == c.c.unit_id)
+        .where(*scope(unit, programme_key, term), c.c.paid.is_not(None)).order_by(c.c.grade, c.c.class_name, c.c.id)).all()
+    if not rows:
+        raise InputError(f"unit {unit} has no paid {programme_key} cases for {term}: the roster lists the cases paid")
+    return [dict(case=r[0], unit=r[1], name=r[2], id_number=mask_number(r[3]), grade=r[4], class_name=r[5],
+                 programme=known.title, amount=Decimal(r[6]) / 100, signed_by=r[7] or "",
+                 signed_on=str(r[8]) if r[8] else "") for r in rows]
+
+
+def roster_import(conn: Connection, path, as_of: date, by: str) -> dict:
+    """Record who signed each row of a returned roster, all or nothing; the roster
+    document is then on file for each signed case (archive needs it)."""
+    data = sheets.read(path, ROSTER_ALIASES, ["case", "signed_by"])
+    problems, signed, scopes = [], {}, set()
+    for row_no, raw in data.rows:
+        where = f"{data.name}: row {row_no}: "
+        text = sheets.text(raw.get("case"))
+        if not text.isdigit() or not 1 <= int(text) <= 2_147_483_647:
+            problems.append((row_no, where + f"case '{text[:12]}' is not a case number"))
+            continue
+        row = conn.execute(select(c.c.id, c.c.paid, c.c.unit_id, c.c.programme, c.c.term).where(c.c.id == int(text))).first()
+        signer = sheets.text(raw.get("signed_by"))
+        if row is None:
+            problems.append((row_no, where + f"case {text} does not exist"))
+        elif row.paid is None:
+            problems.append((row_no, where + f"case {text} was not paid: it has no line to sign"))
+        elif signer and signer not in SIGNERS:
+            problems.append((row_no, where + f"signed_by '{signer[:10]}' is not allowed (本人 or 监护人)"))
+        else:
+            try:
+                on = sheets.parse_date(raw.get("signed_on")) or as_of
+            except ValueError as exc:
+                problems.append((row_no, where + f"signed_on {exc}"))
+                continue
+            if on > as_of:
+                problems.append((row_no, where + f"signed_on {on} is after {as_of}"))
+            elif signer:
+                signed.setdefault((signer, on), []).append(row.id)
+            scopes.add((row.unit_id, row.programme, row.term))
+    if problems:
+        raise InputError(rows_listed(problems))
+    if len(scopes) > 1:
+        raise InputError(f"{data.name}: a roster is one unit × programme × term; this one mixes {len(scopes)}")
+    count = 0
+    for (signer, on), ids in signed.items():
+        count += conn.execute(c.update().where(c.c.id.in_(ids)).values(roster_signed_by=signer, roster_signed_on=on)).rowcount
+        conn.execute(store.insert(conn, d).from_select(
+            ["case_id", "name", "recorded_on", "by"],
+            select(c.c.id, literal(ROSTER_DOCUMENT), literal(on), literal(by)).where(c.c.id.in_(ids)))
+            .on_conflict_do_nothing(index_elements=["case_id", "name"]))
+    unsigned = len(data.rows) - count
+    return dict(signed=count, unsigned=unsigned)
