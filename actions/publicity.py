@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .documents import chinese_document
+from .documents import BODY_FONT, SIZES, TITLE_FONT, chinese_date, official_document, set_font
 from .exports import replacing, write
 
 HEADERS = {"name": "姓名", "unit_name": "学校", "grade": "年级", "class_name": "班级", "programme": "资助项目",
@@ -29,16 +29,20 @@ def export(listing: dict, columns: list[str], fmt: str, output: Path) -> None:
         return
     from docx.enum.text import WD_ALIGN_PARAGRAPH
 
-    doc = chinese_document()
-    doc.add_heading(listing["title"], level=1).alignment = WD_ALIGN_PARAGRAPH.CENTER
+    doc = official_document()
+    heading = doc.add_paragraph()
+    heading.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    set_font(heading.add_run(listing["title"]), TITLE_FONT, SIZES["2号"])
     table = doc.add_table(rows=1, cols=len(columns))
     table.style = "Table Grid"
     for cell, column in zip(table.rows[0].cells, columns):
         cell.text = headers[column]
     for row in listing["rows"]:
         for cell, column in zip(table.add_row().cells, columns):
-            cell.text = str(row[column])
+            cell.paragraphs[0].text = ""
+            set_font(cell.paragraphs[0].add_run(str(row[column])), BODY_FONT, SIZES["5号"])
     doc.add_paragraph(notice_text(listing))
-    doc.add_paragraph(listing["unit_name"]).alignment = WD_ALIGN_PARAGRAPH.RIGHT
+    for text in (listing["unit_name"], chinese_date(listing["start"])):
+        doc.add_paragraph(text + "　　　　").alignment = WD_ALIGN_PARAGRAPH.RIGHT
     with replacing(output) as temporary:
         doc.save(temporary)

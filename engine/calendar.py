@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar as _stdcal
 import re
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date, datetime
 from pathlib import Path
 
@@ -21,7 +22,8 @@ from .workdays import ROLL_POLICIES, WorkCalendar
 TIMEZONE = "Asia/Shanghai"
 TOP_KEYS = ("version", "authority", "year", "timezone", "roll", "workdays", "ladder", "notices", "evidence", "tasks")
 LADDER_KEYS = ("heads_up", "reminder", "notice", "rectify", "escalate", "start")
-NOTICE_KEYS = ("sign_off",)
+NOTICE_KEYS = ("sign_off", "number_format", "masthead", "addressee")
+NUMBER_FIELDS = {"year", "n"}
 AUTHORITY_KEYS = ("code", "name", "phone")
 WORKDAY_KEYS = ("holidays", "workdays")
 TASK_KEYS = ("key", "title", "who", "months", "day", "due", "evidence", "roll", "ladder", "completes_from")
@@ -100,6 +102,7 @@ class PlanSpec:
     tasks: tuple[TaskSpec, ...]
     evidence_max_mb: int | None = None  # the largest evidence file the bureau accepts (default 50 MB)
     authority_phone: str = ""  # the county's supervision phone (监督电话), shown on every school's publicity list
+    notice_style: dict = dataclass_field(default_factory=dict)  # number_format, masthead, addressee of the 公文 (GB/T 9704)
 
     def work_calendar(self) -> WorkCalendar:
         return WorkCalendar(self.holidays, self.workdays)
@@ -156,13 +159,13 @@ class _Validator:
         code, name, phone = self.authority(doc)
         holidays, workdays = self.overrides(doc.get("workdays"), doc)
         ladder = self.ladder(doc.get("ladder"), Ladder(), doc, "ladder", "ladder: ")
-        sign_off = self.notices(doc)
+        sign_off, notice_style = self.notices(doc)
         evidence_max_mb = self.evidence(doc)
         tasks = self.tasks(doc, check_year, ladder)
         if self.problems:
             raise InputError(self.problems)
         return PlanSpec(self.filename, code, name, year, str(timezone), roll, holidays, workdays, sign_off, tasks,
-                        evidence_max_mb, phone)
+                        evidence_max_mb, phone, notice_style)
 
     def evidence(self, doc) -> int | None:
         """`evidence: {max_mb: N}`: the largest evidence file accepted, 1..2048 MB."""
@@ -209,19 +212,36 @@ class _Validator:
             self.error(located.line_of(node), where + f"notice ({values['notice']}) comes before reminder ({values['reminder']})")
         return Ladder(**values)
 
-    def notices(self, doc) -> bool:
+    def notices(self, doc) -> tuple[bool, dict]:
+        """`notices:` sign_off, and how the 公文 is headed: number_format (e.g. 教助〔{year}〕{n}号),
+        masthead (发文机关标志, default: the authority's name + 文件), addressee (主送机关)."""
         node = doc.get("notices")
         if node is None:
-            return True
+            return True, {}
         if not isinstance(node, dict):
             self.error(located.line_of(doc, "notices"), "notices: must be a mapping with sign_off: true|false")
-            return True
+            return True, {}
         self.unknown_keys(node, NOTICE_KEYS, "notices: ")
         value = node.get("sign_off", True)
         if not isinstance(value, bool):
             self.error(located.line_of(node, "sign_off"), f"notices: sign_off {value!r} is not allowed (allowed: true, false)")
-            return True
-        return value
+        style = {}
+        for key, limit in (("number_format", 40), ("masthead", 30), ("addressee", 80)):
+            if key not in node:
+                continue
+            text = node[key]
+            if not isinstance(text, str) or not text.strip() or len(text) > limit or not text.isprintable():
+                self.error(located.line_of(node, key), f"notices: {key} must be text of at most {limit} characters")
+                continue
+            style[key] = text.strip()
+        number = style.get("number_format")
+        if number is not None:
+            fields = set(re.findall(r"{([^{}]*)}", number))
+            if "n" not in fields or fields - NUMBER_FIELDS or number.count("{") != number.count("}"):
+                self.error(located.line_of(node, "number_format"), "notices: number_format must hold {n} (the notice's "
+                           "number in its year) and may hold {year}, e.g. 教助〔{year}〕{n}号")
+                style.pop("number_format")
+        return value is not False, style
 
     def authority(self, doc) -> tuple[str, str, str]:
         auth = doc.get("authority")

@@ -29,6 +29,7 @@ class Plan(SQLModel, table=True):
     workdays: str = "[]"  # JSON list of ISO dates: the plan's own make-up working days
     sign_off: bool = True  # notices wait for a supervisor's signature before they are issued
     evidence_max_mb: int | None = None  # calendar.yaml's evidence: {max_mb: N}; None: the default
+    notice_style: str = "{}"  # JSON: calendar.yaml's notices: number_format, masthead, addressee (the 公文's head)
     loaded_at: datetime
     loaded_by: str
 

@@ -48,6 +48,7 @@ def load(conn: Connection, spec: PlanSpec, year: int, as_of: date, by: str, prog
         holidays=json.dumps(sorted(d.isoformat() for d in spec.holidays)),
         workdays=json.dumps(sorted(d.isoformat() for d in spec.workdays)),
         sign_off=spec.sign_off, evidence_max_mb=spec.evidence_max_mb, loaded_at=stamp, loaded_by=by,
+        notice_style=json.dumps(spec.notice_style, ensure_ascii=False, sort_keys=True),
     )
     plan_id = conn.execute(select(p.c.id).where(p.c.authority_code == spec.authority_code, p.c.year == year)).scalar()
     report = LoadReport(year, first_load=plan_id is None)

@@ -22,7 +22,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from .errors import InputError
 
 DEFAULT_URL = "sqlite:///state.db"
-SCHEMA_HEAD = "0008"  # the newest migration in engine/migrations/versions
+SCHEMA_HEAD = "0009"  # the newest migration in engine/migrations/versions
 BUSY_TIMEOUT_MS = 30_000
 BEIJING = ZoneInfo("Asia/Shanghai")
 LOCK_RETRIES = 5

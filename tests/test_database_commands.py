@@ -18,7 +18,7 @@ def test_a_shared_server_is_upgraded_only_on_purpose(pg_server, tmp_path):
         conn.execute(text("ALTER TABLE plan DROP COLUMN scope; ALTER TABLE unit DROP COLUMN authority"))
         conn.execute(text("ALTER TABLE notice DROP COLUMN discarded_on, DROP COLUMN discard_reason; "
                           "ALTER TABLE notice_item DROP COLUMN dropped_on, DROP COLUMN drop_reason, DROP COLUMN dropped_by; "
-                          "ALTER TABLE plan DROP COLUMN evidence_max_mb"))
+                          "ALTER TABLE plan DROP COLUMN evidence_max_mb, DROP COLUMN notice_style"))
     engine.dispose()
     aidcal = Aidcal(url, tmp_path)
     result = aidcal("calendar", "list", ok=False)

@@ -136,7 +136,7 @@ def test_export_writes_a_printable_notice(county, tmp_path):
     county("notices", "sign", notice_id, "--by", "张局长", "--as-of", "2021-01-26")
     county("notices", "export", notice_id, "--format", "md", "--output", tmp_path / "n.md")
     md = (tmp_path / "n.md").read_text(encoding="utf-8")
-    assert "濉溪县教育局关于学生资助工作滞后单位的通报" in md and "编号：2021-1" in md and "濉溪镇中心学校" in md
+    assert "濉溪县教育局关于学生资助工作滞后单位的通报" in md and "教助〔2021〕1号" in md and "濉溪镇中心学校" in md
     county("notices", "export", notice_id, "--format", "docx", "--output", tmp_path / "n.docx")
     from docx import Document
     doc = Document(tmp_path / "n.docx")
