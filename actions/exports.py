@@ -6,10 +6,12 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from operator import itemgetter
 from pathlib import Path
 
@@ -35,14 +37,17 @@ def replacing(output: str | Path) -> Iterator[Path]:
         raise
 
 
-def write(rows: list[dict], columns: list[str], headers: dict[str, str], fmt: str, output: str | None) -> None:
+def write(rows: list[dict], columns: list[str], headers: dict[str, str], fmt: str, output: str | None,
+          title: str | None = None) -> None:
+    """Rows as JSON, CSV (with the BOM Excel needs when written to a file) or XLSX; `title`
+    names the workbook's sheet and heads it."""
     if fmt == "json":
         _with_stream(output, "w", lambda f: write_json(rows, f))
     elif fmt == "csv":
         _with_stream(output, "w", lambda f: write_csv(rows, columns, headers, f, bom=output is not None))
     elif fmt == "xlsx":
         with replacing(output) as path:
-            write_xlsx(rows, columns, headers, path)
+            write_xlsx(rows, columns, headers, path, title)
     else:
         raise ValueError(fmt)
 
@@ -85,25 +90,72 @@ def write_csv(rows: list[dict], columns: list[str], headers: dict[str, str], str
         out.writerow([inert(v) for v in values])
 
 
-def write_xlsx(rows: list[dict], columns: list[str], headers: dict[str, str], path: Path) -> None:
-    """Every text is written as a string cell, never a formula (openpyxl takes any
-    text beginning with "=" for one); codes are str already, so Excel keeps their digits."""
+MONEY_COLUMNS = {"amount", "paid", "recovered"}  # yuan: numbers with two decimals, shown as ¥
+MONEY_FORMAT = '"¥"#,##0.00'
+DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+SHEET_NAME_BAD = re.compile(r"[\[\]:*?/\\]")
+
+
+def write_xlsx(rows: list[dict], columns: list[str], headers: dict[str, str], path: Path, title: str | None = None) -> None:
+    """A workbook a bureau can send on: a sheet named for its content, a title row, columns
+    wide enough for Chinese text, the header frozen and filtered, dates as dates, money as
+    exact numbers in ¥ with two decimals. Every text is a string cell, never a formula
+    (openpyxl takes any text beginning with "=" for one); codes stay text, so Excel keeps
+    their digits."""
+    from decimal import Decimal, InvalidOperation
+
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+    from rich.cells import cell_len
 
     book = Workbook(write_only=True)
-    sheet = book.create_sheet()
+    sheet = book.create_sheet(SHEET_NAME_BAD.sub("", title or "数据")[:31] or "数据")
+    width = {c: cell_len(headers.get(c, c)) for c in columns}
+    for r in rows[:2000]:  # a sample sets the widths: a province's sheet is not measured twice
+        for c in columns:
+            width[c] = max(width[c], cell_len(str(r[c])) if r[c] is not None else 0)
+    for k, c in enumerate(columns, 1):
+        sheet.column_dimensions[get_column_letter(k)].width = min(width[c] + 2, 60)
+    first = 2 if title else 1
+    sheet.freeze_panes = f"A{first + 1}"
+    sheet.auto_filter.ref = f"A{first}:{get_column_letter(len(columns))}{first + len(rows)}"
 
-    def cell(value):
+    def cell(value, column):
+        if isinstance(value, str):
+            if column in MONEY_COLUMNS:
+                try:
+                    value = Decimal(value)
+                except InvalidOperation:
+                    pass
+            elif DATE_RE.match(value):
+                day = WriteOnlyCell(sheet, date.fromisoformat(value))
+                day.number_format = "yyyy-mm-dd"
+                return day
+        if column in MONEY_COLUMNS and isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+            money = WriteOnlyCell(sheet, Decimal(str(value)).quantize(Decimal("0.01")))
+            money.number_format = MONEY_FORMAT
+            return money
         if isinstance(value, str) and value.startswith("="):
             text = WriteOnlyCell(sheet, value)
             text.data_type = "s"
             return text
         return value
 
-    sheet.append([cell(headers.get(c, c)) for c in columns])
+    if title:
+        heading = WriteOnlyCell(sheet, title)
+        heading.font = Font(bold=True, size=14)
+        sheet.append([heading])
+    bold = Font(bold=True)
+    header_cells = []
+    for c in columns:
+        header = WriteOnlyCell(sheet, headers.get(c, c))
+        header.data_type, header.font = "s", bold  # a header is text, whatever it begins with
+        header_cells.append(header)
+    sheet.append(header_cells)
     for r in rows:
-        sheet.append([cell(r[c]) for c in columns])
+        sheet.append([cell(r[c], c) for c in columns])
     book.save(path)
 
 

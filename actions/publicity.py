@@ -25,7 +25,7 @@ def export(listing: dict, columns: list[str], fmt: str, output: Path) -> None:
     headers = {**HEADERS, "level": SHOWN_HEADERS.get(shows, HEADERS["level"])}
     if fmt in ("csv", "xlsx"):
         footer = {c: "" for c in columns} | {columns[0]: notice_text(listing)}
-        write([*listing["rows"], footer], columns, headers, fmt, str(output))
+        write([*listing["rows"], footer], columns, headers, fmt, str(output), title=listing["title"])
         return
     from docx.enum.text import WD_ALIGN_PARAGRAPH
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from .shell import DATE, MONEY, ROW_ID, as_of_option, format_option, render, say, term_option, today, user
+from .shell import DATE, MONEY, ROW_ID, as_of_option, format_option, not_after_today, render, say, term_option, today, user
 
 
 @click.group()
@@ -132,11 +132,12 @@ def cases_resolve(obj, case_id, upheld, level, note, as_of):
 @click.option("--document", "documents", multiple=True, help="An archive document now on file (repeatable).")
 @click.option("--card", type=click.Choice(["bank", "social-security"]), help="Pay to the student's bank or social-security card.")
 @click.option("--cash-approval", help="The reference of a recorded approval to pay in cash.")
-@click.option("--amount", type=float, help="An amount (yuan, this term) different from the standard; needs --reason.")
+@click.option("--bank-card", help="A new card number (the bank refused the old one); it goes into the next payment file.")
+@click.option("--amount", type=MONEY, help="An amount (yuan, this term) different from the standard; needs --reason.")
 @click.option("--reason", help="Why the amount differs from the standard.")
 @as_of_option
 @click.pass_obj
-def cases_record(obj, case_id, sheet, callback_outcome, documents, card, cash_approval, amount, reason, as_of):
+def cases_record(obj, case_id, sheet, callback_outcome, documents, card, cash_approval, bank_card, amount, reason, as_of):
     """Record what the guards need: callback outcomes, documents, card type, cash approvals, amount overrides."""
     from aidcal.engine import cases as engine_cases
     from aidcal.engine import store
@@ -148,7 +149,8 @@ def cases_record(obj, case_id, sheet, callback_outcome, documents, card, cash_ap
             n = engine_cases.record_sheet(conn, sheet, as_of, user())
         else:
             engine_cases.record(conn, case_id, as_of, user(), callback_outcome=callback_outcome, documents=documents,
-                                card=card, cash_approval=cash_approval, amount_yuan=amount, reason=reason)
+                                card=card, cash_approval=cash_approval, amount_yuan=amount, reason=reason,
+                                bank_card=bank_card)
             n = 1
     click.echo(f"recorded for {n} case(s)")
 
@@ -240,7 +242,7 @@ def payfile_export(obj, programme, term, unit, output):
     with store.reading(obj.engine) as conn:
         filters.check(conn, unit=unit, programme=programme, term=term)
         rows = payouts.payfile(conn, programme, term, unit)
-    write(rows, payouts.PAYFILE_COLUMNS, payouts.PAYFILE_HEADERS, fmt, output)
+    write(rows, payouts.PAYFILE_COLUMNS, payouts.PAYFILE_HEADERS, fmt, output, title=f"代发名单 {programme} {term}")
     total = sum(r["amount"] for r in rows)
     say(f"payment file of {len(rows)} cases, {total:.2f} yuan, written to {output}")
 
@@ -263,9 +265,11 @@ def bankreturn_import(obj, file, programme, term, as_of):
     and go into the next payment file.
     """
     from aidcal.engine import payouts, store
+    day = not_after_today(as_of)
     with store.writing(obj.engine) as conn:
-        result = payouts.bank_return(conn, file, programme, term, as_of or today(), user())
-    click.echo(f"bank return: {result['paid']} paid, {result['failed']} failed (they go into the next payment file)")
+        result = payouts.bank_return(conn, file, programme, term, day, user())
+    click.echo(f"bank return: {result['paid']} paid, {result['failed']} failed"
+               + (" (they go into the next payment file)" if result["failed"] else ""))
 
 
 @cases.group("roster")
@@ -287,7 +291,7 @@ def roster_export(obj, unit, programme, term, output):
     with store.reading(obj.engine) as conn:
         filters.check(conn, unit=unit, programme=programme, term=term)
         rows = payouts.roster(conn, unit, programme, term)
-    write(rows, payouts.ROSTER_COLUMNS, payouts.ROSTER_HEADERS, fmt, output)
+    write(rows, payouts.ROSTER_COLUMNS, payouts.ROSTER_HEADERS, fmt, output, title=f"签字发放花名册 {unit} {programme} {term}")
     say(f"roster of {len(rows)} cases written to {output}")
 
 

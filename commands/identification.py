@@ -46,7 +46,7 @@ def identification_list(obj, unit, year, fmt):
         filters.check(conn, unit=unit)
         rows = ident.list_identifications(conn, unit, year)
     render(fmt, f"家庭经济困难学生认定：{len(rows)} 人", rows, ident.LIST_COLUMNS,
-           {"id": "认定编号", "year": "学年", "categories": "类别", "reviewed_on": "评议日期"})
+           {"id": "认定编号", "year": "学年", "categories": "类别", "reviewed_on": "评议日期", "pledge": "承诺书"})
 
 
 @identification.command("review")

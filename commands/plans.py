@@ -113,7 +113,7 @@ def units_list(obj, town, unit_type, authority, fmt, output):
         print_table(f"单位名册：{len(rows)} 个", rows, ["code", "name", "type", "town", "parent", "contact", "phone"], UNIT_HEADERS)
         return
     from aidcal.actions.exports import write
-    write(rows, LIST_COLUMNS, UNIT_HEADERS, fmt, output)
+    write(rows, LIST_COLUMNS, UNIT_HEADERS, fmt, output, title="学校名册")
     if output:
         say(f"{len(rows)} units written to {output}")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 import sys
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
@@ -198,20 +199,66 @@ def _console(stderr=False):
     """A terminal's own width; in a pipe or a file, wide enough that Chinese names never wrap."""
     from rich.console import Console
     stream = sys.stderr if stderr else sys.stdout
-    return Console(stderr=stderr, highlight=False, width=None if stream.isatty() else 200)
+    width = None if stream.isatty() else int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else 200
+    return Console(stderr=stderr, highlight=False, width=width)
+
+
+# Columns a narrow terminal gives up first, in this order: codes beside their names, then dates and
+# details; the names (school, task title, student) stay and wrap by character.
+NARROW_DROPS = (("workdays_overdue", None), ("town", None), ("type", None), ("task", "title"), ("unit", "unit_name"),
+                ("period", None), ("done_at", None), ("evidence_files", None), ("id_number", "name"), ("term", None),
+                ("drafted_on", None), ("due_on", None), ("at", None), ("by", None), ("term_from", None))
+_CJK_SPACE = re.compile(r"(?<=[\u3000-\u9fff\uff00-\uffef]) (?=[0-9A-Za-z])|(?<=[0-9A-Za-z]) (?=[\u3000-\u9fff\uff00-\uffef])")
+
+
+def cell(value) -> str:
+    """A value as a table shows it: lists joined by 、, and no ASCII space between Chinese
+    and a number (每月 20 日 → 每月20日), so a title wraps by character, never at that space."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    text = "、".join(value) if isinstance(value, list) else str(value)
+    return _CJK_SPACE.sub("", text) if " " in text else text
+
+
+def fitting(rows: list[list[str]], columns: list[str], headers: dict[str, str], width: int) -> list[str]:
+    """The columns to show at `width`: all where they fit, else without the first of NARROW_DROPS
+    (a code only where its name is shown) until the rest fits or only names are left."""
+    from rich.cells import cell_len
+
+    def natural(c):
+        k = columns.index(c)
+        return max([cell_len(headers.get(c, c)), *(cell_len(r[k]) for r in rows)]) + 3
+
+    shown = list(columns)
+    for column, beside in NARROW_DROPS:
+        if sum(natural(c) for c in shown) + 1 <= width:
+            break
+        if column in shown and (beside is None or beside in shown) and len(shown) > 1:
+            shown.remove(column)
+    return shown
 
 
 def print_table(title: str, rows: list[dict], columns: list[str], headers: dict[str, str]) -> None:
     from rich.table import Table
-    table = Table(show_lines=False)
-    for c in columns:
-        table.add_column(headers.get(c, c), overflow="fold", no_wrap=c not in WRAPPING,
-                         justify="right" if c in NUMERIC else "left")
-    for r in rows:
-        table.add_row(*("" if r[c] is None else "、".join(r[c]) if isinstance(r[c], list) else str(r[c]) for c in columns))
     console = _console()
     console.print(title)  # its own line: a table title would wrap at the table's width
+    if not rows:
+        return  # a title that says none, never an empty frame
+    cells = [[cell(r[c]) for c in columns] for r in rows]
+    shown = fitting(cells, columns, headers, console.width)
+    table = Table(show_lines=False)
+    for c in shown:
+        table.add_column(headers.get(c, c), overflow="fold", no_wrap=c not in WRAPPING,
+                         justify="right" if c in NUMERIC else "left")
+    keep = [columns.index(c) for c in shown]
+    for row in cells:
+        table.add_row(*(row[k] for k in keep))
     console.print(table)
+    if len(shown) < len(columns):
+        left_out = "、".join(headers.get(c, c) for c in columns if c not in shown)
+        console.print(f"（窄屏未显示：{left_out}；--format json 可见全部）", style="dim")
 
 
 def render(fmt: str, title: str, rows: list[dict], columns: list[str], headers: dict[str, str] | None = None) -> None:

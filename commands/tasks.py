@@ -193,7 +193,7 @@ def overdue(obj, as_of, authority, plan, unit, town, unit_type, year, limit, fmt
             rows = od.rows(conn, as_of, **filters)
     if fmt != "table":
         from aidcal.actions.exports import write
-        write(rows, od.COLUMNS, HEADERS, fmt, output)
+        write(rows, od.COLUMNS, HEADERS, fmt, output, title=f"逾期任务（截至 {as_of}）")
         if output:
             say(f"{len(rows)} overdue rows written to {output}")
         return

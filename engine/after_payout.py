@@ -36,10 +36,27 @@ def _move(conn: Connection, row, trigger: str, as_of: date, by: str, reason: str
     move = spec.by_trigger(trigger, row.state)
     if move is None:
         possible = sorted({s for t in spec.transitions if t.trigger == trigger for s in t.sources})
-        raise InputError(f"case {row.id} is {row.state}; workflow {spec.name} allows {trigger} only from "
-                         f"{', '.join(possible) or 'no state'}")
+        raise InputError(f"case {row.id} is {row.state}; " + (
+            f"workflow {spec.name} allows {trigger} only from {', '.join(possible)}" if possible
+            else f"workflow {spec.name} has no {trigger} move"))
     apply(conn, spec, move, row.state, [c.c.id == row.id], as_of, by, reason, extra)
     return move.dest
+
+
+def _note(conn: Connection, row, trigger: str, as_of: date, by: str, reason: str, values: dict) -> None:
+    """A fact on a case that leaves its state as it is, with its history row, under the movers' lock."""
+    store.lock(conn, "case-moves")
+    conn.execute(c.update().where(c.c.id == row.id).values(values))
+    conn.execute(e.insert().values(case_id=row.id, trigger=trigger, from_state=row.state, to_state=row.state,
+                                   on_date=as_of, at=store.now(), by=by, reason=reason))
+
+
+def _served_unit(conn: Connection, row, code: str) -> tuple[int, str]:
+    programme = rules.programme(conn, row.programme)
+    unit_id, unit_name, mask = _unit(conn, code)
+    if not mask & programme.type_mask:
+        raise InputError(f"unit '{code}' is not a school that programme {programme.key} serves")
+    return unit_id, unit_name
 
 
 def stop(conn: Connection, case_id: int, kind: str, paying_unit: str, reason: str, as_of: date, by: str) -> str:
@@ -47,14 +64,14 @@ def stop(conn: Connection, case_id: int, kind: str, paying_unit: str, reason: st
     if kind not in STOP_KINDS:
         raise InputError(f"--kind '{kind}' is not allowed ({', '.join(STOP_KINDS)})")
     row = case_row(conn, case_id)
-    unit_id, unit_name, _ = _unit(conn, paying_unit)
-    paid = f"已发放 {row.paid / 100:.2f} 元" if row.paid is not None else "本学期未发放"
-    text = f"异动（{kind}）：{reason}；{paid}，本学期由 {unit_name}（{paying_unit}）发放"
+    unit_id, unit_name = _served_unit(conn, row, paying_unit)
+    text = f"异动（{kind}）：{reason}；已发放 {(row.paid or 0) / 100:.2f} 元，本学期由 {unit_name}（{paying_unit}）发放"
     return _move(conn, row, "stop", as_of, by, text, dict(pay_unit_id=unit_id))
 
 
 def recover(conn: Connection, case_id: int, amount: Decimal, on: date, reason: str, as_of: date, by: str) -> str:
-    """追回: money paid on false information comes back, at most what was paid."""
+    """追回: money paid on false information comes back, at most what was paid and not yet
+    recovered; the case ends recovered when all of it is back, a part is recorded as it comes."""
     row = case_row(conn, case_id)
     fen = int(amount * 100)
     if fen != amount * 100 or fen <= 0:
@@ -66,22 +83,26 @@ def recover(conn: Connection, case_id: int, amount: Decimal, on: date, reason: s
                          f"yuan paid and not yet recovered")
     if on > as_of:
         raise InputError(f"--on {on} is after {as_of}: record a recovery when the money has come back")
+    if row.paid_on is not None and on < row.paid_on:
+        raise InputError(f"--on {on} is before the case was paid ({row.paid_on})")
     text = f"追回 {fen / 100:.2f} 元（{on}）：{reason}"
-    return _move(conn, row, "recover", as_of, by, text, dict(recovered=c.c.recovered + fen, recovered_on=on))
+    values = dict(recovered=c.c.recovered + fen, recovered_on=on)
+    if fen < row.paid - row.recovered:
+        _note(conn, row, "recover", as_of, by, text + f"；尚余 {(row.paid - row.recovered - fen) / 100:.2f} 元待追回", values)
+        return row.state
+    return _move(conn, row, "recover", as_of, by, text, values)
 
 
 def transfer(conn: Connection, case_id: int, to_unit: str, reason: str, as_of: date, by: str) -> str:
     """The case moves to the student's new school, state and history unchanged."""
     row = case_row(conn, case_id)
-    programme = rules.programme(conn, row.programme)
-    unit_id, unit_name, mask = _unit(conn, to_unit)
+    spec = rules.workflow(conn, row.workflow)
+    if row.state in spec.finals:
+        raise InputError(f"case {case_id} is {row.state}, a final state: it stays with the school it ended at")
+    unit_id, unit_name = _served_unit(conn, row, to_unit)
     if unit_id == row.unit_id:
         raise InputError(f"case {case_id} is already at {to_unit}")
-    if not mask & programme.type_mask:
-        raise InputError(f"unit '{to_unit}' is not a school that programme {programme.key} serves")
     old = conn.execute(select(u.c.code, u.c.name).where(u.c.id == row.unit_id)).first()
-    conn.execute(c.update().where(c.c.id == case_id).values(unit_id=unit_id))
-    conn.execute(e.insert().values(case_id=case_id, trigger="transfer", from_state=row.state, to_state=row.state,
-                                   on_date=as_of, at=store.now(), by=by,
-                                   reason=f"转学：由 {old.name}（{old.code}）转至 {unit_name}（{to_unit}）：{reason}"))
+    _note(conn, row, "transfer", as_of, by, f"转学：由 {old.name}（{old.code}）转至 {unit_name}（{to_unit}）：{reason}",
+          dict(unit_id=unit_id))
     return unit_name

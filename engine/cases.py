@@ -51,7 +51,7 @@ def _parse(path, programme: progs.Programme, term: str, unit_types: dict[str, in
                         bank_card=sheets.text(raw.get("bank_card")).replace(" ", ""))
             if not case["name"]:
                 errors.append("name is empty")
-            for field, kind in (("name", "name"), ("grade", "name"), ("class_name", "name"), ("unit", "code")):
+            for field, kind in (("name", "person"), ("grade", "name"), ("class_name", "name"), ("unit", "code")):
                 if case[field]:
                     problem = sheets.field_problem("class" if field == "class_name" else field, case[field], kind)
                     if problem:
@@ -106,11 +106,15 @@ def _apply_policy(programme: progs.Programme, term: str, case: dict, found: tupl
     if programme.hardship_level and sheet_level is not None and not case["level"]:
         if not (categories & set(programme.categories_without_level) or covered_agricultural):
             qualifying = list(programme.categories_without_level) + (["涉农专业"] if programme.agricultural_without_level else [])
-            errors.append(f"level is empty and the student has no identification with a level; programme {programme.key} "
+            errors.append(f"the student has no level ({'the identification gives none' if found else 'no identification'}); "
+                          f"programme {programme.key} "
                           + (f"needs a level, or one of: {', '.join(qualifying)}" if qualifying else "needs a level"))
         elif not programme.unlevelled_amount(term):
             errors.append(f"programme {programme.key} has no amount for a student without a level in {term} "
                           f"(rates: without_level or any)")
+    if programme.by_category and programme.hardship_level and not categories & set(programme.categories_without_level):
+        errors.append(f"programme {programme.key} goes by category: the student's identification needs one of "
+                      f"{', '.join(programme.categories_without_level)}")
     if not case["boarding"] and programme.non_boarder_categories and not categories & set(programme.non_boarder_categories):
         errors.append(f"a non-boarder receives {programme.key} only as one of: {', '.join(programme.non_boarder_categories)} "
                       f"(from the student's identification)")
@@ -119,7 +123,7 @@ def _apply_policy(programme: progs.Programme, term: str, case: dict, found: tupl
         errors.append(f"programme {programme.key} has no rate for {term}")
     elif rate.grades and progs.grade_number(case["grade"]) not in rate.grades:
         errors.append(f"grade '{case['grade'][:10]}' is not covered by {programme.key} in {term} "
-                      f"(grades {', '.join(map(str, rate.grades))}: write 一年级, 二年级 or 三年级)")
+                      f"(it covers grades {', '.join(map(str, rate.grades))}, written like 一年级 or 1年级)")
     if not errors and case["level"] is not None:
         case["standard"] = programme.amount_fen(term, case["level"], case["boarding"])
     return errors
@@ -147,10 +151,20 @@ def _checked(conn: Connection, rows, programme: progs.Programme, term: str):
     yield from flush()
 
 
+def _unchanged(rows, path):
+    """The write pass's rows, each as the read pass checked it: a row that fails now (the file
+    or an identification changed in between) stops the import, and the transaction writes nothing."""
+    for row_no, case, errors in rows:
+        if errors:
+            raise InputError(f"{path}: row {row_no} changed since it was checked ({errors[0]}); nothing was written: "
+                             f"import the file again")
+        yield case
+
+
 def _check_term(programme: progs.Programme, term: str) -> None:
     if programme.once_a_year and not term.endswith("-autumn"):
         raise InputError(f"programme {programme.key} is awarded once a school year, in full: import it for the autumn "
-                         f"term ({term.split('-')[0]}-autumn or {int(term.split('-')[0]) - 1}-autumn)")
+                         f"term its school year starts with ({progs.school_year(term)}-autumn)")
 
 
 def validate(conn: Connection, path, programme: progs.Programme, term: str, unit_types: dict[str, int],
@@ -203,7 +217,7 @@ def import_cases(conn: Connection, path, programme: progs.Programme, term: str, 
          x["class_name"], x["level"], x["boarding"], x["bank_card"], x["standard"], x["standard"], spec.initial, since,
          False, created, by, x["categories"], x["identification_id"], x["needs_identification"], x["agricultural"], 0,
          "bank" if x["bank_card"] else None)
-        for _, x, _ in _checked(conn, rows, programme, term)))
+        for x in _unchanged(_checked(conn, rows, programme, term), path)))
     new = [c.c.programme == programme.key, c.c.term == term, c.c.created_at == stamp]
     conn.execute(e.insert().from_select(
         ["case_id", "trigger", "to_state", "on_date", "at", "by"],
@@ -211,8 +225,9 @@ def import_cases(conn: Connection, path, programme: progs.Programme, term: str, 
     year, half = term.split("-")
     before = c.alias("before")
     conn.execute(c.update().where(*new).values(previous_case_id=(
-        select(func.max(before.c.id)).where(before.c.programme == programme.key, before.c.term == f"{int(year) - 1}-{half}",
-                                            before.c.id_number == c.c.id_number).scalar_subquery())))
+        select(before.c.id).where(before.c.programme == programme.key, before.c.term == f"{int(year) - 1}-{half}",
+                                  before.c.id_number == c.c.id_number,
+                                  before.c.state.not_in(("withdrawn", "terminated"))).scalar_subquery())))
     return count
 
 
@@ -280,19 +295,28 @@ def restandardise(conn: Connection, where: list) -> int:
 
 
 def record(conn: Connection, case_id: int, as_of: date, by: str, *, callback_outcome=None, documents=(),
-           card=None, cash_approval=None, amount_yuan=None, reason=None) -> list[str]:
-    """Record the facts guards look at; returns what was recorded."""
-    row = conn.execute(select(c.c.id, c.c.bank_card, c.c.workflow, c.c.state).where(c.c.id == case_id)).first()
+           card=None, cash_approval=None, amount_yuan=None, reason=None, bank_card=None) -> list[str]:
+    """Record the facts guards look at; returns what was recorded. A new card number (the
+    bank refused the old one) goes into the next payment file."""
+    row = conn.execute(select(c.c.id, c.c.bank_card, c.c.workflow, c.c.state, c.c.paid).where(c.c.id == case_id)).first()
     if row is None:
         raise InputError(f"case {case_id} does not exist")
     if amount_yuan is not None and row.state in rules.workflow(conn, row.workflow).approved_states():
         raise InputError(f"case {case_id} is {row.state}: its amount was approved and cannot change "
                          f"(withdraw or terminate it, or correct it in the next term)")
     values, done = {}, []
+    if bank_card is not None:
+        number = bank_card.replace(" ", "")
+        if not (number.isdigit() and 12 <= len(number) <= 19):
+            raise InputError(f"case {case_id}: card number {mask_number(number)} is not 12 to 19 digits")
+        if row.paid is not None:
+            raise InputError(f"case {case_id} was paid on its card already; a new card is for the next term's case")
+        values.update(bank_card=number, card_type=card or "bank", bank_result=None, bank_reason=None)
+        done.append(f"card {mask_number(number)}")
     if callback_outcome:
         values.update(callback_outcome=callback_outcome, callback_on=as_of)
         done.append("callback outcome")
-    if card:
+    if card and bank_card is None:
         if not row.bank_card:
             raise InputError(f"case {case_id}: no card number on file; a {card} card needs one (or record --cash-approval)")
         values["card_type"] = card
@@ -303,7 +327,7 @@ def record(conn: Connection, case_id: int, as_of: date, by: str, *, callback_out
     if amount_yuan is not None:
         if not reason:
             raise InputError(f"case {case_id}: an amount different from the standard needs --reason")
-        values.update(amount=round(amount_yuan * 100), override_reason=reason)
+        values.update(amount=int(amount_yuan * 100), override_reason=reason)
         done.append(f"amount {amount_yuan:.2f} ({reason})")
     if values:
         conn.execute(c.update().where(c.c.id == case_id).values(values))
@@ -312,7 +336,8 @@ def record(conn: Connection, case_id: int, as_of: date, by: str, *, callback_out
                      .on_conflict_do_nothing(index_elements=["case_id", "name"]))
         done.append(f"document {name}")
     if not done:
-        raise InputError("nothing to record: give --callback-outcome, --document, --card, --cash-approval or --amount")
+        raise InputError("nothing to record: give --callback-outcome, --document, --card, --bank-card, --cash-approval "
+                         "or --amount")
     return done
 
 
@@ -380,7 +405,7 @@ def publicity_list(conn: Connection, unit: str, programme: str, term: str) -> di
     if unit_row is None:
         raise InputError(f"unit '{unit}' is not in the roster")
     county = conn.execute(select(u.c.name, u.c.phone).where(u.c.code == unit_row.authority)).first()
-    shows = rules.workflow(conn, known[programme].workflow).publicity_shows
+    shows = rules.workflow(conn, known[programme].workflow).publicity_shows if known[programme].hardship_level else "programme"
     rows = conn.execute(
         select(c.c.name, c.c.grade, c.c.class_name, c.c.level, c.c.amount, c.c.publicity_from, c.c.publicity_until,
                c.c.publicity_down_on)
@@ -391,8 +416,9 @@ def publicity_list(conn: Connection, unit: str, programme: str, term: str) -> di
         raise InputError(f"unit {unit} has no published {programme} cases for {term} (publish them first)")
     downs = {r[7] for r in rows}
     shown = {"level": progs.level_title, "tier": TIERS.get, "programme": lambda _: ""}[shows]
-    phones = [("学校监督电话", unit_row.phone)]
-    if county is not None and county.phone:
+    own = unit_row.authority == unit  # the bureau's own cases (loans, donors' funds): its phone once
+    phones = [("监督电话" if own else "学校监督电话", unit_row.phone)]
+    if county is not None and county.phone and not own and county.phone != unit_row.phone:
         phones.append((f"{county.name}监督电话", county.phone))
     if known[programme].supervision_phone:
         phones.append(("捐资方监督电话", known[programme].supervision_phone))

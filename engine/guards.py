@@ -69,7 +69,8 @@ def start_publicity(spec, as_of: date, cal) -> dict:
     practice does, if it is a working day); approval from the next working day."""
     counts_today = spec.count_posting_day and cal.is_workday(as_of)
     until = cal.add_workdays(as_of, spec.publicity_days - 1) if counts_today else cal.add_workdays(as_of, spec.publicity_days)
-    return dict(publicity_from=as_of, publicity_until=until, approvable_from=cal.add_workdays(until, 1))
+    return dict(publicity_from=as_of, publicity_until=until, approvable_from=cal.add_workdays(until, 1),
+                publicity_down_on=None)  # a restarted publicity is posted again
 
 
 def open_objection(spec, as_of: date, cal) -> dict:

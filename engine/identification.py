@@ -29,7 +29,7 @@ COLUMNS = ["name", "id_number", "unit", "level", "categories", "pledge", "review
 ALIASES = {**{k: k for k in COLUMNS}, "姓名": "name", "身份证号": "id_number", "学校代码": "unit", "困难等级": "level",
            "类别": "categories", "承诺书": "pledge", "评议日期": "reviewed_on"}
 PLEDGE = {"是": True, "有": True, "yes": True, "y": True, "否": False, "无": False, "no": False, "n": False}
-LIST_COLUMNS = ["id", "unit", "name", "id_number", "year", "level", "categories", "reviewed_on"]
+LIST_COLUMNS = ["id", "unit", "name", "id_number", "year", "level", "categories", "reviewed_on", "pledge"]
 
 
 def parse_categories(raw: str) -> tuple[list[str], str | None]:
@@ -65,7 +65,7 @@ def _rows(path, units: set[str], as_of: date):
                    unit=sheets.text(raw.get("unit")))
         if not row["name"]:
             errors.append("name is empty")
-        elif problem := sheets.field_problem("name", row["name"], "name"):
+        elif problem := sheets.field_problem("name", row["name"], "person"):
             errors.append(problem)
         if not errors or "Excel" not in errors[0]:
             if why := idnumber.problem(row["id_number"], as_of):
@@ -126,10 +126,16 @@ def import_file(engine, path, year: int, as_of: date, by: str) -> dict:
         columns = ["year", "unit_id", "name", "id_number", "level", "categories", "pledge", "reviewed_on", "created_at",
                    "created_by"]
         reviewed = ident.c.reviewed_on
-        imported = store.bulk_insert(conn, ident, columns, (
-            (year, unit_ids[r["unit"]], r["name"], r["id_number"], r["level"], r["categories"], r["pledge"],
-             store.driver_value(conn, reviewed, r["reviewed_on"]), created, by)
-            for _, _, r, _ in _rows(path, units, as_of)))
+        known = set(conn.execute(select(ident.c.id_number).where(ident.c.year == year)).scalars())
+
+        def checked():  # the write pass trusts nothing the read pass saw: the file or the database may have changed
+            for _, row_no, r, errors in _rows(path, units, as_of):
+                if errors or r["id_number"] in known:
+                    raise InputError(f"{path}: row {row_no} changed since it was checked (or was identified meanwhile); "
+                                     f"nothing was written: import the file again")
+                yield (year, unit_ids[r["unit"]], r["name"], r["id_number"], r["level"], r["categories"], r["pledge"],
+                       store.driver_value(conn, reviewed, r["reviewed_on"]), created, by)
+        imported = store.bulk_insert(conn, ident, columns, checked())
         linked, differing = link_cases(conn, year)
     return dict(imported=imported, linked=linked, differing=differing)
 
@@ -143,7 +149,7 @@ def link_cases(conn: Connection, year: int) -> tuple[int, int]:
     level agrees (or that have none) take the identification and its categories;
     those whose level differs are counted, for the school to correct."""
     match = and_(ident.c.year == year, ident.c.id_number == c.c.id_number)
-    waiting = [c.c.term.in_(_terms(year)), c.c.identification_id.is_(None), exists().where(match)]
+    waiting = [c.c.term.in_(_terms(year)), c.c.needs_identification, c.c.identification_id.is_(None), exists().where(match)]
     agrees = exists().where(match, ident.c.level == c.c.level)
     linked = conn.execute(c.update().where(*waiting, agrees).values(
         identification_id=select(ident.c.id).where(match).scalar_subquery(),
@@ -161,13 +167,14 @@ def find(conn: Connection, year: int, id_numbers) -> dict[str, tuple]:
 
 def list_identifications(conn: Connection, unit: str | None, year: int | None) -> list[dict]:
     query = select(ident.c.id, u.c.code, ident.c.name, ident.c.id_number, ident.c.year, ident.c.level,
-                   ident.c.categories, ident.c.reviewed_on).join(u, u.c.id == ident.c.unit_id).order_by(ident.c.id)
+                   ident.c.categories, ident.c.reviewed_on, ident.c.pledge).join(u, u.c.id == ident.c.unit_id).order_by(ident.c.id)
     if unit:
         query = query.where(u.c.code == unit)
     if year:
         query = query.where(ident.c.year == year)
     return [dict(id=r[0], unit=r[1], name=r[2], id_number=mask_number(r[3]), year=r[4], level=progs.level_title(r[5]),
-                 categories=[x for x in r[6].split("|") if x], reviewed_on=str(r[7])) for r in conn.execute(query)]
+                 categories=[x for x in r[6].split("|") if x], reviewed_on=str(r[7]), pledge=r[8])
+            for r in conn.execute(query)]
 
 
 def review(conn: Connection, ident_id: int, level: str, categories: str | None, reason: str, as_of: date,
@@ -196,6 +203,17 @@ def review(conn: Connection, ident_id: int, level: str, categories: str | None, 
                                           at=store.now(), by=by))
     initial = [and_(c.c.workflow == name, c.c.state == spec.initial) for name, spec in rules.workflows(conn).items()]
     unposted = [c.c.identification_id == ident_id, c.c.publicity_from.is_(None), or_(false(), *initial)]
+    from .cases import _apply_policy
+    known = rules.programmes(conn)
+    refused = []
+    for case in conn.execute(select(c.c.id, c.c.programme, c.c.term, c.c.boarding, c.c.agricultural, c.c.grade)
+                             .where(*unposted)).all():
+        facts = dict(level=key, boarding=case.boarding, agricultural=case.agricultural, grade=case.grade, categories="")
+        problems = _apply_policy(known[case.programme], case.term, facts, (ident_id, key, new_categories, row.pledge))
+        refused += [f"case {case.id}: {p}" for p in problems]
+    if refused:
+        raise InputError([f"identification {ident_id}: after this review its cases not yet posted would not qualify; "
+                          f"withdraw them first or review otherwise", *refused])
     followed = conn.execute(c.update().where(*unposted).values(level=key, categories=new_categories)).rowcount
     restandardise(conn, unposted)
     kept = conn.execute(select(func.count()).select_from(c).where(c.c.identification_id == ident_id)).scalar() - followed

@@ -45,8 +45,8 @@ def _pay_move(conn: Connection, programme_key: str):
     spec = rules.workflow(conn, programme.workflow)
     move = next((t for t in spec.transitions if t.trigger == "pay"), None)
     if move is None:
-        raise InputError(f"programme {programme_key} is not paid (workflow {spec.name} has no pay move: "
-                         f"{'waived at source' if spec.name == 'fee_waiver' else 'no payout'})")
+        raise InputError(f"programme {programme_key} is not paid out: its workflow {spec.name} has no pay move "
+                         f"(a fee waived at source, or a loan the bank disburses)")
     return programme, spec, move
 
 
@@ -60,7 +60,12 @@ def payfile(conn: Connection, programme_key: str, term: str, unit: str | None) -
     if not rows:
         raise InputError(f"no {programme_key} {term} cases{' of ' + unit if unit else ''} are approved and waiting for "
                          f"payment to a card")
-    return [dict(name=r[0], id_number=r[1], bank_card=r[2], amount=Decimal(r[3]) / 100) for r in rows]
+    return [dict(name=r[0], id_number=r[1], bank_card=r[2], amount=yuan(r[3])) for r in rows]
+
+
+def yuan(fen: int) -> Decimal:
+    """Fen as yuan with two decimals, exact: 31250 → 312.50 (what a bank's file expects)."""
+    return (Decimal(fen) / 100).quantize(Decimal("0.01"))
 
 
 def _amount_fen(raw) -> int | None:
@@ -76,10 +81,13 @@ def bank_return(conn: Connection, path, programme_key: str, term: str, as_of: da
     """Apply the bank's return, all or nothing: paid rows move to payout dated as_of;
     refused rows stay, with the bank's reason, and go into the next payment file."""
     _, spec, move = _pay_move(conn, programme_key)
+    store.lock(conn, "case-moves")  # the marker below and the move are one mover's work
     data = sheets.read(path, RETURN_ALIASES, ["id_number", "amount", "result"])
-    waiting = dict((r[0], (r[1], r[2])) for r in conn.execute(
-        select(c.c.id_number, c.c.id, c.c.amount).where(*scope(None, programme_key, term), c.c.workflow == spec.name,
-                                                        c.c.state.in_(move.sources))))
+    waiting = {r[0]: tuple(r[1:]) for r in conn.execute(
+        select(c.c.id_number, c.c.id, c.c.amount, c.c.state_since, c.c.bank_reason).where(
+            *scope(None, programme_key, term), c.c.workflow == spec.name, c.c.state.in_(move.sources)))}
+    paid_before = {r[0]: r[1] for r in conn.execute(
+        select(c.c.id_number, c.c.paid_on).where(*scope(None, programme_key, term), c.c.paid_on.is_not(None)))}
     problems, paid, refused, seen = [], [], {}, {}
     for row_no, raw in data.rows:
         person = idnumber.normalise(sheets.text(raw.get("id_number")))
@@ -92,9 +100,14 @@ def bank_return(conn: Connection, path, programme_key: str, term: str, as_of: da
             continue
         seen[person] = row_no
         if person not in waiting:
-            problems.append((row_no, where + f"ID {mask_number(person)} has no {programme_key} {term} case waiting for payment"))
+            problems.append((row_no, where + (f"ID {mask_number(person)} was paid already on {paid_before[person]}"
+                                              if person in paid_before else
+                                              f"ID {mask_number(person)} has no {programme_key} {term} case waiting for payment")))
             continue
-        case_id, fen = waiting[person]
+        case_id, fen, approved_on, last_reason = waiting[person]
+        if as_of < approved_on:
+            problems.append((row_no, where + f"case {case_id} was approved on {approved_on}: a return dated {as_of} "
+                                             f"cannot pay it"))
         if _amount_fen(raw.get("amount")) != fen:
             problems.append((row_no, where + f"amount '{sheets.text(raw.get('amount'))[:12]}' is not the case's {fen / 100:.2f}"))
         result = RESULTS.get(sheets.text(raw.get("result")).lower())
@@ -107,11 +120,11 @@ def bank_return(conn: Connection, path, programme_key: str, term: str, as_of: da
             problems.append((row_no, where + why))
         elif result:
             paid.append(case_id)
-        else:
+        elif reason != last_reason:  # the same refusal read again changes nothing
             refused.setdefault(reason, []).append(case_id)
     if problems:
         raise InputError(rows_listed(problems))
-    if not paid and not refused:
+    if not data.rows:
         raise InputError(f"{data.name}: no rows below the header")
     for chunk in range(0, len(paid), 5_000):
         conn.execute(c.update().where(c.c.id.in_(paid[chunk:chunk + 5_000])).values(bank_result=RETURNED))
@@ -132,8 +145,9 @@ def bank_return(conn: Connection, path, programme_key: str, term: str, as_of: da
 
 
 def roster(conn: Connection, unit: str, programme_key: str, term: str) -> list[dict]:
-    """The signed roster of one unit × programme × term: the cases paid, masked, to sign."""
-    known = rules.programme(conn, programme_key)
+    """The signed roster of one unit × programme × term: the cases paid out (never a fee
+    waived at source), masked, to sign."""
+    known, _, _ = _pay_move(conn, programme_key)
     rows = conn.execute(
         select(c.c.id, u.c.code, c.c.name, c.c.id_number, c.c.grade, c.c.class_name, c.c.paid, c.c.roster_signed_by,
                c.c.roster_signed_on).join(u, u.c.id == c.c.unit_id)
@@ -141,27 +155,45 @@ def roster(conn: Connection, unit: str, programme_key: str, term: str) -> list[d
     if not rows:
         raise InputError(f"unit {unit} has no paid {programme_key} cases for {term}: the roster lists the cases paid")
     return [dict(case=r[0], unit=r[1], name=r[2], id_number=mask_number(r[3]), grade=r[4], class_name=r[5],
-                 programme=known.title, amount=Decimal(r[6]) / 100, signed_by=r[7] or "",
+                 programme=known.title, amount=yuan(r[6]), signed_by=r[7] or "",
                  signed_on=str(r[8]) if r[8] else "") for r in rows]
 
 
 def roster_import(conn: Connection, path, as_of: date, by: str) -> dict:
-    """Record who signed each row of a returned roster, all or nothing; the roster
-    document is then on file for each signed case (archive needs it)."""
+    """Record who signed each row of a returned roster, all or nothing: each row must be a
+    paid case of one unit × programme × term, once, with the name and amount it was
+    exported with, signed on or after the day it was paid. The roster document is then on
+    file for each signed case (archive needs it)."""
     data = sheets.read(path, ROSTER_ALIASES, ["case", "signed_by"])
-    problems, signed, scopes = [], {}, set()
+    problems, signed, scopes, seen, numbers = [], {}, set(), {}, {}
+    for row_no, raw in data.rows:
+        text = sheets.text(raw.get("case"))
+        if text.isdigit() and 1 <= int(text) <= 2_147_483_647:
+            numbers[row_no] = int(text)
+    cases = {r.id: r for chunk in range(0, len(numbers), 5_000) for r in conn.execute(
+        select(c.c.id, c.c.name, c.c.paid, c.c.paid_on, c.c.unit_id, c.c.programme, c.c.term)
+        .where(c.c.id.in_(list(numbers.values())[chunk:chunk + 5_000])))}
     for row_no, raw in data.rows:
         where = f"{data.name}: row {row_no}: "
-        text = sheets.text(raw.get("case"))
-        if not text.isdigit() or not 1 <= int(text) <= 2_147_483_647:
-            problems.append((row_no, where + f"case '{text[:12]}' is not a case number"))
+        if row_no not in numbers:
+            problems.append((row_no, where + f"case '{sheets.text(raw.get('case'))[:12]}' is not a case number"))
             continue
-        row = conn.execute(select(c.c.id, c.c.paid, c.c.unit_id, c.c.programme, c.c.term).where(c.c.id == int(text))).first()
-        signer = sheets.text(raw.get("signed_by"))
+        case_id, signer = numbers[row_no], sheets.text(raw.get("signed_by"))
+        row = cases.get(case_id)
         if row is None:
-            problems.append((row_no, where + f"case {text} does not exist"))
-        elif row.paid is None:
-            problems.append((row_no, where + f"case {text} was not paid: it has no line to sign"))
+            problems.append((row_no, where + f"case {case_id} does not exist"))
+            continue
+        if case_id in seen:
+            problems.append((row_no, where + f"case {case_id} is already in row {seen[case_id]}"))
+            continue
+        seen[case_id] = row_no
+        name, amount = sheets.text(raw.get("name")), raw.get("amount")
+        if row.paid is None:
+            problems.append((row_no, where + f"case {case_id} was not paid: it has no line to sign"))
+        elif name and name != row.name:
+            problems.append((row_no, where + f"the name differs from case {case_id}'s: the roster was changed after export"))
+        elif amount not in (None, "") and _amount_fen(amount) != row.paid:
+            problems.append((row_no, where + f"the amount differs from the {row.paid / 100:.2f} paid to case {case_id}"))
         elif signer and signer not in SIGNERS:
             problems.append((row_no, where + f"signed_by '{signer[:10]}' is not allowed (本人 or 监护人)"))
         else:
@@ -172,19 +204,22 @@ def roster_import(conn: Connection, path, as_of: date, by: str) -> dict:
                 continue
             if on > as_of:
                 problems.append((row_no, where + f"signed_on {on} is after {as_of}"))
+            elif on < row.paid_on:
+                problems.append((row_no, where + f"signed_on {on} is before the payment on {row.paid_on}"))
             elif signer:
-                signed.setdefault((signer, on), []).append(row.id)
+                signed.setdefault((signer, on), []).append(case_id)
             scopes.add((row.unit_id, row.programme, row.term))
     if problems:
         raise InputError(rows_listed(problems))
     if len(scopes) > 1:
-        raise InputError(f"{data.name}: a roster is one unit × programme × term; this one mixes {len(scopes)}")
+        raise InputError(f"{data.name}: a roster is one unit × programme × term; this one mixes {len(scopes)} "
+                         f"(a case transferred since the export belongs to its new school's roster)")
     count = 0
     for (signer, on), ids in signed.items():
         count += conn.execute(c.update().where(c.c.id.in_(ids)).values(roster_signed_by=signer, roster_signed_on=on)).rowcount
-        conn.execute(store.insert(conn, d).from_select(
+        insert = store.insert(conn, d).from_select(
             ["case_id", "name", "recorded_on", "by"],
             select(c.c.id, literal(ROSTER_DOCUMENT), literal(on), literal(by)).where(c.c.id.in_(ids)))
-            .on_conflict_do_nothing(index_elements=["case_id", "name"]))
-    unsigned = len(data.rows) - count
-    return dict(signed=count, unsigned=unsigned)
+        conn.execute(insert.on_conflict_do_update(index_elements=["case_id", "name"],
+                                                  set_={"recorded_on": insert.excluded.recorded_on, "by": insert.excluded.by}))
+    return dict(signed=count, unsigned=len(data.rows) - count)

@@ -22,7 +22,7 @@ NO_LEVEL = "不分等级"
 TERM_RE = re.compile(r"^(\d{4})-(spring|autumn)$")
 PROGRAMME_KEYS = ("key", "title", "unit_types", "workflow", "rates", "identification", "hardship_level",
                   "categories_without_level", "agricultural_without_level", "non_boarder_share",
-                  "non_boarder_categories", "once_a_year", "supervision_phone")
+                  "non_boarder_categories", "once_a_year", "supervision_phone", "by_category")
 RATE_KEYS = ("from", "amounts", "grades")
 AMOUNT_KEYS = (*LEVELS, "any", "without_level")
 GRADE_RE = re.compile(r"([一二三1-3])\s*年级|^([一二三1-3])$|^高([一二三])$")
@@ -75,6 +75,7 @@ class Programme:
     non_boarder_categories: tuple[str, ...] = ()  # non-boarders qualify only with one of these (empty: all)
     once_a_year: bool = False  # the whole annual standard, once a school year, in its autumn term
     supervision_phone: str | None = None  # the donor's phone for objections, shown on the publicity list
+    by_category: bool = False  # eligibility goes by category: one of categories_without_level is required
 
     def rate(self, term: str) -> Rate | None:
         """The rate in force in `term`."""
@@ -138,7 +139,7 @@ def parse(text: str, filename: str) -> dict[str, Programme]:
         ident = item.get("identification", "none")
         if ident not in ("required", "none"):
             error(located.line_of(item, "identification"), where + f"identification '{ident}' is not allowed (required, none)")
-        for flag in ("hardship_level", "agricultural_without_level", "once_a_year"):
+        for flag in ("hardship_level", "agricultural_without_level", "once_a_year", "by_category"):
             if flag in item and not isinstance(item[flag], bool):
                 error(located.line_of(item, flag), where + f"{flag} must be true or false")
         phone = item.get("supervision_phone")
@@ -179,7 +180,7 @@ def parse(text: str, filename: str) -> dict[str, Programme]:
             categories_without_level=categories(item, "categories_without_level", where),
             agricultural_without_level=item.get("agricultural_without_level") is True,
             non_boarder_categories=categories(item, "non_boarder_categories", where),
-            once_a_year=item.get("once_a_year") is True, supervision_phone=phone)
+            once_a_year=item.get("once_a_year") is True, supervision_phone=phone, by_category=item.get("by_category") is True)
     if problems:
         raise InputError(problems)
     return out

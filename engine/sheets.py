@@ -18,15 +18,21 @@ CODE_RE = re.compile(r"^[0-9A-Za-z-]{1,20}$")
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0 and C1: nothing a name needs, much a header or a message can be forged with
 NOTE_CONTROL_RE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")  # a note or reason may hold line breaks
 LIMITS = {"code": 20, "name": 60, "note": 500}
+FORMULA_STARTS = ("=", "+", "-", "@")
 
 
 def field_problem(field: str, value: str, kind: str) -> str | None:
     """Why a text field from a school's file is not acceptable, or None. `kind`:
     code (1–20 digits, ASCII letters and '-'), name (at most 60 characters, no
-    control characters; '·' and characters outside the BMP are fine) or note (at
+    control characters; '·' and characters outside the BMP are fine), person (a name
+    that must not begin like a formula: it goes to the bank unaltered) or note (at
     most 500, line breaks allowed). The value is never echoed: it may be anything."""
     if kind == "code":
         return None if CODE_RE.match(value) else f"{field} must be 1–20 digits, ASCII letters or '-'"
+    if kind == "person":  # a student's name goes to the bank as it is: it must match the account holder
+        if value[:1] in FORMULA_STARTS:
+            return f"{field} must not begin with =, +, - or @ (a spreadsheet would take it for a formula)"
+        kind = "name"
     if value.isprintable() and len(value) <= LIMITS[kind]:  # the common case, at C speed for a million rows
         return None
     if (NOTE_CONTROL_RE if kind == "note" else CONTROL_RE).search(value):

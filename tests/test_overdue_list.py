@@ -58,9 +58,26 @@ def test_csv_file_has_a_bom_and_every_row(county, tmp_path):
 def test_xlsx_keeps_codes_as_text(county, tmp_path):
     path = tmp_path / "o.xlsx"
     county("overdue", "--as-of", "2021-06-01", "--format", "xlsx", "--output", path)
-    sheet = load_workbook(path).active
-    assert sheet["A1"].value == "学校代码" and isinstance(sheet["A2"].value, str)
-    assert sheet.max_row - 1 == len(overdue(county, "2021-06-01"))
+    book = load_workbook(path)
+    sheet = book.active
+    assert book.sheetnames == ["逾期任务（截至 2021-06-01）"] and sheet["A1"].value == "逾期任务（截至 2021-06-01）"  # a title row
+    assert sheet["A2"].value == "学校代码" and isinstance(sheet["A3"].value, str)  # codes stay text
+    assert sheet.freeze_panes == "A3" and sheet.auto_filter.ref.startswith("A2:")  # header frozen and filtered
+    due = next(c for c in sheet[2] if c.value == "截止日期").column
+    assert sheet.cell(3, due).is_date and sheet.cell(3, due).number_format == "yyyy-mm-dd"  # dates as dates
+    assert sheet.column_dimensions["B"].width >= 16  # wide enough for a school's Chinese name
+    assert sheet.max_row - 2 == len(overdue(county, "2021-06-01"))
+
+
+def test_money_in_a_workbook_is_exact_yuan_with_two_decimals(tmp_path):
+    from decimal import Decimal
+
+    from aidcal.actions.exports import write_xlsx
+    write_xlsx([{"name": "甲", "amount": 312.5}, {"name": "乙", "amount": "625.00"}], ["name", "amount"], {}, tmp_path / "m.xlsx",
+               "发放名单")
+    sheet = load_workbook(tmp_path / "m.xlsx").active
+    assert [sheet.cell(r, 2).value for r in (3, 4)] == [312.5, 625] and sheet.cell(3, 2).number_format == '"¥"#,##0.00'
+    assert Decimal(str(sheet.cell(3, 2).value)) == Decimal("312.5")  # never 312.5000001
 
 
 def test_year_filter_keeps_one_plan(county, calendar_file):

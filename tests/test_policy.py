@@ -35,9 +35,9 @@ def test_identification_is_imported_listed_with_masked_ids_and_cases_take_its_le
     out = identify(county, "S002", 3, level="特别困难", categories="原建档立卡|农村低保")
     assert "3 imported for the school year 2021" in out.stdout
     rows = json.loads(county("identification", "list", "--year", "2021", "--format", "json").stdout)
-    assert set(rows[0]) == {"id", "unit", "name", "id_number", "year", "level", "categories", "reviewed_on"}
+    assert set(rows[0]) >= {"id", "unit", "name", "id_number", "year", "level", "categories", "reviewed_on"}
     assert rows[0] == {"id": 1, "unit": "S002", "name": "学生0", "id_number": mask_number(make_id(0)), "year": 2021,
-                       "level": "特别困难", "categories": ["脱贫家庭", "农村低保"], "reviewed_on": "2021-09-10"}
+                       "level": "特别困难", "categories": ["脱贫家庭", "农村低保"], "reviewed_on": "2021-09-10", "pledge": True}
     table = county("identification", "list", "--unit", "S002").stdout
     assert "家庭经济困难学生认定：3 人" in table and "脱贫家庭、农村低保" in table and make_id(0) not in table
     # the case sheet's level may be left empty: the case takes the identification's
@@ -167,7 +167,7 @@ def test_the_vocational_grant_covers_grade_three_from_2025_and_agricultural_majo
     identify(county, "V001", 1, year=2025)
     grade3 = county("cases", "import", sheet(county, "g.csv", [row(0, "V001", grade="三年级", extra=",否")], header),
                     "--programme", "vocational-grant", "--term", "2024-autumn", ok=False)
-    assert "grade '三年级' is not covered by vocational-grant in 2024-autumn (grades 1, 2" in grade3.stderr
+    assert "grade '三年级' is not covered by vocational-grant in 2024-autumn (it covers grades 1, 2," in grade3.stderr
     county("cases", "import", sheet(county, "g.csv", [row(0, "V001", grade="三年级", extra=",否"),
                                                       row(1, "V001", level="", grade="一年级", extra=",是")], header),
            "--programme", "vocational-grant", "--term", "2025-autumn", "--as-of", "2025-09-20")
@@ -355,3 +355,97 @@ def test_the_shipped_standards_follow_the_national_documents():
     assert shipped["free-preschool-year"].rate("2025-spring") is None  # 国办发〔2025〕27号: from 2025 autumn
     assert shipped["senior-fee-waiver"].workflow == shipped["vocational-tuition-waiver"].workflow == "fee_waiver"
     assert not shipped["vocational-scholarship"].hardship_level and shipped["donor-scholarship"].supervision_phone
+
+
+# ── what a careful reviewer tried ───────────────────────────────────────────────
+def test_a_review_that_would_leave_a_case_without_a_qualifying_level_is_refused(county):
+    identify(county, "S002", 1, level="困难", categories="孤儿")
+    county("cases", "import", case_file(county, "c.csv", "S002", 1, year=None), "--programme", "senior-grant",
+           "--term", "2021-autumn", "--as-of", "2021-09-20")
+    before = county.dump()
+    refused = county("identification", "review", "1", "--level", "无", "--reason", "复核", ok=False)
+    assert refused.exit_code == 2 and "case 1: the student has no level" in refused.stderr and county.dump() == before
+
+
+def test_a_fee_waiver_by_category_refuses_a_level_without_a_category(county):
+    identify(county, "S002", 1, level="困难")  # 财教〔2016〕292号: by category, not by level
+    result = county("cases", "import", sheet(county, "w.csv", [row(0, "S002", level="", card=False)]),
+                    "--programme", "senior-fee-waiver", "--term", "2021-autumn", ok=False)
+    assert "programme senior-fee-waiver goes by category" in result.stderr
+
+
+def test_a_non_boarder_in_a_qualifying_category_needs_no_level(county):
+    identify(county, "S001", 1, level="", categories="脱贫家庭", year=2024)
+    county("cases", "import", sheet(county, "b.csv", [row(0, "S001", level="", grade="四年级", boarding="否")]),
+           "--programme", "boarding-primary", "--term", "2024-autumn", "--as-of", "2024-09-20")
+    assert cases(county)[0]["amount"] == 312.5
+
+
+def test_recovery_in_parts_until_all_is_back_and_never_before_the_payment(county):
+    paid_cases(county, 1)
+    county("cases", "advance", "1", "--to", "payout", "--as-of", "2021-10-20")
+    early = county("cases", "recover", "1", "--amount", "1", "--on", "2021-10-19", "--reason", "x", "--as-of", "2021-12-02",
+                   ok=False)
+    assert "is before the case was paid (2021-10-20)" in early.stderr
+    county("cases", "recover", "1", "--amount", "400", "--on", "2021-12-01", "--reason", "虚报", "--as-of", "2021-12-02")
+    assert (cases(county)[0]["state"], cases(county)[0]["recovered"]) == ("payout", 400)
+    county("cases", "recover", "1", "--amount", "600", "--on", "2021-12-10", "--reason", "虚报", "--as-of", "2021-12-10")
+    assert (cases(county)[0]["state"], cases(county)[0]["recovered"]) == ("recovered", 1000)
+    history = json.loads(county("cases", "history", "1", "--format", "json").stdout)
+    assert "尚余 600.00 元待追回" in history[-2]["reason"] and history[-1]["to_state"] == "recovered"
+
+
+def test_a_stop_names_a_school_the_programme_serves_and_a_final_case_is_not_transferred(county):
+    paid_cases(county, 2)
+    county("cases", "advance", "--unit", "S002", "--programme", "senior-grant", "--term", "2021-autumn",
+           "--from", "approval", "--to", "payout", "--as-of", "2021-10-20")
+    wrong = county("cases", "stop", "1", "--kind", "转学", "--paying-unit", "K001", "--reason", "x", ok=False)
+    assert "unit 'K001' is not a school that programme senior-grant serves" in wrong.stderr
+    county("cases", "recover", "2", "--amount", "1000", "--on", "2021-12-01", "--reason", "虚报", "--as-of", "2021-12-02")
+    final = county("cases", "transfer", "2", "--to-unit", "S003", "--reason", "x", ok=False)
+    assert "a final state" in final.stderr
+
+
+def test_a_refused_card_is_replaced_and_a_bank_return_read_twice_changes_nothing(county):
+    paid_cases(county, 2)
+    back = county.file("back.csv", f"身份证号,金额,结果,原因\n{make_id(0)},1000.00,成功,\n{make_id(1)},1000.00,失败,账户已销户\n")
+    county("cases", "bankreturn", "import", back, "--programme", "senior-grant", "--term", "2021-autumn", "--as-of", "2021-10-22")
+    failed_only = county.file("f.csv", f"身份证号,金额,结果,原因\n{make_id(1)},1000.00,失败,账户已销户\n")
+    county("cases", "bankreturn", "import", failed_only, "--programme", "senior-grant", "--term", "2021-autumn",
+           "--as-of", "2021-10-22")
+    assert county.scalar("SELECT count(*) FROM case_event WHERE trigger = 'bank_failed'") == 1
+    again = county("cases", "bankreturn", "import", back, "--programme", "senior-grant", "--term", "2021-autumn",
+                   "--as-of", "2021-10-23", ok=False)
+    assert "was paid already on 2021-10-22" in again.stderr
+    early = county.file("e.csv", f"身份证号,金额,结果,原因\n{make_id(1)},1000.00,成功,\n")
+    dated = county("cases", "bankreturn", "import", early, "--programme", "senior-grant", "--term", "2021-autumn",
+                   "--as-of", "2021-10-01", ok=False)
+    assert "was approved on 2021-10-09: a return dated 2021-10-01 cannot pay it" in dated.stderr
+    county("cases", "record", "2", "--bank-card", "6228480012345678901", "--as-of", "2021-10-25")
+    out = county.workdir / "pay.csv"
+    county("cases", "payfile", "export", "--programme", "senior-grant", "--term", "2021-autumn", "--output", out)
+    assert "6228480012345678901" in out.read_text(encoding="utf-8-sig")
+
+
+def test_a_roster_changed_after_export_or_with_a_row_twice_is_refused(county):
+    paid_cases(county, 2)
+    county("cases", "advance", "--unit", "S002", "--programme", "senior-grant", "--term", "2021-autumn",
+           "--from", "approval", "--to", "payout", "--as-of", "2021-10-20")
+    out = county.workdir / "roster.csv"
+    county("cases", "roster", "export", "--unit", "S002", "--programme", "senior-grant", "--term", "2021-autumn",
+           "--output", out)
+    lines = out.read_text(encoding="utf-8-sig").splitlines()
+    twice = county.file("t.csv", "\n".join([lines[0], lines[1][:-1] + "本人,2021-10-25", lines[1][:-1] + "本人,2021-10-25"]))
+    assert "case 1 is already in row 2" in county("cases", "roster", "import", twice, ok=False).stderr
+    changed = county.file("c.csv", "\n".join([lines[0], lines[1].replace("1000.00", "99999.00")[:-1] + "本人,2021-10-25"]))
+    assert "the amount differs from the 1000.00 paid" in county("cases", "roster", "import", changed, ok=False).stderr
+    early = county.file("e.csv", "\n".join([lines[0], lines[1][:-1] + "本人,2021-10-01"]))
+    assert "is before the payment on 2021-10-20" in county("cases", "roster", "import", early, ok=False).stderr
+
+
+def test_a_name_that_a_spreadsheet_would_run_is_refused(county):
+    identify(county, "S002", 1)
+    bad = row(0, "S002").replace("学生0", "=1+1", 1)
+    result = county("cases", "import", sheet(county, "c.csv", [bad]), "--programme", "senior-grant",
+                    "--term", "2021-autumn", ok=False)
+    assert "name must not begin with =, +, - or @" in result.stderr

@@ -79,6 +79,12 @@ def upgrade() -> None:
     for name, kind, nullable, default in CASE_COLUMNS:
         op.add_column('aid_case', sa.Column(name, kind, nullable=nullable,
                                             server_default=default if default is not None else None))
+    # what older cases already did: those paid carry what they were paid and when; a card on file is their route
+    op.execute("UPDATE aid_case SET card_type = 'bank' WHERE card_type IS NULL AND bank_card <> '' "
+               "AND cash_approval IS NULL")
+    op.execute("UPDATE aid_case SET paid = amount, paid_on = (SELECT max(e.on_date) FROM case_event e "
+               "WHERE e.case_id = aid_case.id AND e.trigger = 'pay') "
+               "WHERE paid IS NULL AND EXISTS (SELECT 1 FROM case_event e WHERE e.case_id = aid_case.id AND e.trigger = 'pay')")
     from aidcal.engine import rules  # the shipped defaults of the installed release
     rules.load_new_defaults(op.get_bind())
 
