@@ -8,7 +8,7 @@ AS_OF  ?= $(YEAR)-07-15
 DB     ?= sqlite:///state.db
 AIDCAL := $(BIN)/aidcal --db $(DB)
 
-.PHONY: run test bench bench-cases bench-writers clean clean-db
+.PHONY: run test bench bench-cases bench-writers clean clean-db messages
 
 $(BIN)/aidcal: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,3 +51,7 @@ clean:
 clean-db:
 	@echo "deleting state.db (every plan, unit, completion, notice and case in it)"
 	rm -f state.db state.db-wal state.db-shm
+
+# The message catalog: extract every text people read, merge into aidcal.po, compile aidcal.mo (Babel).
+messages: $(BIN)/aidcal
+	$(BIN)/python tools/messages.py

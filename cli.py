@@ -23,20 +23,23 @@ from aidcal.commands.publicity import publicity
 from aidcal.commands.rules import programmes, workflow
 from aidcal.commands.shell import AidcalGroup, Ctx
 from aidcal.commands.tasks import overdue, tasks
+from aidcal.i18n import _
 
 
 @click.group(cls=AidcalGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="aidcal", message="%(prog)s %(version)s")
 @click.option("--db", envvar="AIDCAL_DB", default="sqlite:///state.db", show_default=True,
               help="Database URL (SQLAlchemy form); also read from AIDCAL_DB.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None,
+              help="The language people read: zh (default) or en; also AIDCAL_LANG. JSON never changes with it.")
 @click.option("--notify", envvar="AIDCAL_NOTIFY", type=click.Path(dir_okay=False),
               default=lambda: "notify.yaml" if os.path.exists("notify.yaml") else None,
               help="Channels and templates for messages (default: ./notify.yaml if present); also AIDCAL_NOTIFY.")
 @click.pass_context
-def cli(ctx, db, notify):
+def cli(ctx, db, lang, notify):
     """aidcal: the annual student-aid calendar (学生资助工作月度计划) of an education bureau."""
     if not db.strip() or os.environ.get("AIDCAL_DB") == "" and ctx.get_parameter_source("db").name == "DEFAULT":
-        raise click.UsageError("the database URL is empty (--db or AIDCAL_DB); give one, e.g. sqlite:///state.db")
+        raise click.UsageError(_("the database URL is empty (--db or AIDCAL_DB); give one, e.g. sqlite:///state.db"))
     ctx.obj = Ctx(db, notify)
     ctx.call_on_close(ctx.obj.close)
 
@@ -64,9 +67,10 @@ def main() -> None:
         cli.main(prog_name="aidcal")
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.startswith("psycopg"):
-            click.echo("error: the PostgreSQL driver is not installed; install it with: pip install 'aidcal[postgres]'", err=True)
+            click.echo(_("error: ") + _("the PostgreSQL driver is not installed; install it with: pip install 'aidcal[postgres]'"),
+                       err=True)
         else:
-            click.echo(f"error: a part of aidcal is missing ({exc.name}); reinstall aidcal", err=True)
+            click.echo(_("error: ") + _("a part of aidcal is missing ({name}); reinstall aidcal").format(name=exc.name), err=True)
         sys.exit(1)
     except Exception as exc:  # a bug or an unreachable database: one line, no locals, no SQL
         from sqlalchemy.exc import OperationalError
@@ -75,9 +79,10 @@ def main() -> None:
         from aidcal.engine.masking import mask_personal
         if isinstance(exc, OperationalError):
             message = str(exc.orig).strip().splitlines()[0] if exc.orig else "unknown reason"
-            click.echo(f"error: the database cannot be opened or used: {mask_personal(message)}", err=True)
+            click.echo(_("error: ") + _("the database cannot be opened or used: {reason}").format(reason=mask_personal(message)),
+                       err=True)
         else:
-            click.echo(f"error: {mask_personal(one_line(exc))}", err=True)
+            click.echo(_("error: ") + mask_personal(one_line(exc)), err=True)
         sys.exit(1)
 
 

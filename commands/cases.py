@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import click
 
-from .shell import DATE, MONEY, ROW_ID, as_of_option, format_option, not_after_today, render, say, term_option, today, user
+from aidcal.i18n import _
+
+from .shell import DATE, MONEY, ROW_ID, as_of_option, format_option, not_after_today, render, say, term_option, today, user, working
 
 
 @click.group()
@@ -24,7 +26,8 @@ def cases_import(obj, file, programme, term, as_of):
     姓名,身份证号,联系电话,学校代码,年级,班级,困难等级,银行卡号[,是否住宿].
     """
     from aidcal.engine import cases as engine_cases
-    n = engine_cases.import_file(obj.engine, file, programme, term, as_of or today(), user())
+    with working(_("importing cases")):
+        n = engine_cases.import_file(obj.engine, file, programme, term, as_of or today(), user())
     click.echo(f"cases: {n} imported into {programme} {term}")
 
 
@@ -81,7 +84,8 @@ def cases_advance(obj, case_id, unit, programme, term, source, dest, as_of, fmt)
             result = {"moved": 1, "held": {}, "possible_from": {}}
         else:
             filters.check(conn, unit=unit, programme=programme, term=term)
-            result = moves.advance_bulk(conn, unit=unit, programme=programme, term=term, source=source, dest=dest,
+            with working(_("moving cases")):
+                result = moves.advance_bulk(conn, unit=unit, programme=programme, term=term, source=source, dest=dest,
                                         as_of=as_of, by=user())
     if fmt == "json":
         click.echo(json.dumps(result, ensure_ascii=False))
@@ -239,7 +243,7 @@ def payfile_export(obj, programme, term, unit, output):
     from aidcal.actions.exports import write
     from aidcal.engine import filters, payouts, store
     fmt = _output_format(output)
-    with store.reading(obj.engine) as conn:
+    with working(_("writing the payment file")), store.reading(obj.engine) as conn:
         filters.check(conn, unit=unit, programme=programme, term=term)
         rows = payouts.payfile(conn, programme, term, unit)
     write(rows, payouts.PAYFILE_COLUMNS, payouts.PAYFILE_HEADERS, fmt, output, title=f"代发名单 {programme} {term}")
@@ -266,7 +270,7 @@ def bankreturn_import(obj, file, programme, term, as_of):
     """
     from aidcal.engine import payouts, store
     day = not_after_today(as_of)
-    with store.writing(obj.engine) as conn:
+    with working(_("reading the bank's return")), store.writing(obj.engine) as conn:
         result = payouts.bank_return(conn, file, programme, term, day, user())
     click.echo(f"bank return: {result['paid']} paid, {result['failed']} failed"
                + (" (they go into the next payment file)" if result["failed"] else ""))

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import click
 
-from .shell import ROW_ID, YEAR, as_of_option, format_option, render, today, user
+from aidcal.i18n import _
+
+from .shell import ROW_ID, YEAR, as_of_option, format_option, render, today, user, working
 
 
 @click.group()
@@ -25,7 +27,8 @@ def identification_import(obj, file, year, as_of):
     the identification where their level agrees.
     """
     from aidcal.engine import identification as ident
-    result = ident.import_file(obj.engine, file, year, as_of or today(), user())
+    with working(_("importing identifications")):
+        result = ident.import_file(obj.engine, file, year, as_of or today(), user())
     click.echo(f"identification: {result['imported']} imported for the school year {year}; "
                f"{result['linked']} cases linked")
     if result["differing"]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from aidcal.engine.vocabulary import MESSAGE_STATUSES
+from aidcal.i18n import _
 
 from .shell import (
     HEADERS,
@@ -19,6 +20,7 @@ from .shell import (
     today,
     user,
     utc_now,
+    working,
     write,
 )
 
@@ -38,10 +40,11 @@ def escalate(obj, as_of, dry_run, limit, fmt):
     from aidcal.engine import escalation, store
     as_of = as_of or today()
     channels = [c.channel for c in obj.notify.channels]
-    if dry_run:
-        result = escalation.rehearse(obj.engine, as_of, user(), channels)
-    else:
-        result = escalation.nightly(obj.engine, as_of, user(), channels, obj.notify.alerts)
+    with working(_("escalating")):
+        if dry_run:
+            result = escalation.rehearse(obj.engine, as_of, user(), channels)
+        else:
+            result = escalation.nightly(obj.engine, as_of, user(), channels, obj.notify.alerts)
     if dry_run:
         shown = result.would if fmt == "json" else result.would[:limit]
     else:

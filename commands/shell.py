@@ -7,10 +7,13 @@ import getpass
 import os
 import re
 import sys
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import click
+
+from aidcal.i18n import N_, _
 
 TZ = ZoneInfo("Asia/Shanghai")
 FORMATS = ("table", "json")
@@ -146,6 +149,8 @@ class AidcalGroup(click.Group):
     click's own usage errors become one line too, naming the command's --help."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        args = list(sys.argv[1:] if args is None else args)
+        speak(_language_asked(args), self)
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:
@@ -155,14 +160,14 @@ class AidcalGroup(click.Group):
             sys.exit(2)
         except click.UsageError as exc:
             from aidcal.engine.masking import mask_personal
-            hint = f" (see: {exc.ctx.command_path} --help)" if exc.ctx else ""
-            click.echo(f"error: {mask_personal(exc.format_message())}{hint}", err=True)
+            hint = _(" (see: {command} --help)").format(command=exc.ctx.command_path) if exc.ctx else ""
+            click.echo(_("error: ") + mask_personal(exc.format_message()) + hint, err=True)
             sys.exit(2)
         except click.ClickException as exc:
-            click.echo(f"error: {exc.format_message()}", err=True)
+            click.echo(_("error: ") + exc.format_message(), err=True)
             sys.exit(exc.exit_code)
         except click.Abort:
-            click.echo("aborted", err=True)
+            click.echo(_("aborted"), err=True)
             sys.exit(1)
         sys.exit(code if isinstance(code, int) else 0)
 
@@ -173,8 +178,78 @@ class AidcalGroup(click.Group):
         except InputError as exc:
             from aidcal.engine.masking import mask_personal
             for problem in exc.problems:
-                click.echo(f"error: {mask_personal(problem)}", err=True)
+                click.echo(_("error: ") + mask_personal(problem), err=True)
             ctx.exit(2)
+
+
+def _language_asked(args: list[str]) -> str:
+    """--lang (before the command), else AIDCAL_LANG, else Chinese; the locale is never read."""
+    k = 0
+    while k < len(args):
+        arg = args[k]
+        if arg == "--lang" and k + 1 < len(args):
+            return args[k + 1] if args[k + 1] in ("zh", "en") else "zh"
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1] if arg.split("=", 1)[1] in ("zh", "en") else "zh"
+        if not arg.startswith("-"):
+            break  # the command: options after it are its own
+        k += 2 if arg in ("--db", "--notify") else 1
+    asked = os.environ.get("AIDCAL_LANG", "").strip().lower()
+    return asked if asked in ("zh", "en") else "zh"
+
+
+def speak(language: str, root: click.Command) -> None:
+    """Use `language` for this process: the catalog, every command's and option's help,
+    and click's own texts (Usage:, its usage errors)."""
+    from aidcal import i18n
+    i18n.use(language)
+    import click.core
+    import click.decorators
+    import click.exceptions
+    import click.formatting
+    import click.parser
+    import click.termui
+    import click.types
+    import click.utils
+    for module in (click.core, click.decorators, click.exceptions, click.formatting, click.parser, click.termui,
+                   click.types, click.utils):
+        if hasattr(module, "_"):
+            module._ = i18n._
+        if hasattr(module, "ngettext"):
+            module.ngettext = i18n.ngettext
+
+    def translated(thing, attribute):
+        """From the English text kept beside it: a process (or a test) may switch languages."""
+        kept = f"_english_{attribute}"
+        if not hasattr(thing, kept):
+            setattr(thing, kept, getattr(thing, attribute))
+        english = getattr(thing, kept)
+        setattr(thing, attribute, english and i18n._(english))
+
+    def translate(command):
+        command._help_option = None  # click keeps the --help option it made, with its text, per command
+        translated(command, "help")
+        translated(command, "short_help")
+        for param in command.params:
+            if isinstance(param, click.Option):
+                translated(param, "help")
+        for sub in getattr(command, "commands", {}).values():
+            translate(sub)
+    translate(root)
+
+
+@contextmanager
+def working(label: str):
+    """An activity bar on stderr while long work runs, on a terminal only: silent in
+    pipes, files and under cron, so scripts and logs see only the result."""
+    if not sys.stderr.isatty():
+        yield
+        return
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    with Progress(SpinnerColumn(), TextColumn(label), BarColumn(), TimeElapsedColumn(), transient=True,
+                  console=_console(stderr=True)) as bar:
+        bar.add_task(label, total=None)
+        yield
 
 
 def progress_bar(label: str):
@@ -209,6 +284,20 @@ NARROW_DROPS = (("workdays_overdue", None), ("town", None), ("type", None), ("ta
                 ("period", None), ("done_at", None), ("evidence_files", None), ("id_number", "name"), ("term", None),
                 ("drafted_on", None), ("due_on", None), ("at", None), ("by", None), ("term_from", None))
 _CJK_SPACE = re.compile(r"(?<=[\u3000-\u9fff\uff00-\uffef]) (?=[0-9A-Za-z])|(?<=[0-9A-Za-z]) (?=[\u3000-\u9fff\uff00-\uffef])")
+
+
+# The words machines exchange, as people read them in tables (JSON keeps the words themselves).
+WORDS = (N_("open"), N_("overdue"), N_("done"), N_("done_late"), N_("cancelled"), N_("waived"), N_("pending"), N_("sent"),
+         N_("failed"), N_("superseded"), N_("heads_up"), N_("reminder"), N_("notice"), N_("escalate"), N_("draft"),
+         N_("issued"), N_("discarded"), N_("rectified"), N_("rectified_late"), N_("escalated"), N_("dropped"), N_("running"),
+         N_("ok"), N_("error"), N_("import"), N_("reopen"), N_("extend"), N_("waive"), N_("cancel"), N_("close"),
+         N_("eligibility"), N_("publicity"), N_("review"), N_("approval"), N_("payout"), N_("callback"), N_("archive"),
+         N_("stopped"), N_("recovered"), N_("withdrawn"), N_("terminated"), N_("nomination"),
+         N_("application"), N_("first_review"), N_("award"), N_("certified"), N_("contracted"), N_("disbursed"),
+         N_("publish"), N_("object"), N_("dismiss"), N_("uphold"), N_("approve"), N_("pay"), N_("call_back"),
+         N_("withdraw"), N_("terminate"), N_("stop"), N_("recover"), N_("transfer"), N_("bank_failed"), N_("screen"),
+         N_("certify"), N_("contract"), N_("disburse"))
+WORD_COLUMNS = {"status", "rung", "outcome", "kind", "state", "from_state", "to_state", "trigger"}
 
 
 def cell(value) -> str:
@@ -246,7 +335,7 @@ def print_table(title: str, rows: list[dict], columns: list[str], headers: dict[
     console.print(title)  # its own line: a table title would wrap at the table's width
     if not rows:
         return  # a title that says none, never an empty frame
-    cells = [[cell(r[c]) for c in columns] for r in rows]
+    cells = [[_(cell(r[c])) if c in WORD_COLUMNS and r[c] else cell(r[c]) for c in columns] for r in rows]
     shown = fitting(cells, columns, headers, console.width)
     table = Table(show_lines=False)
     for c in shown:

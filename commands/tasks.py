@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from aidcal.engine.vocabulary import TASK_STATUSES
+from aidcal.i18n import _
 
 from .shell import (
     DATE,
@@ -20,6 +21,7 @@ from .shell import (
     task_target,
     today,
     user,
+    working,
     write,
 )
 
@@ -151,9 +153,10 @@ def tasks_import(obj, file, as_of):
     from aidcal.engine import store
     from aidcal.engine.completions import import_completions, read_sheet
     as_of = not_after_today(as_of)
-    parsed = read_sheet(file, evidence_max_mb(obj))
-    with store.writing(obj.engine) as conn:
-        report = import_completions(conn, parsed, as_of, user())
+    with working(_("importing completions")):
+        parsed = read_sheet(file, evidence_max_mb(obj))
+        with store.writing(obj.engine) as conn:
+            report = import_completions(conn, parsed, as_of, user())
     click.echo(f"completions: {report.recorded} recorded ({report.late} late), {report.already_done} already done")
 
 

@@ -11,6 +11,8 @@ from datetime import date
 from sqlalchemy import and_, func, literal, or_, select
 from sqlalchemy.engine import Connection
 
+from aidcal.i18n import N_, _
+
 from . import authorities, idnumber, rules, sheets, store
 from . import programmes as progs
 from .errors import ROWS_LISTED, InputError, rows_listed
@@ -28,21 +30,22 @@ ALIASES = {**{k: k for k in COLUMNS}, "姓名": "name", "身份证号": "id_numb
 YES = {"是", "住宿", "yes", "y", "true", "1"}
 NO = {"否", "走读", "不住宿", "no", "n", "false", "0"}
 LIST_COLUMNS = ["case", "unit", "name", "programme", "term", "level", "amount", "state"]
+FIELDS = (N_("id_number"), N_("bank_card"))  # the column names a message names, as people read them
 LOOKUP_CHUNK = 5_000  # rows whose identifications are fetched in one query: memory stays flat for a million
 
 
 def _parse(path, programme: progs.Programme, term: str, unit_types: dict[str, int], as_of: date):
     """(file name, generator of (row number, case, problems)): one row at a time, the
     sheet's own checks only (the programme's policy is `_apply_policy`)."""
-    name, _, rows = sheets.stream(path, ALIASES, COLUMNS[:8])
+    name, _columns, rows = sheets.stream(path, ALIASES, COLUMNS[:8])
 
     def cases():
         for row_no, raw in rows:
             errors = []
             numeric = [f for f in ("id_number", "bank_card") if isinstance(raw.get(f), (int, float))]
             for field in numeric:
-                errors.append(f"{field} is stored as a number in Excel and has lost its last digits; "
-                              f"format the column as text and enter the numbers again")
+                errors.append(_("{field} is stored as a number in Excel and has lost its last digits; "
+                                "format the column as text and enter the numbers again").format(field=_(field)))
             level_text = sheets.text(raw.get("level"))
             case = dict(name=sheets.text(raw.get("name")), id_number=idnumber.normalise(sheets.text(raw.get("id_number"))),
                         unit=sheets.text(raw.get("unit")), grade=sheets.text(raw.get("grade")),
@@ -50,7 +53,7 @@ def _parse(path, programme: progs.Programme, term: str, unit_types: dict[str, in
                         level="" if level_text in ("", "无") else progs.LEVEL_KEYS.get(level_text),
                         bank_card=sheets.text(raw.get("bank_card")).replace(" ", ""))
             if not case["name"]:
-                errors.append("name is empty")
+                errors.append(_("name is empty"))
             for field, kind in (("name", "person"), ("grade", "name"), ("class_name", "name"), ("unit", "code")):
                 if case[field]:
                     problem = sheets.field_problem("class" if field == "class_name" else field, case[field], kind)
@@ -58,21 +61,23 @@ def _parse(path, programme: progs.Programme, term: str, unit_types: dict[str, in
                         errors.append(problem)
             why = None if "id_number" in numeric else idnumber.problem(case["id_number"], as_of)
             if why:
-                errors.append(f"id_number {mask_number(case['id_number'])} {why}")
+                errors.append(_("id_number {number} {why}").format(number=mask_number(case["id_number"]), why=_(why)))
             phone = normalise_phone(sheets.text(raw.get("phone")))
             if phone is None or not MOBILE_RE.match(phone):
-                errors.append(f"phone {mask_phone(sheets.text(raw.get('phone'))) or 'empty'} is not a mobile number (11 digits)")
+                errors.append(_("phone {phone} is not a mobile number (11 digits)").format(
+                    phone=mask_phone(sheets.text(raw.get("phone"))) or _("empty")))
             case["phone"] = phone or ""
             mask = unit_types.get(case["unit"])
             if mask is None:
-                errors.append(f"unit '{case['unit']}' is not in the roster")
+                errors.append(_("unit '{unit}' is not in the roster").format(unit=case["unit"]))
             elif not mask & programme.type_mask:
-                errors.append(f"unit '{case['unit']}' is not a school that programme {programme.key} serves")
+                errors.append(_("unit '{unit}' is not a school that programme {programme} serves").format(
+                    unit=case["unit"], programme=programme.key))
             if case["level"] is None:
-                errors.append(f"level '{level_text}' is not allowed (特别困难, 困难, 一般困难)")
+                errors.append(_("level '{level}' is not allowed (特别困难, 困难, 一般困难)").format(level=level_text))
             card = case["bank_card"]
             if card and "bank_card" not in numeric and not (card.isdigit() and 12 <= len(card) <= 19):
-                errors.append(f"bank_card {mask_number(card)} is not 12 to 19 digits")
+                errors.append(_("bank_card {card} is not 12 to 19 digits").format(card=mask_number(card)))
             for field, default in (("boarding", True), ("agricultural", False)):
                 value = sheets.text(raw.get(field)).lower()
                 if value and value not in YES | NO:
@@ -178,12 +183,13 @@ def validate(conn: Connection, path, programme: progs.Programme, term: str, unit
     for row_no, case, errors in _checked(conn, rows, programme, term):
         person = case["id_number"]
         if person in seen:
-            errors.append(f"the same person (ID {mask_number(person)}) is already in row {seen[person]}")
+            errors.append(_("the same person (ID {id}) is already in row {row}").format(id=mask_number(person), row=seen[person]))
         elif person in existing:
-            errors.append(f"ID {mask_number(person)} already has a {programme.key} case for {term}")
+            errors.append(_("ID {id} already has a {programme} case for {term}").format(
+                id=mask_number(person), programme=programme.key, term=term))
         seen.setdefault(person, row_no)
         if errors and listed < ROWS_LISTED:  # each row comes once: a count, not a set rebuilt per row
-            problems += [(row_no, f"{name}: row {row_no}: {m}") for m in errors]
+            problems += [(row_no, _("{file}: row {row}: {problem}").format(file=name, row=row_no, problem=m)) for m in errors]
             listed += 1
         elif errors:
             more += 1

@@ -6,11 +6,16 @@ that is not a fixture (paths, rosters, the runner class) is in helpers.py.
 """
 from __future__ import annotations
 
+import os
 import sqlite3
 import uuid
 from pathlib import Path
 
 import pytest
+
+# Tests read English words: the language is pinned (child processes inherit it); the tests of the
+# Chinese interface unset it (tests/test_language.py).
+os.environ["AIDCAL_LANG"] = "en"
 
 from helpers import BACKENDS, SMALL_ROSTER, Aidcal, write_adopted_from_new_year
 

@@ -57,7 +57,7 @@ class Aidcal:
 
     def __call__(self, *args: str, ok: bool = True, env: dict | None = None):
         result = CliRunner().invoke(aidcal_cli.cli, ["--db", self.url, *map(str, args)],
-                                    env={"AIDCAL_USER": "tester", **(env or {})}, catch_exceptions=False)
+                                    env={"AIDCAL_USER": "tester", "AIDCAL_LANG": "en", **(env or {})}, catch_exceptions=False)
         if ok:
             assert result.exit_code == 0, f"exit {result.exit_code}: {result.stderr}{result.stdout}"
         return result

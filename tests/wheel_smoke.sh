@@ -60,9 +60,14 @@ expected = {"aidcal", f"aidcal-{dist.version}.dist-info"}
 assert tops == expected, f"the wheel installs {sorted(tops)}, expected {sorted(expected)}"
 top_level = (dist.read_text("top_level.txt") or "aidcal").split()
 assert top_level == ["aidcal"], f"top_level.txt: {top_level}"
-for data in ("programmes.yaml", "calendar.yaml", "workflows/student_aid.yaml"):
+for data in ("programmes.yaml", "calendar.yaml", "workflows/student_aid.yaml", "locale/zh_CN/LC_MESSAGES/aidcal.mo"):
     assert (Path(aidcal.__file__).parent / data).is_file(), f"package data missing: {data}"
 EOF
+
+step "aidcal speaks Chinese by default (the catalog is in the wheel)"
+AIDCAL_LANG= LANG=en_US.UTF-8 "$VENV/bin/aidcal" tasks --help | grep -q "显示此帮助并退出" || fail "tasks --help is not Chinese"
+"$VENV/bin/aidcal" --lang en tasks --help | grep -q "Show this message and exit." || fail "--lang en is not English"
+export AIDCAL_LANG=en  # the steps below read English words
 
 step "aidcal --version"
 version=$(aidcal --version)

@@ -1,0 +1,66 @@
+"""Chinese by default, English on request: help, errors and table words in zh_CN unless
+--lang en or AIDCAL_LANG=en; the locale is ignored; JSON never changes with the language;
+every text in the catalog has its Chinese, placeholders kept."""
+import importlib.util
+import re
+
+from helpers import ROOT
+
+CHINESE = {"AIDCAL_LANG": ""}  # unpinned: the default
+
+
+def tool():
+    spec = importlib.util.spec_from_file_location("messages", ROOT / "tools" / "messages.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_text_has_its_chinese_and_keeps_its_placeholders():
+    messages = tool()
+    catalog = messages.merged()
+    assert not messages.untranslated(catalog), f"no Chinese for: {messages.untranslated(catalog)[:10]}"
+    marks = re.compile(r"\{[^}]*\}|%\(\w+\)s|%[sd]")
+    for message in catalog:
+        if message.id and isinstance(message.id, str):
+            assert sorted(marks.findall(message.id)) == sorted(marks.findall(message.string)), message.id
+
+
+def test_the_compiled_catalog_is_the_one_shipped():
+    from io import BytesIO
+
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+    messages = tool()
+    with open(messages.PO, "rb") as f:
+        catalog = read_po(f, locale="zh_CN")
+    compiled = BytesIO()
+    write_mo(compiled, catalog)
+    assert compiled.getvalue() == messages.MO.read_bytes(), "run: make messages"
+
+
+def test_help_and_errors_are_chinese_by_default_and_english_on_request(offline):
+    assert "显示此帮助并退出" in offline("tasks", "--help", env=CHINESE).stdout
+    assert "Show this message and exit." in offline("tasks", "--help", env={"AIDCAL_LANG": "en"}).stdout
+    assert "Show this message and exit." in offline("--lang", "en", "tasks", "--help", env=CHINESE).stdout
+    assert "显示此帮助并退出" in offline("tasks", "--help", env={"AIDCAL_LANG": "", "LANG": "en_US.UTF-8"}).stdout
+    refused = offline("calendar", "check", ROOT / "no-such.yaml", ok=False, env=CHINESE)
+    assert refused.stderr.startswith("错误：")
+    assert offline("calendar", "check", ROOT / "no-such.yaml", ok=False).stderr.startswith("error: ")
+
+
+def test_json_is_the_same_in_both_languages_and_tables_speak_chinese(county):
+    args = ("tasks", "list", "--unit", "S001", "--month", "1", "--as-of", "2021-02-15")
+    chinese = county(*args, "--format", "json", env=CHINESE).stdout
+    english = county("--lang", "en", *args, "--format", "json", env=CHINESE).stdout
+    assert chinese == english and '"status": "overdue"' in chinese
+    table = county(*args, env=CHINESE).stdout
+    assert "已逾期" in table and "overdue" not in table
+    assert "overdue" in county(*args).stdout
+
+
+def test_a_bad_case_row_is_reported_in_the_official_shape(county):
+    from helpers import CASE_HEADER
+    bad = county.file("c.csv", f"{CASE_HEADER}\n学生0,130402198207290622,13900000000,S002,高二,1班,困难,,是\n")
+    result = county("cases", "import", bad, "--programme", "senior-grant", "--term", "2021-autumn", ok=False, env=CHINESE)
+    assert "错误：c.csv：第 2 行：身份证号 130402********0622 校验位不对（GB 11643）" in result.stderr
