@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from aidcal.i18n import _
+
 from .shell import progress_bar
 
 
@@ -28,7 +30,7 @@ def db_copy(obj, target):
     """Copy everything (plans, units, tasks, evidence, notices, outbox, cases) into a new database, e.g. SQLite to PostgreSQL."""
     from aidcal.engine import store
     source = obj.engine  # the source must exist and hold a plan before a target is created
-    callback, bar = progress_bar("copying")
+    callback, bar = progress_bar(_("copying"))
     destination = store.connect(target, upgrade=True, create=True)
     try:
         with bar:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from aidcal.i18n import _
+
 from .shell import DATE, UNIT_HEADERS, YEAR, as_of_option, format_option, progress_bar, render, say, today, user
 
 
@@ -20,7 +22,8 @@ def calendar_check(file, year):
     plan = spec.read(file, year, default_year=today().year)
     y = plan.year or today().year
     occurrences = sum(len(task.occurrences(y, plan.work_calendar(), plan.roll)) for task in plan.tasks)
-    click.echo(f"{file}: ok: {len(plan.tasks)} tasks, {occurrences} occurrences in {y}")
+    click.echo(_("{file}: ok: {tasks} tasks, {occurrences} occurrences in {year}").format(
+        file=file, tasks=len(plan.tasks), occurrences=occurrences, year=y))
 
 
 @calendar.command("load")
@@ -35,15 +38,16 @@ def calendar_load(obj, file, year, as_of):
     as_of = as_of or today()
     parsed = spec.read(file, year, default_year=as_of.year)
     y = parsed.year or as_of.year
-    callback, bar = progress_bar("expanding")
+    callback, bar = progress_bar(_("expanding"))
     with bar, store.writing(obj.new_engine) as conn:
         report = plan.load(conn, parsed, y, as_of, user(), progress=callback)
-    head = "loaded" if report.first_load else "reloaded"
-    click.echo(f"{head} {parsed.authority_name} {y}: {len(parsed.tasks)} tasks; {report.instances_created} task instances created")
+    head = _("loaded {name} {year}") if report.first_load else _("reloaded {name} {year}")
+    click.echo(head.format(name=parsed.authority_name, year=y) + _(": {tasks} tasks; {created} task instances created").format(
+        tasks=len(parsed.tasks), created=report.instances_created))
     for line in report.changes:
         click.echo(f"  {line}")
     if not report.first_load and not report.changes:
-        click.echo("  no change to the plan")
+        click.echo("  " + _("no change to the plan"))
 
 
 @calendar.command("list")
@@ -81,12 +85,13 @@ def units_import(obj, file, authority, as_of):
     if authority:
         from aidcal.engine.authorities import check
         authority = check(authority, "--authority")
-    callback, bar = progress_bar("expanding")
+    callback, bar = progress_bar(_("expanding"))
     with bar, store.writing(obj.engine) as conn:
         report = import_units(conn, roster, as_of, user(), progress=callback, authority=authority)
-    click.echo(f"units: {len(report.added)} added, {len(report.changed)} changed, {report.unchanged} unchanged; "
-               f"{report.instances_created} task instances created"
-               + (f", {report.instances_cancelled} cancelled (types or authority changed)" if report.instances_cancelled else ""))
+    click.echo(_("units: {added} added, {changed} changed, {unchanged} unchanged; {created} task instances created").format(
+        added=len(report.added), changed=len(report.changed), unchanged=report.unchanged, created=report.instances_created)
+               + (_(", {n} cancelled (types or authority changed)").format(n=report.instances_cancelled)
+                  if report.instances_cancelled else ""))
 
 
 @units.command("list")
@@ -115,7 +120,7 @@ def units_list(obj, town, unit_type, authority, fmt, output):
     from aidcal.actions.exports import write
     write(rows, LIST_COLUMNS, UNIT_HEADERS, fmt, output, title="学校名册")
     if output:
-        say(f"{len(rows)} units written to {output}")
+        say(_("{n} units written to {file}").format(n=len(rows), file=output))
 
 
 @units.command("close")
@@ -128,4 +133,4 @@ def units_close(obj, code, as_of):
     from aidcal.engine.units import close_unit
     with store.writing(obj.engine) as conn:
         n = close_unit(conn, code, as_of, user())
-    click.echo(f"unit {code} closed as of {as_of}; {n} open task instances cancelled")
+    click.echo(_("unit {unit} closed as of {day}; {n} open task instances cancelled").format(unit=code, day=as_of, n=n))

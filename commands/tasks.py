@@ -137,7 +137,7 @@ def tasks_evidence(obj, unit_code, task, period, plan, folder):
     with store.reading(obj.engine) as conn:
         files = engine_tasks.evidence_files(conn, unit_code, task, period, plan)
     written = write_files(files, folder)
-    say(f"{len(written)} evidence files written to {folder}: {', '.join(written)}")
+    say(_("{n} evidence files written to {folder}: {files}").format(n=len(written), folder=folder, files=", ".join(written)))
 
 
 @tasks.command("import")
@@ -157,7 +157,8 @@ def tasks_import(obj, file, as_of):
         parsed = read_sheet(file, evidence_max_mb(obj))
         with store.writing(obj.engine) as conn:
             report = import_completions(conn, parsed, as_of, user())
-    click.echo(f"completions: {report.recorded} recorded ({report.late} late), {report.already_done} already done")
+    click.echo(_("completions: {recorded} recorded ({late} late), {already} already done").format(
+        recorded=report.recorded, late=report.late, already=report.already_done))
 
 
 @click.command()
@@ -198,7 +199,7 @@ def overdue(obj, as_of, authority, plan, unit, town, unit_type, year, limit, fmt
         from aidcal.actions.exports import write
         write(rows, od.COLUMNS, HEADERS, fmt, output, title=f"逾期任务（截至 {as_of}）")
         if output:
-            say(f"{len(rows)} overdue rows written to {output}")
+            say(_("{n} overdue rows written to {file}").format(n=len(rows), file=output))
         return
     total = sum(s["overdue"] for s in summary)
     title = f"逾期汇总（截至 {as_of}）：{total} 项逾期，{sum(s['units'] for s in summary)} 个单位"

@@ -11,6 +11,8 @@ from datetime import date
 from sqlalchemy import String, bindparam, cast, func, select
 from sqlalchemy.engine import Connection
 
+from aidcal.i18n import _
+
 from . import store
 from .errors import InputError
 from .models import event, evidence, evidence_blob
@@ -57,21 +59,23 @@ def done(conn: Connection, unit_code: str, key: str, period: str | None, as_of: 
             return recorded
     target = _find(conn, unit_code, key, period, "open", plan, as_of)
     if target.done_on is not None:
-        return _result(target, f"{target.period} is already done on {target.done_on}; nothing changed")
+        return _result(target, _("{period} is already done on {day}; nothing changed").format(period=target.period, day=target.done_on))
     if as_of.year < target.year:
-        raise InputError(f"task {key} {target.period}: --as-of {as_of} is before the plan's year {target.year}")
+        raise InputError(_("task {task} {period}: --as-of {day} is before the plan's year {year}").format(
+            task=key, period=target.period, day=as_of, year=target.year))
     stamp = store.now()
     for name, content in files:
         _attach(conn, target.id, name, content, stamp, by)
     if target.evidence and not _evidence_count(conn, target.id):
-        raise InputError(f"task {key}: the plan requires evidence ({target.evidence}); attach it with --evidence FILE")
+        raise InputError(_("task {task}: the plan requires evidence ({evidence}); attach it with --evidence FILE").format(
+            task=key, evidence=target.evidence))
     # Compare-and-set: of two writers racing for the same task, one records it, the other is told.
     if not conn.execute(i.update().where(i.c.id == target.id, i.c.done_on.is_(None))
                         .values(done_on=as_of, done_at=stamp, done_by=by, note=note)).rowcount:
-        return _result(target, "already done by another writer just now; nothing changed")
+        return _result(target, _("already done by another writer just now; nothing changed"))
     _event(conn, target, "done", as_of, by, note or "")
     state = "done" if as_of <= target.due else "done_late"
-    return _result(target, f"{state} on {as_of} (due {target.due})")
+    return _result(target, _("{state} on {day} (due {due})").format(state=_(state), day=as_of, due=target.due))
 
 
 # The common completion (a period named, no evidence asked) as one compare-and-set
@@ -119,42 +123,45 @@ def _done_at_once(conn: Connection, unit_code: str, key: str, period: str, as_of
     _LOG(conn, dict(instance_id=instance_id, unit_id=unit_id, kind="done", on_date=as_of, at=stamp, by=by,
                     detail=note or ""))
     state = "done" if on_time else "done_late"
-    return dict(task=key, period=period, message=f"{state} on {as_of} (due {due})")
+    return dict(task=key, period=period, message=_("{state} on {day} (due {due})").format(state=_(state), day=as_of, due=due))
 
 
 def reopen(conn: Connection, unit_code: str, key: str, period: str | None, reason: str, as_of: date, by: str,
            plan: str | None = None) -> dict:
     target = _find(conn, unit_code, key, period, "done", plan, as_of)
     if target.done_on is None:
-        return _result(target, f"{target.period} is not done; nothing changed")
+        return _result(target, _("{period} is not done; nothing changed").format(period=target.period))
     conn.execute(i.update().where(i.c.id == target.id).values(done_on=None, done_at=None, done_by=None, note=None))
     _event(conn, target, "reopen", as_of, by, f"was done on {target.done_on}: {reason}")
-    return _result(target, f"reopened (was done on {target.done_on})")
+    return _result(target, _("reopened (was done on {day})").format(day=target.done_on))
 
 
 def extend(conn: Connection, unit_code: str, key: str, period: str | None, to: date, reason: str, as_of: date, by: str,
            plan: str | None = None) -> dict:
     target = _find(conn, unit_code, key, period, "open", plan, as_of)
     if target.done_on is not None:
-        raise InputError(f"task {key} {target.period}: already done on {target.done_on}; nothing to extend")
+        raise InputError(_("task {task} {period}: already done on {day}; nothing to extend").format(
+            task=key, period=target.period, day=target.done_on))
     if to <= target.due:
-        raise InputError(f"task {key} {target.period}: --to {to} is not later than the due date {target.due}; "
-                         f"an extension moves the deadline later")
+        raise InputError(_("task {task} {period}: --to {to} is not later than the due date {due}; "
+                           "an extension moves the deadline later").format(task=key, period=target.period, to=to, due=target.due))
     conn.execute(i.update().where(i.c.id == target.id).values(due=to, extended=True))
     _event(conn, target, "extend", as_of, by, f"due {target.due} → {to}: {reason}")
-    return _result(target, f"due {target.due} → {to}")
+    return _result(target, _("due {due} → {to}").format(due=target.due, to=to))
 
 
 def waive(conn: Connection, unit_code: str, key: str, period: str | None, reason: str, as_of: date, by: str,
           plan: str | None = None) -> dict:
     target = _find(conn, unit_code, key, period, "waive", plan, as_of)
     if target.waived_on is not None:
-        return _result(target, f"{target.period} is already waived on {target.waived_on}; nothing changed")
+        return _result(target, _("{period} is already waived on {day}; nothing changed").format(period=target.period,
+                                                                                                   day=target.waived_on))
     if target.done_on is not None:
-        raise InputError(f"task {key} {target.period}: already done on {target.done_on}; nothing to waive")
+        raise InputError(_("task {task} {period}: already done on {day}; nothing to waive").format(
+            task=key, period=target.period, day=target.done_on))
     conn.execute(i.update().where(i.c.id == target.id).values(waived_on=as_of))
     _event(conn, target, "waive", as_of, by, reason)
-    return _result(target, f"waived on {as_of}")
+    return _result(target, _("waived on {day}").format(day=as_of))
 
 
 def history(conn: Connection, unit_code: str, key: str, period: str | None, plan: str | None = None) -> list[dict]:
@@ -173,14 +180,15 @@ def evidence_files(conn: Connection, unit_code: str, key: str, period: str | Non
                         .join(evidence_blob, evidence_blob.c.sha256 == evidence.c.sha256)
                         .where(evidence.c.instance_id == target.id).order_by(evidence.c.id)).all()
     if not rows:
-        raise InputError(f"task {key} {target.period} of unit {unit_code} has no evidence stored")
+        raise InputError(_("task {task} {period} of unit {unit} has no evidence stored").format(
+            task=key, period=target.period, unit=unit_code))
     return [(r.filename, bytes(r.content)) for r in rows]
 
 
 def _unit_id(conn: Connection, code: str) -> int:
     unit_id = conn.execute(select(u.c.id).where(u.c.code == code)).scalar()
     if unit_id is None:
-        raise InputError(f"unit '{code}' is not in the roster (import it with: aidcal units import FILE)")
+        raise InputError(_("unit '{unit}' is not in the roster (import it with: aidcal units import FILE)").format(unit=code))
     return unit_id
 
 
@@ -201,21 +209,24 @@ def _find(conn: Connection, unit_code: str, key: str, period: str | None, want: 
     rows = conn.execute(of_task if period is None else of_task.where(o.c.period == period)).all()
     plans = sorted({r.authority_code for r in rows})
     if len(plans) > 1:
-        raise InputError(f"unit {unit_code} has task '{key}' from the plans of {len(plans)} authorities "
-                         f"({', '.join(plans)}); pass --plan CODE")
+        raise InputError(_("unit {unit} has task '{task}' from the plans of {n} authorities ({plans}); pass --plan CODE").format(
+            unit=unit_code, task=key, n=len(plans), plans=", ".join(plans)))
     if not rows:
         _unit_id(conn, unit_code)  # says so if the unit is unknown
         if period is not None:
             periods = ", ".join(conn.execute(of_task.with_only_columns(o.c.period)).scalars())
             if periods:
-                raise InputError(f"task {key} has no period {period} for unit {unit_code} (its periods: {periods})")
+                raise InputError(_("task {task} has no period {period} for unit {unit} (its periods: {periods})").format(
+                    task=key, period=period, unit=unit_code, periods=periods))
         joined = conn.execute(select(u.c.active_from).where(u.c.code == unit_code)).scalar()
         planned = conn.execute(select(t.c.id).where(t.c.key == key).limit(1)).first() is not None
         if planned and joined is not None:
-            raise InputError(f"unit {unit_code} has no occurrence of task '{key}': it takes part from {joined} "
-                             f"(its 启用日期 / active_from), and nothing due before that is its work")
-        raise InputError(f"unit {unit_code} has no task '{key}'" + (f" in the plan of {plan}" if plan else "")
-                         + f" (see: aidcal tasks list --unit {unit_code})")
+            raise InputError(_("unit {unit} has no occurrence of task '{task}': it takes part from {day} "
+                               "(its 启用日期 / active_from), and nothing due before that is its work").format(
+                unit=unit_code, task=key, day=joined))
+        raise InputError((_("unit {unit} has no task '{task}' in the plan of {plan} (see: aidcal tasks list --unit {unit})")
+                          if plan else _("unit {unit} has no task '{task}' (see: aidcal tasks list --unit {unit})"))
+                         .format(unit=unit_code, task=key, plan=plan))
     if period is not None:
         row = rows[0]
     else:
@@ -243,9 +254,9 @@ def _find(conn: Connection, unit_code: str, key: str, period: str | None, want: 
     if want == "any":
         return row
     if row.cancelled_on is not None:
-        raise InputError(f"task {key} {row.period}: cancelled on {row.cancelled_on}")
+        raise InputError(_("task {task} {period}: cancelled on {day}").format(task=key, period=row.period, day=row.cancelled_on))
     if row.waived_on is not None and want != "waive":
-        raise InputError(f"task {key} {row.period}: waived on {row.waived_on}")
+        raise InputError(_("task {task} {period}: waived on {day}").format(task=key, period=row.period, day=row.waived_on))
     return row
 
 
