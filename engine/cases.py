@@ -15,7 +15,7 @@ from aidcal.i18n import N_, _
 
 from . import authorities, idnumber, rules, sheets, store
 from . import programmes as progs
-from .errors import ROWS_LISTED, InputError, rows_listed
+from .errors import InputError, RowProblems
 from .guards import GUARDS
 from .masking import MOBILE_RE, mask_number, mask_phone, normalise_phone
 from .models import aid_case as c
@@ -179,7 +179,7 @@ def validate(conn: Connection, path, programme: progs.Programme, term: str, unit
     ID numbers seen is kept, and the problems of at most ROWS_LISTED rows."""
     _check_term(programme, term)
     name, rows = _parse(path, programme, term, unit_types, as_of)
-    problems, seen, count, listed, more = [], {}, 0, 0, 0
+    problems, seen, count = RowProblems(name), {}, 0
     for row_no, case, errors in _checked(conn, rows, programme, term):
         person = case["id_number"]
         if person in seen:
@@ -188,14 +188,9 @@ def validate(conn: Connection, path, programme: progs.Programme, term: str, unit
             errors.append(_("ID {id} already has a {programme} case for {term}").format(
                 id=mask_number(person), programme=programme.key, term=term))
         seen.setdefault(person, row_no)
-        if errors and listed < ROWS_LISTED:  # each row comes once: a count, not a set rebuilt per row
-            problems += [(row_no, _("{file}: row {row}: {problem}").format(file=name, row=row_no, problem=m)) for m in errors]
-            listed += 1
-        elif errors:
-            more += 1
+        problems.add(row_no, errors)
         count += 1
-    if problems:
-        raise InputError(rows_listed(problems) + ([f"…and {more} more rows with problems"] if more else []))
+    problems.check()
     if not count:
         raise InputError(f"{name}: no cases below the header")
     return count
@@ -229,9 +224,12 @@ def import_cases(conn: Connection, path, programme: progs.Programme, term: str, 
         ["case_id", "trigger", "to_state", "on_date", "at", "by"],
         select(c.c.id, literal("import"), c.c.state, literal(as_of), literal(stamp), literal(by)).where(*new)))
     year, half = term.split("-")
+    last_year = f"{int(year) - 1}-{half}"
     before = c.alias("before")
+    if conn.execute(select(c.c.id).where(c.c.programme == programme.key, c.c.term == last_year).limit(1)).first() is None:
+        return count  # no case of last year to re-apply from: a million rows are not looked up for nothing
     conn.execute(c.update().where(*new).values(previous_case_id=(
-        select(before.c.id).where(before.c.programme == programme.key, before.c.term == f"{int(year) - 1}-{half}",
+        select(before.c.id).where(before.c.programme == programme.key, before.c.term == last_year,
                                   before.c.id_number == c.c.id_number,
                                   before.c.state.not_in(("withdrawn", "terminated"))).scalar_subquery())))
     return count

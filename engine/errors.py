@@ -22,6 +22,30 @@ def rows_listed(problems: list[tuple[int, str]]) -> list[str]:
     return kept + ([f"…and {len(rows) - ROWS_LISTED} more rows with problems"] if len(rows) > ROWS_LISTED else [])
 
 
+class RowProblems:
+    """A streamed sheet's bad rows as they pass: the problems of the first ROWS_LISTED rows
+    (each row comes once, so a count, not a set rebuilt per row), then how many more."""
+
+    def __init__(self, name: str):
+        self.name, self.problems, self.listed, self.more = name, [], 0, 0
+
+    def add(self, row_no: int, errors: list[str]) -> None:
+        from aidcal.i18n import _
+        if not errors:
+            return
+        if self.listed < ROWS_LISTED:
+            self.problems += [(row_no, _("{file}: row {row}: {problem}").format(file=self.name, row=row_no, problem=m))
+                              for m in errors]
+            self.listed += 1
+        else:
+            self.more += 1
+
+    def check(self) -> None:
+        """Raise every problem kept, and the count of the rest, if any row was bad."""
+        if self.problems:
+            raise InputError(rows_listed(self.problems) + ([f"…and {self.more} more rows with problems"] if self.more else []))
+
+
 def one_line(exc: BaseException) -> str:
     """An exception as one short line: the driver's message, never the SQL or its parameters
     (they may hold personal data)."""

@@ -9,13 +9,14 @@ programme says so (programmes.yaml `categories_without_level`).
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 from sqlalchemy import and_, exists, false, func, or_, select
 from sqlalchemy.engine import Connection
 
 from . import idnumber, sheets, store
 from . import programmes as progs
-from .errors import ROWS_LISTED, InputError, rows_listed
+from .errors import InputError, RowProblems
 from .masking import mask_number
 from .models import aid_case as c
 from .models import identification as ident
@@ -55,7 +56,7 @@ def parse_level(raw: str) -> tuple[str | None, str | None]:
 
 
 def _rows(path, units: set[str], as_of: date):
-    name, _, rows = sheets.stream(path, ALIASES, COLUMNS)
+    name, _columns, rows = sheets.stream(path, ALIASES, COLUMNS)
     for row_no, raw in rows:
         errors = []
         if isinstance(raw.get("id_number"), (int, float)):
@@ -101,8 +102,8 @@ def import_file(engine, path, year: int, as_of: date, by: str) -> dict:
     with store.reading(engine) as conn:
         units = set(conn.execute(select(u.c.code)).scalars())
         known = set(conn.execute(select(ident.c.id_number).where(ident.c.year == year)).scalars())
-    problems, seen, more, count = [], {}, 0, 0
-    for name, row_no, row, errors in _rows(path, units, as_of):
+    problems, seen, count = RowProblems(Path(path).name), {}, 0
+    for _name, row_no, row, errors in _rows(path, units, as_of):
         person = row["id_number"]
         if person in seen:
             errors.append(f"the same person (ID {mask_number(person)}) is already in row {seen[person]}")
@@ -110,13 +111,9 @@ def import_file(engine, path, year: int, as_of: date, by: str) -> dict:
             errors.append(f"ID {mask_number(person)} is already identified for the school year {year} "
                           f"(a term's change is a review: aidcal identification review ID)")
         seen.setdefault(person, row_no)
-        if errors and len({r for r, _ in problems}) < ROWS_LISTED:
-            problems += [(row_no, f"{name}: row {row_no}: {m}") for m in errors]
-        elif errors:
-            more += 1
+        problems.add(row_no, errors)
         count += 1
-    if problems:
-        raise InputError(rows_listed(problems) + ([f"…and {more} more rows with problems"] if more else []))
+    problems.check()
     if not count:
         raise InputError(f"{path}: no identifications below the header")
     with store.writing(engine) as conn:

@@ -239,14 +239,19 @@ def test_a_bank_return_with_failures_leaves_exactly_the_failed_cases_unpaid(coun
     assert [line.split(",")[1] for line in out.read_text(encoding="utf-8-sig").splitlines()[1:]] == [make_id(2)]
 
 
-def test_the_signed_roster_masks_ids_shows_no_card_and_records_who_signed(county):
-    paid_cases(county, 3)
+def exported_roster(county, n, out):
+    """n cases paid on 2021-10-20 and S002's roster of them exported to `out`: its lines."""
+    paid_cases(county, n)
     county("cases", "advance", "--unit", "S002", "--programme", "senior-grant", "--term", "2021-autumn",
            "--from", "approval", "--to", "payout", "--as-of", "2021-10-20")
-    out = county.workdir / "roster.csv"
     county("cases", "roster", "export", "--unit", "S002", "--programme", "senior-grant", "--term", "2021-autumn",
            "--output", out)
-    lines = out.read_text(encoding="utf-8-sig").splitlines()
+    return out.read_text(encoding="utf-8-sig").splitlines()
+
+
+def test_the_signed_roster_masks_ids_shows_no_card_and_records_who_signed(county):
+    out = county.workdir / "roster.csv"
+    lines = exported_roster(county, 3, out)
     assert lines[0] == "个案编号,学校代码,姓名,身份证号,年级,班级,资助项目,金额（元）,签字人（本人/监护人）,签字日期"
     assert mask_number(make_id(0)) in lines[1] and make_id(0) not in out.read_text(encoding="utf-8-sig")
     assert "62220212345" not in out.read_text(encoding="utf-8-sig")
@@ -428,13 +433,7 @@ def test_a_refused_card_is_replaced_and_a_bank_return_read_twice_changes_nothing
 
 
 def test_a_roster_changed_after_export_or_with_a_row_twice_is_refused(county):
-    paid_cases(county, 2)
-    county("cases", "advance", "--unit", "S002", "--programme", "senior-grant", "--term", "2021-autumn",
-           "--from", "approval", "--to", "payout", "--as-of", "2021-10-20")
-    out = county.workdir / "roster.csv"
-    county("cases", "roster", "export", "--unit", "S002", "--programme", "senior-grant", "--term", "2021-autumn",
-           "--output", out)
-    lines = out.read_text(encoding="utf-8-sig").splitlines()
+    lines = exported_roster(county, 2, county.workdir / "roster.csv")
     twice = county.file("t.csv", "\n".join([lines[0], lines[1][:-1] + "本人,2021-10-25", lines[1][:-1] + "本人,2021-10-25"]))
     assert "case 1 is already in row 2" in county("cases", "roster", "import", twice, ok=False).stderr
     changed = county.file("c.csv", "\n".join([lines[0], lines[1].replace("1000.00", "99999.00")[:-1] + "本人,2021-10-25"]))
