@@ -15,7 +15,7 @@ from .documents import BODY_FONT, HEADING_FONT, RED, SIZES, TITLE_FONT, chinese_
 from .exports import replacing
 
 HEAD = ["学校代码", "学校名称", "乡镇", "逾期工作", "期次", "截止日期", "整改期限"]
-WIDTHS_MM = [25, 24, 13, 29, 17, 24, 24]  # sum 156: 10-digit codes and dates (五号 Times New Roman) never break
+WIDTHS_MM = [24, 26, 16, 27, 17, 23, 23]  # sum 156: 10-digit codes and dates (五号 Times New Roman) never break
 ATTACHED_AFTER = 15  # a longer list goes into the attachment (附件)
 ATTACHMENT_TITLE = "学生资助工作滞后单位名单"
 DEFAULT_NUMBER = "〔{year}〕{n}号"
@@ -50,9 +50,11 @@ def _rows(notice: dict) -> list[list[str]]:
 def _body(notice: dict, attached: bool) -> list[str]:
     units = len({x["unit"] for x in notice["items"]})
     listed = f"《{ATTACHMENT_TITLE}》（见附件）" if attached else "下表"
+    deadlines = {x["rectify_by"] for x in notice["items"]}
+    by = f"于{chinese_date(deadlines.pop())}前" if len(deadlines) == 1 and None not in deadlines else "于整改期限前"
     return [f"经查，截至{chinese_date(notice['drafted_on'])}，{units}个单位未按时间节点完成学生资助月度工作任务，"
             f"具体情况见{listed}。现予以通报。",
-            "请相关单位高度重视，于整改期限前完成整改并上传佐证材料。逾期未整改的，将约谈单位负责人并在年度考核中扣分。"]
+            f"请相关单位高度重视，{by}完成整改并上传佐证材料。逾期未整改的，将约谈单位负责人并在年度考核中扣分。"]
 
 
 def _date(notice: dict) -> str:
@@ -75,8 +77,6 @@ def write_markdown(notice: dict, authority_name: str, path: Path) -> None:
     else:
         lines += [*table, ""]
     lines += [markdown_text(authority_name), _date(notice), ""]
-    if notice["signed_by"]:
-        lines += [f"签发人：{markdown_text(notice['signed_by'])}", ""]
     if attached:
         lines += ["附件", "", f"## {ATTACHMENT_TITLE}", "", *table, ""]
     with replacing(path) as temporary:
@@ -126,6 +126,15 @@ def _red_line(paragraph) -> None:
     paragraph._p.get_or_add_pPr().append(borders)
 
 
+def _keep_row(row, header: bool) -> None:
+    """A row never splits across pages; the header row repeats on every page."""
+    from docx.oxml import OxmlElement
+
+    properties = row._tr.get_or_add_trPr()
+    for tag in ("w:cantSplit", *(("w:tblHeader",) if header else ())):
+        properties.append(OxmlElement(tag))
+
+
 def _table(doc, rows: list[list[str]]) -> None:
     from docx.enum.table import WD_TABLE_ALIGNMENT
     from docx.shared import Mm
@@ -135,7 +144,9 @@ def _table(doc, rows: list[list[str]]) -> None:
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
     for row in ([HEAD] + rows):
-        cells = table.rows[0].cells if row is HEAD else table.add_row().cells
+        line = table.rows[0] if row is HEAD else table.add_row()
+        _keep_row(line, header=row is HEAD)
+        cells = line.cells
         for cell, text, width in zip(cells, row, WIDTHS_MM):
             cell.width = Mm(width)
             cell.paragraphs[0].text = ""

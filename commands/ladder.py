@@ -55,9 +55,10 @@ def escalate(obj, as_of, dry_run, limit, fmt):
     else:
         print_table(f"{'将' if dry_run else '已'}执行的督办步骤（{as_of}）：{result.taken} 项，显示 {len(shown)} 项", shown,
                     ["unit", "unit_name", "task", "period", "rung", "due_on", "notice"], HEADERS)
-    what = "would take" if dry_run else f"run {result.run_id}: took"
-    counts = ", ".join(f"{k} {v}" for k, v in result.counts.items())
-    say(f"escalate as of {as_of}: {what} {result.taken} steps ({counts})")
+    counts = ", ".join(f"{_(k)} {v}" for k, v in result.counts.items())
+    say((_("escalate as of {day}: would take {n} steps ({counts})") if dry_run else
+         _("escalate as of {day}: run {run}: took {n} steps ({counts})")).format(day=as_of, run=result.run_id, n=result.taken,
+                                                                                 counts=counts))
 
 
 @click.group()
@@ -117,7 +118,8 @@ def notices_sign(obj, notice_id, signer, as_of):
     as_of = as_of or today()
     with store.writing(obj.engine) as conn:
         number = engine_notices.sign(conn, notice_id, as_of, signer, today())
-    click.echo(f"notice {notice_id} issued as {number} on {as_of} by {signer}")
+    click.echo(_("notice {id} issued as {number} on {day} by {signer}").format(id=notice_id, number=number, day=as_of,
+                                                                                signer=signer))
 
 
 @notices.command("export")
@@ -136,7 +138,7 @@ def notices_export(obj, notice_id, fmt, output, as_of):
     with store.reading(obj.engine) as conn:
         notice = engine_notices.show(conn, notice_id, as_of or today())
     (notice_docs.write_docx if fmt == "docx" else notice_docs.write_markdown)(notice, notice["authority_name"], Path(output))
-    say(f"notice {notice_id} written to {output}")
+    say(_("notice {id} written to {file}").format(id=notice_id, file=output))
 
 
 def _item_target(fn):
@@ -163,7 +165,7 @@ def notices_rectify(obj, notice_id, unit_code, key, period, evidence_files, note
     files = [evidence_file(obj, f) for f in evidence_files]
     with store.writing(obj.engine) as conn:
         n = engine_notices.rectify(conn, notice_id, unit_code, key, period, files, note, as_of, user())
-    click.echo(f"notice {notice_id}: {n} items of unit {unit_code} rectified on {as_of}")
+    click.echo(_("notice {id}: {n} items of unit {unit} rectified on {day}").format(id=notice_id, n=n, unit=unit_code, day=as_of))
 
 
 @notices.command("drop")
@@ -176,7 +178,7 @@ def notices_drop(obj, notice_id, unit_code, key, period, reason, as_of):
     """Take a unit's items (or one task's) out of a draft notice before it is signed."""
     from aidcal.engine import notices as engine_notices
     n = write(obj, engine_notices.drop, notice_id, unit_code, key, period, reason, as_of or today(), user())
-    click.echo(f"notice {notice_id}: {n} items of unit {unit_code} dropped from the draft")
+    click.echo(_("notice {id}: {n} items of unit {unit} dropped from the draft").format(id=notice_id, n=n, unit=unit_code))
 
 
 @notices.command("discard")
@@ -188,7 +190,7 @@ def notices_discard(obj, notice_id, reason, as_of):
     """Discard a draft notice: it is kept in the record, never issued, never escalated."""
     from aidcal.engine import notices as engine_notices
     write(obj, engine_notices.discard, notice_id, reason, as_of or today(), user())
-    click.echo(f"notice {notice_id}: discarded")
+    click.echo(_("notice {id}: discarded").format(id=notice_id))
 
 
 @click.group("outbox")
@@ -219,7 +221,8 @@ def outbox_deliver(obj):
     report = delivery.deliver(obj.engine, obj.notify, utc_now(), send, time.monotonic, time.sleep)
     for error in report.errors:
         say(f"warning: {error}")
-    click.echo(f"outbox: {report.sent} sent, {report.failed} failed (will retry), {report.superseded} superseded")
+    click.echo(_("outbox: {sent} sent, {failed} failed (will retry), {superseded} superseded").format(
+        sent=report.sent, failed=report.failed, superseded=report.superseded))
     if report.failed:
         raise SystemExit(1)  # a script or cron sees that something did not go out
 

@@ -282,7 +282,8 @@ def _console(stderr=False):
 # details; the names (school, task title, student) stay and wrap by character.
 NARROW_DROPS = (("workdays_overdue", None), ("town", None), ("type", None), ("task", "title"), ("unit", "unit_name"),
                 ("period", None), ("done_at", None), ("evidence_files", None), ("id_number", "name"), ("term", None),
-                ("drafted_on", None), ("due_on", None), ("at", None), ("by", None), ("term_from", None))
+                ("drafted_on", None), ("due_on", None), ("at", None), ("by", None), ("term_from", None), ("counts", None),
+                ("finished", None), ("source", None), ("loaded_at", None), ("parent", None), ("started", None))
 _CJK_SPACE = re.compile(r"(?<=[\u3000-\u9fff\uff00-\uffef]) (?=[0-9A-Za-z])|(?<=[0-9A-Za-z]) (?=[\u3000-\u9fff\uff00-\uffef])")
 
 
@@ -296,7 +297,7 @@ WORDS = (N_("open"), N_("overdue"), N_("done"), N_("done_late"), N_("cancelled")
          N_("application"), N_("first_review"), N_("award"), N_("certified"), N_("contracted"), N_("disbursed"),
          N_("publish"), N_("object"), N_("dismiss"), N_("uphold"), N_("approve"), N_("pay"), N_("call_back"),
          N_("withdraw"), N_("terminate"), N_("stop"), N_("recover"), N_("transfer"), N_("bank_failed"), N_("screen"),
-         N_("certify"), N_("contract"), N_("disburse"))
+         N_("certify"), N_("contract"), N_("disburse"), N_("notices"), N_("messages"))
 WORD_COLUMNS = {"status", "rung", "outcome", "kind", "state", "from_state", "to_state", "trigger"}
 
 
@@ -308,6 +309,8 @@ def cell(value) -> str:
     if isinstance(value, bool):
         return "是" if value else "否"
     text = "、".join(value) if isinstance(value, list) else str(value)
+    if "|" in text and not text.isascii():
+        text = text.replace("|", "、")  # 初中|高中 as a roster writes it, 初中、高中 as people read it
     return _CJK_SPACE.sub("", text) if " " in text else text
 
 

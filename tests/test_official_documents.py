@@ -77,6 +77,9 @@ def test_a_long_notice_puts_the_late_work_in_an_attachment(aidcal, calendar_file
     assert "附件：学生资助工作滞后单位名单" in texts and "附件" in texts
     assert texts.index("附件：学生资助工作滞后单位名单") < texts.index("濉溪县教育局") < texts.index("附件")
     assert len(doc.tables) == 1 and len(doc.tables[0].rows) > 200
+    rows = doc.tables[0].rows
+    assert "w:tblHeader" in rows[0]._tr.xml and all("w:cantSplit" in r._tr.xml for r in rows[:5])  # header on every page
+    assert any("于2021年2月2日前完成整改" in t for t in texts)  # the deadline itself, when the items share it
 
 
 def test_a_plan_without_a_number_format_numbers_as_the_standard_does(county, tmp_path):
