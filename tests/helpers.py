@@ -93,6 +93,23 @@ class Aidcal:
                     for name in SQLModel.metadata.tables}
 
 
+def database_at(url: str, revision: str, *statements: str) -> None:
+    """A database built by the migrations up to `revision` (an older release's schema), then
+    `statements` run on it in the same transaction: what an upgrade starts from."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+    from sqlalchemy import create_engine, text
+    old = create_engine(url)
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(ROOT / "engine" / "migrations"))
+    with old.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+        for statement in statements:
+            conn.execute(text(statement))
+    old.dispose()
+
+
 # ── case files (GB 11643 identity numbers) and bulk moves ─────────────────────
 WEIGHTS, CHECK = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2), "10X98765432"
 CASE_HEADER = "姓名,身份证号,联系电话,学校代码,年级,班级,困难等级,银行卡号,是否住宿"

@@ -6,7 +6,7 @@ import json
 import os
 
 from aidcal.engine.masking import mask_number
-from helpers import CASE_HEADER, IDENT_HEADER, ROOT, bulk, case_file, identify, make_id
+from helpers import CASE_HEADER, IDENT_HEADER, ROOT, bulk, case_file, database_at, identify, make_id
 
 
 def cases(aidcal, *extra):
@@ -318,23 +318,13 @@ def test_the_bureau_has_its_own_share_of_shared_items_and_fee_charging_units_the
 
 # ── an upgraded database gets the new shipped rules ──────────────────────────────
 def test_an_upgrade_stores_the_new_shipped_workflows_and_replaces_only_shipped_programmes(tmp_path):
-    from alembic import command
-    from alembic.config import Config as AlembicConfig
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
 
     from aidcal.engine import store
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    old = create_engine(url)
-    config = AlembicConfig()
-    config.set_main_option("script_location", str(ROOT / "engine" / "migrations"))
-    with old.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0007")
-        conn.execute(text("DELETE FROM rule_file WHERE name IN ('fee_waiver', 'merit_scholarship', 'loan')"))
-        conn.execute(text("UPDATE rule_file SET text = replace(text, 'workflow: fee_waiver', 'workflow: student_aid') "
-                          "WHERE kind = 'programmes'"))
-        conn.execute(text("UPDATE rule_file SET sha256 = 'old' WHERE kind = 'programmes'"))
-    old.dispose()
+    database_at(url, "0007", "DELETE FROM rule_file WHERE name IN ('fee_waiver', 'merit_scholarship', 'loan')",
+                "UPDATE rule_file SET text = replace(text, 'workflow: fee_waiver', 'workflow: student_aid'), sha256 = 'old' "
+                "WHERE kind = 'programmes'")
     engine = store.connect(url)
     with store.reading(engine) as conn:
         names = set(conn.execute(text("SELECT name FROM rule_file WHERE kind = 'workflow'")).scalars())

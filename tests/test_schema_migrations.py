@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from aidcal.engine import store
 from aidcal.engine.models import SQLModel
-from helpers import ROOT, Aidcal
+from helpers import ROOT, Aidcal, database_at
 
 
 def test_store_knows_the_newest_migration():
@@ -41,23 +41,14 @@ def test_unknown_newer_schema_is_refused_with_one_line(planned):
 
 def test_a_database_of_the_first_release_upgrades_in_place_with_nothing_lost(tmp_path):
     """A state.db at schema 0001 (the first release) with a loaded year and a completion."""
-    from alembic import command
-    from alembic.config import Config as AlembicConfig
-    from sqlalchemy import create_engine
     url = f"sqlite:///{tmp_path / 'old.db'}"
-    old = create_engine(url)
-    config = AlembicConfig()
-    config.set_main_option("script_location", str(ROOT / "engine" / "migrations"))
-    with old.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0001")
-        conn.execute(text("INSERT INTO plan VALUES (1,'340621','濉溪县教育局',2021,'calendar.yaml','Asia/Shanghai','forward',"
-                          "'[]','[]','2021-01-01 00:00:00','old')"))
-        conn.execute(text("INSERT INTO unit VALUES (1,'S1','一校','小学',2,'镇','','王','13912345678',NULL,NULL,'2021-01-01 00:00:00','old')"))
-        conn.execute(text("INSERT INTO task VALUES (1,1,'report','月报',63,NULL,NULL)"))
-        conn.execute(text("INSERT INTO occurrence VALUES (1,1,'2021-01','2021-01-28','2021-01-28',NULL)"))
-        conn.execute(text("INSERT INTO task_instance VALUES (1,1,1,'2021-01-28',0,'2021-01-20','2021-01-20 08:00:00','王',NULL,NULL,NULL)"))
-    old.dispose()
+    database_at(url, "0001",
+                "INSERT INTO plan VALUES (1,'340621','濉溪县教育局',2021,'calendar.yaml','Asia/Shanghai','forward',"
+                "'[]','[]','2021-01-01 00:00:00','old')",
+                "INSERT INTO unit VALUES (1,'S1','一校','小学',2,'镇','','王','13912345678',NULL,NULL,'2021-01-01 00:00:00','old')",
+                "INSERT INTO task VALUES (1,1,'report','月报',63,NULL,NULL)",
+                "INSERT INTO occurrence VALUES (1,1,'2021-01','2021-01-28','2021-01-28',NULL)",
+                "INSERT INTO task_instance VALUES (1,1,1,'2021-01-28',0,'2021-01-20','2021-01-20 08:00:00','王',NULL,NULL,NULL)")
     engine = store.connect(url)
     assert store.schema_version(engine) == store.SCHEMA_HEAD
     with store.reading(engine) as conn:
