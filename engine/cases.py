@@ -36,7 +36,7 @@ LOOKUP_CHUNK = 5_000  # rows whose identifications are fetched in one query: mem
 
 def _parse(path, programme: progs.Programme, term: str, unit_types: dict[str, int], as_of: date):
     """(file name, generator of (row number, case, problems)): one row at a time, the
-    sheet's own checks only (the programme's policy is `_apply_policy`)."""
+    sheet's own checks only (the programme's policy is `apply_policy`)."""
     name, _columns, rows = sheets.stream(path, ALIASES, COLUMNS[:8])
 
     def cases():
@@ -87,7 +87,7 @@ def _parse(path, programme: progs.Programme, term: str, unit_types: dict[str, in
     return name, cases()
 
 
-def _apply_policy(programme: progs.Programme, term: str, case: dict, found: tuple | None) -> list[str]:
+def apply_policy(programme: progs.Programme, term: str, case: dict, found: tuple | None) -> list[str]:
     """The programme's eligibility rules on one row, with the student's identification
     for the school year (`found`: id, level, categories, pledge) where there is one;
     sets the case's level, categories and standard. Returns the row's problems."""
@@ -145,7 +145,7 @@ def _checked(conn: Connection, rows, programme: progs.Programme, term: str):
         found = identification.find(conn, year, (case["id_number"] for _, case, _ in chunk)) if programme.hardship_level else {}
         for row_no, case, errors in chunk:
             if not errors:
-                errors = _apply_policy(programme, term, case, found.get(case["id_number"]))
+                errors = apply_policy(programme, term, case, found.get(case["id_number"]))
             yield row_no, case, errors
 
     for item in rows:

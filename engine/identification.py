@@ -200,13 +200,13 @@ def review(conn: Connection, ident_id: int, level: str, categories: str | None, 
                                           at=store.now(), by=by))
     initial = [and_(c.c.workflow == name, c.c.state == spec.initial) for name, spec in rules.workflows(conn).items()]
     unposted = [c.c.identification_id == ident_id, c.c.publicity_from.is_(None), or_(false(), *initial)]
-    from .cases import _apply_policy
+    from .cases import apply_policy
     known = rules.programmes(conn)
     refused = []
     for case in conn.execute(select(c.c.id, c.c.programme, c.c.term, c.c.boarding, c.c.agricultural, c.c.grade)
                              .where(*unposted)).all():
         facts = dict(level=key, boarding=case.boarding, agricultural=case.agricultural, grade=case.grade, categories="")
-        problems = _apply_policy(known[case.programme], case.term, facts, (ident_id, key, new_categories, row.pledge))
+        problems = apply_policy(known[case.programme], case.term, facts, (ident_id, key, new_categories, row.pledge))
         refused += [f"case {case.id}: {p}" for p in problems]
     if refused:
         raise InputError([f"identification {ident_id}: after this review its cases not yet posted would not qualify; "

@@ -92,8 +92,8 @@ def bank_return(conn: Connection, path, programme_key: str, term: str, as_of: da
     for row_no, raw in data.rows:
         person = idnumber.normalise(sheets.text(raw.get("id_number")))
         where = f"{data.name}: row {row_no}: "
-        if idnumber.problem(person):
-            problems.append((row_no, where + f"id_number {mask_number(person)} {idnumber.problem(person)}"))
+        if why := idnumber.problem(person):
+            problems.append((row_no, where + f"id_number {mask_number(person)} {why}"))
             continue
         if person in seen:
             problems.append((row_no, where + f"ID {mask_number(person)} is already in row {seen[person]}"))

@@ -193,21 +193,9 @@ def _restandardise(conn: Connection, old: dict, new: dict, loaded: dict) -> list
 
 
 def load_defaults(conn: Connection) -> None:
-    """Store the shipped workflows and programmes where none are loaded (a new
-    database, or one upgraded from before rules were stored)."""
-    shipped = resources.files("aidcal")
-    if not workflows(conn):
-        for path in sorted((shipped / "workflows").iterdir(), key=lambda p: p.name):
-            if path.name.endswith(".yaml"):
-                load_workflow(conn, path.read_text(encoding="utf-8"), f"workflows/{path.name}", None, DEFAULTS_BY)
-    if not _newest(conn, PROGRAMMES, PROGRAMMES):
-        load_programmes(conn, (shipped / "programmes.yaml").read_text(encoding="utf-8"), "programmes.yaml", None, DEFAULTS_BY)
-
-
-def load_new_defaults(conn: Connection) -> None:
-    """On an upgrade: store the shipped workflows this database lacks, and the shipped
-    programmes where the version in force is an older shipped one (a bureau's own
-    file is never replaced) and no case would be stranded by the change."""
+    """Store the shipped workflows and programmes where none are loaded (a new database, or
+    one upgraded from before rules were stored), and where the version in force is an older
+    shipped one (a bureau's own file is never replaced) and no case would be stranded by it."""
     shipped = resources.files("aidcal")
     files = [(WORKFLOW, path.name[:-5], f"workflows/{path.name}", path, load_workflow)
              for path in sorted((shipped / "workflows").iterdir(), key=lambda p: p.name) if path.name.endswith(".yaml")]

@@ -86,7 +86,7 @@ def upgrade() -> None:
                "WHERE e.case_id = aid_case.id AND e.trigger = 'pay') "
                "WHERE paid IS NULL AND EXISTS (SELECT 1 FROM case_event e WHERE e.case_id = aid_case.id AND e.trigger = 'pay')")
     from aidcal.engine import rules  # the shipped defaults of the installed release
-    rules.load_new_defaults(op.get_bind())
+    rules.load_defaults(op.get_bind())
 
 
 def downgrade() -> None:
