@@ -21,8 +21,10 @@ from aidcal.commands.ladder import engine_group, escalate, notices, outbox_group
 from aidcal.commands.plans import calendar, units
 from aidcal.commands.publicity import publicity
 from aidcal.commands.rules import programmes, workflow
+from aidcal.commands.server import login, serve
 from aidcal.commands.shell import AidcalGroup, Ctx
 from aidcal.commands.tasks import overdue, tasks
+from aidcal.commands.users import audit, users
 from aidcal.i18n import _
 
 
@@ -40,7 +42,7 @@ def cli(ctx, db, lang, notify):
     """aidcal: the annual student-aid calendar (学生资助工作月度计划) of an education bureau."""
     if not db.strip() or os.environ.get("AIDCAL_DB") == "" and ctx.get_parameter_source("db").name == "DEFAULT":
         raise click.UsageError(_("the database URL is empty (--db or AIDCAL_DB); give one, e.g. sqlite:///state.db"))
-    ctx.obj = Ctx(db, notify)
+    ctx.obj = Ctx(db, notify, db_named=ctx.get_parameter_source("db").name != "DEFAULT")
     ctx.call_on_close(ctx.obj.close)
 
 
@@ -59,6 +61,10 @@ cli.add_command(cases)
 cli.add_command(identification)
 cli.add_command(publicity)
 cli.add_command(db_group)
+cli.add_command(users)
+cli.add_command(audit)
+cli.add_command(serve)
+cli.add_command(login)
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ machine was off are made up by one run (the ladder takes every rung due since).
 """
 from __future__ import annotations
 
+import getpass
 import os
 import signal
 import socket
@@ -65,7 +66,8 @@ def nightly(engine, by: str, notify) -> None:
     as_of = datetime.now(TZ).date()
     log = logs.get(__name__).bind(as_of=str(as_of))
     try:
-        result = escalation.nightly(engine, as_of, by, [c.channel for c in notify.channels], notify.alerts)
+        result = escalation.nightly(engine, as_of, by, [c.channel for c in notify.channels], notify.alerts,
+                                    f"local:{getpass.getuser()} (daemon)")
         log.info("escalation done", run_id=result.run_id, **result.counts)
     except Exception as exc:  # recorded by escalation.nightly (with the alert), logged without locals, retried tomorrow
         log.error("escalation failed", error=one_line(exc))

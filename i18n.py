@@ -10,42 +10,42 @@ Documents and messages sent to schools are written in Chinese and are not transl
 from __future__ import annotations
 
 import gettext
+from contextvars import ContextVar
+from functools import cache
 from importlib import resources
 
 LANGUAGES = ("zh", "en")
 DOMAIN = "aidcal"
-_state: dict = {"language": None, "catalog": None}
+# A context variable, not a global: the server answers each request in its asker's language.
+_speaking: ContextVar[str | None] = ContextVar("aidcal_language", default=None)
+
+
+@cache
+def _catalog(language: str) -> gettext.NullTranslations:
+    if language == "en":
+        return gettext.NullTranslations()
+    with (resources.files("aidcal") / "locale" / "zh_CN" / "LC_MESSAGES" / f"{DOMAIN}.mo").open("rb") as f:
+        return gettext.GNUTranslations(f)
 
 
 def use(language: str) -> None:
-    """Speak `language` (zh or en) from now on, in this process."""
+    """Speak `language` (zh or en) from now on, in this process (or this request)."""
     if language not in LANGUAGES:
         raise ValueError(f"language '{language}' is not one of {', '.join(LANGUAGES)}")
-    if language == "en":
-        catalog = gettext.NullTranslations()
-    else:
-        with (resources.files("aidcal") / "locale" / "zh_CN" / "LC_MESSAGES" / f"{DOMAIN}.mo").open("rb") as f:
-            catalog = gettext.GNUTranslations(f)
-    _state.update(language=language, catalog=catalog)
+    _speaking.set(language)
 
 
 def language() -> str:
-    if _state["language"] is None:
-        use("zh")
-    return _state["language"]
+    return _speaking.get() or "zh"
 
 
 def _(message: str) -> str:
     """`message` in the language in use."""
-    if _state["catalog"] is None:
-        use("zh")
-    return _state["catalog"].gettext(message)
+    return _catalog(language()).gettext(message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
-    if _state["catalog"] is None:
-        use("zh")
-    return _state["catalog"].ngettext(singular, plural, n)
+    return _catalog(language()).ngettext(singular, plural, n)
 
 
 def N_(message: str) -> str:

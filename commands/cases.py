@@ -27,7 +27,8 @@ def cases_import(obj, file, programme, term, as_of):
     """
     from aidcal.engine import cases as engine_cases
     with working(_("importing cases")):
-        n = engine_cases.import_file(obj.engine, file, programme, term, as_of or today(), user())
+        n = engine_cases.import_file(obj.engine, file, programme, term, as_of or today(), user(),
+                                      obj.entry("cases.import", file))
     click.echo(f"cases: {n} imported into {programme} {term}")
 
 
@@ -73,12 +74,12 @@ def cases_advance(obj, case_id, unit, programme, term, source, dest, as_of, fmt)
     """
     import json
 
-    from aidcal.engine import filters, moves, store
+    from aidcal.engine import filters, moves
     as_of = as_of or today()
     bulk = (programme, term, source)
     if not (case_id is not None and not any((unit, *bulk)) or case_id is None and all(bulk)):
         raise click.UsageError("give CASE, or --programme, --term and --from (and --unit for one unit), not both")
-    with store.writing(obj.engine) as conn:
+    with obj.writing("cases.advance") as conn:
         if case_id is not None:
             trigger = moves.advance_one(conn, case_id, dest, as_of, user())
             result = {"moved": 1, "held": {}, "possible_from": {}}
@@ -104,8 +105,8 @@ def cases_advance(obj, case_id, unit, programme, term, source, dest, as_of, fmt)
 @click.pass_obj
 def cases_object(obj, case_id, reason, as_of):
     """Record an objection raised during publicity: the case goes to review (复核)."""
-    from aidcal.engine import moves, store
-    with store.writing(obj.engine) as conn:
+    from aidcal.engine import moves
+    with obj.writing("cases.object") as conn:
         moves.object_to(conn, case_id, reason, as_of or today(), user())
     click.echo(f"case {case_id}: under review")
 
@@ -120,10 +121,10 @@ def cases_object(obj, case_id, reason, as_of):
 @click.pass_obj
 def cases_resolve(obj, case_id, upheld, level, note, as_of):
     """Resolve an objection: --dismissed returns the case to publicity; --upheld changes its level or terminates it."""
-    from aidcal.engine import moves, store
+    from aidcal.engine import moves
     if upheld is None:
         raise click.UsageError("give --upheld or --dismissed")
-    with store.writing(obj.engine) as conn:
+    with obj.writing("cases.resolve") as conn:
         outcome = moves.resolve(conn, case_id, upheld, note, as_of or today(), user(), level)
     click.echo(f"case {case_id}: {outcome}")
 
@@ -144,11 +145,10 @@ def cases_resolve(obj, case_id, upheld, level, note, as_of):
 def cases_record(obj, case_id, sheet, callback_outcome, documents, card, cash_approval, bank_card, amount, reason, as_of):
     """Record what the guards need: callback outcomes, documents, card type, cash approvals, amount overrides."""
     from aidcal.engine import cases as engine_cases
-    from aidcal.engine import store
     as_of = as_of or today()
     if (case_id is None) == (sheet is None):
         raise click.UsageError("give CASE or --file FILE")
-    with store.writing(obj.engine) as conn:
+    with obj.writing("cases.record") as conn:
         if sheet:
             n = engine_cases.record_sheet(conn, sheet, as_of, user())
         else:
@@ -181,8 +181,8 @@ def cases_history(obj, case_id, fmt):
 @click.pass_obj
 def cases_stop(obj, case_id, kind, paying_unit, reason, as_of):
     """Stop a case (异动: transfer, suspension, drop-out, death): no later payment; records which school pays the term."""
-    from aidcal.engine import after_payout, store
-    with store.writing(obj.engine) as conn:
+    from aidcal.engine import after_payout
+    with obj.writing("cases.stop") as conn:
         after_payout.stop(conn, case_id, kind, paying_unit, reason, as_of or today(), user())
     click.echo(f"case {case_id}: stopped ({kind}); this term is paid by {paying_unit}")
 
@@ -196,8 +196,8 @@ def cases_stop(obj, case_id, kind, paying_unit, reason, as_of):
 @click.pass_obj
 def cases_recover(obj, case_id, amount, on, reason, as_of):
     """Record money recovered (追回) from a case paid on false information; the case ends recovered."""
-    from aidcal.engine import after_payout, store
-    with store.writing(obj.engine) as conn:
+    from aidcal.engine import after_payout
+    with obj.writing("cases.recover") as conn:
         after_payout.recover(conn, case_id, amount, on, reason, as_of or today(), user())
     click.echo(f"case {case_id}: {amount:.2f} yuan recovered on {on}")
 
@@ -210,8 +210,8 @@ def cases_recover(obj, case_id, amount, on, reason, as_of):
 @click.pass_obj
 def cases_transfer(obj, case_id, to_unit, reason, as_of):
     """Move a case to the student's new school, keeping its state and its whole history."""
-    from aidcal.engine import after_payout, store
-    with store.writing(obj.engine) as conn:
+    from aidcal.engine import after_payout
+    with obj.writing("cases.transfer") as conn:
         name = after_payout.transfer(conn, case_id, to_unit, reason, as_of or today(), user())
     click.echo(f"case {case_id}: now at {name} ({to_unit})")
 
@@ -268,9 +268,9 @@ def bankreturn_import(obj, file, programme, term, as_of):
     Paid rows move to payout dated the as-of day; failed rows stay approved with the bank's reason
     and go into the next payment file.
     """
-    from aidcal.engine import payouts, store
+    from aidcal.engine import payouts
     day = not_after_today(as_of)
-    with working(_("reading the bank's return")), store.writing(obj.engine) as conn:
+    with working(_("reading the bank's return")), obj.writing("cases.bankreturn.import") as conn:
         result = payouts.bank_return(conn, file, programme, term, day, user())
     click.echo(f"bank return: {result['paid']} paid, {result['failed']} failed"
                + (" (they go into the next payment file)" if result["failed"] else ""))
@@ -305,7 +305,7 @@ def roster_export(obj, unit, programme, term, output):
 @click.pass_obj
 def roster_import(obj, file, as_of):
     """Record who signed each row (签字人 本人 or 监护人, 签字日期), all or nothing; the roster is then on file for archiving."""
-    from aidcal.engine import payouts, store
-    with store.writing(obj.engine) as conn:
+    from aidcal.engine import payouts
+    with obj.writing("cases.roster.import") as conn:
         result = payouts.roster_import(conn, file, as_of or today(), user())
     click.echo(f"roster: {result['signed']} signed, {result['unsigned']} not yet signed")

@@ -28,7 +28,8 @@ def identification_import(obj, file, year, as_of):
     """
     from aidcal.engine import identification as ident
     with working(_("importing identifications")):
-        result = ident.import_file(obj.engine, file, year, as_of or today(), user())
+        result = ident.import_file(obj.engine, file, year, as_of or today(), user(),
+                                   obj.entry("identification.import", file))
     click.echo(f"identification: {result['imported']} imported for the school year {year}; "
                f"{result['linked']} cases linked")
     if result["differing"]:
@@ -62,8 +63,7 @@ def identification_list(obj, unit, year, fmt):
 def identification_review(obj, ident_id, level, categories, reason, as_of):
     """Record a term's review: cases not yet posted follow the new level; posted ones keep theirs."""
     from aidcal.engine import identification as ident
-    from aidcal.engine import store
-    with store.writing(obj.engine) as conn:
+    with obj.writing("identification.review") as conn:
         result = ident.review(conn, ident_id, level, categories, reason, as_of or today(), user())
     click.echo(f"identification {ident_id}: {result['level']}"
                + (f" ({'、'.join(result['categories'])})" if result["categories"] else "")

@@ -44,7 +44,7 @@ def escalate(obj, as_of, dry_run, limit, fmt):
         if dry_run:
             result = escalation.rehearse(obj.engine, as_of, user(), channels)
         else:
-            result = escalation.nightly(obj.engine, as_of, user(), channels, obj.notify.alerts)
+            result = escalation.nightly(obj.engine, as_of, user(), channels, obj.notify.alerts, obj.actor.name)
     if dry_run:
         shown = result.would if fmt == "json" else result.would[:limit]
     else:
@@ -114,9 +114,8 @@ def notices_show(obj, notice_id, as_of, fmt):
 def notices_sign(obj, notice_id, signer, as_of):
     """Issue a drafted notice: it gets its number (YYYY-N) and date; rectification deadlines start from that date."""
     from aidcal.engine import notices as engine_notices
-    from aidcal.engine import store
     as_of = as_of or today()
-    with store.writing(obj.engine) as conn:
+    with obj.writing("notices.sign") as conn:
         number = engine_notices.sign(conn, notice_id, as_of, signer, today())
     click.echo(_("notice {id} issued as {number} on {day} by {signer}").format(id=notice_id, number=number, day=as_of,
                                                                                 signer=signer))
@@ -160,10 +159,9 @@ def notices_rectify(obj, notice_id, unit_code, key, period, evidence_files, note
     """Record a unit's rectification: the late work done (its completion, with the task's evidence rules) on the day."""
 
     from aidcal.engine import notices as engine_notices
-    from aidcal.engine import store
     as_of = not_after_today(as_of)
     files = [evidence_file(obj, f) for f in evidence_files]
-    with store.writing(obj.engine) as conn:
+    with obj.writing("notices.rectify") as conn:
         n = engine_notices.rectify(conn, notice_id, unit_code, key, period, files, note, as_of, user())
     click.echo(_("notice {id}: {n} items of unit {unit} rectified on {day}").format(id=notice_id, n=n, unit=unit_code, day=as_of))
 
@@ -177,7 +175,7 @@ def notices_rectify(obj, notice_id, unit_code, key, period, evidence_files, note
 def notices_drop(obj, notice_id, unit_code, key, period, reason, as_of):
     """Take a unit's items (or one task's) out of a draft notice before it is signed."""
     from aidcal.engine import notices as engine_notices
-    n = write(obj, engine_notices.drop, notice_id, unit_code, key, period, reason, as_of or today(), user())
+    n = write(obj, "notices.drop", str(notice_id), engine_notices.drop, notice_id, unit_code, key, period, reason, as_of or today(), user())
     click.echo(_("notice {id}: {n} items of unit {unit} dropped from the draft").format(id=notice_id, n=n, unit=unit_code))
 
 
@@ -189,7 +187,7 @@ def notices_drop(obj, notice_id, unit_code, key, period, reason, as_of):
 def notices_discard(obj, notice_id, reason, as_of):
     """Discard a draft notice: it is kept in the record, never issued, never escalated."""
     from aidcal.engine import notices as engine_notices
-    write(obj, engine_notices.discard, notice_id, reason, as_of or today(), user())
+    write(obj, "notices.discard", str(notice_id), engine_notices.discard, notice_id, reason, as_of or today(), user())
     click.echo(_("notice {id}: discarded").format(id=notice_id))
 
 

@@ -34,12 +34,12 @@ def calendar_check(file, year):
 def calendar_load(obj, file, year, as_of):
     """Load or reload a year's plan and expand it for every applicable unit; prints what changed."""
     from aidcal.engine import calendar as spec
-    from aidcal.engine import plan, store
+    from aidcal.engine import plan
     as_of = as_of or today()
     parsed = spec.read(file, year, default_year=as_of.year)
     y = parsed.year or as_of.year
     callback, bar = progress_bar(_("expanding"))
-    with bar, store.writing(obj.new_engine) as conn:
+    with bar, obj.writing("calendar.load", file, engine=obj.new_engine) as conn:
         report = plan.load(conn, parsed, y, as_of, user(), progress=callback)
     head = _("loaded {name} {year}") if report.first_load else _("reloaded {name} {year}")
     click.echo(head.format(name=parsed.authority_name, year=y) + _(": {tasks} tasks; {created} task instances created").format(
@@ -78,7 +78,6 @@ def units_import(obj, file, authority, as_of):
     Header: code,name,type,town,parent,contact,phone[,active_from][,email][,authority] or
     学校代码,学校名称,学校类型,乡镇,上级单位,责任人,联系电话[,启用日期][,电子邮箱][,主管教育局].
     """
-    from aidcal.engine import store
     from aidcal.engine.units import import_units, read_roster
     as_of = as_of or today()
     roster = read_roster(file)
@@ -86,7 +85,7 @@ def units_import(obj, file, authority, as_of):
         from aidcal.engine.authorities import check
         authority = check(authority, "--authority")
     callback, bar = progress_bar(_("expanding"))
-    with bar, store.writing(obj.engine) as conn:
+    with bar, obj.writing("units.import") as conn:
         report = import_units(conn, roster, as_of, user(), progress=callback, authority=authority)
     click.echo(_("units: {added} added, {changed} changed, {unchanged} unchanged; {created} task instances created").format(
         added=len(report.added), changed=len(report.changed), unchanged=report.unchanged, created=report.instances_created)
@@ -129,8 +128,7 @@ def units_list(obj, town, unit_type, authority, fmt, output):
 @click.pass_obj
 def units_close(obj, code, as_of):
     """Close unit CODE (merged, closed): open tasks due after --as-of are cancelled, history kept."""
-    from aidcal.engine import store
     from aidcal.engine.units import close_unit
-    with store.writing(obj.engine) as conn:
+    with obj.writing("units.close") as conn:
         n = close_unit(conn, code, as_of, user())
     click.echo(_("unit {unit} closed as of {day}; {n} open task instances cancelled").format(unit=code, day=as_of, n=n))

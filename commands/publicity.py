@@ -44,8 +44,7 @@ def publicity_export(obj, unit, programme, term, fmt, output, as_of):
 def publicity_takedown(obj, unit, programme, term, as_of):
     """Record the day the unit's publicity list was taken down (after its last day); the list then says so."""
     from aidcal.engine import cases as engine_cases
-    from aidcal.engine import store
     on = as_of or today()
-    with store.writing(obj.engine) as conn:
+    with obj.writing("publicity.takedown") as conn:
         n = engine_cases.take_down(conn, unit, programme, term, on)
     click.echo(f"publicity list of {unit} {programme} {term} taken down on {on} ({n} cases)")

@@ -31,10 +31,10 @@ def workflow_load(obj, file, as_of):
     """
     from pathlib import Path
 
-    from aidcal.engine import rules, store
+    from aidcal.engine import rules
     from aidcal.engine.located import read_text
     text = read_text(file)
-    with store.writing(obj.engine) as conn:
+    with obj.writing("workflow.load") as conn:
         report = rules.load_workflow(conn, text, Path(file).name, as_of or today(), user())
     _say_loaded(report)
 
@@ -110,10 +110,10 @@ def programmes_load(obj, file, as_of):
     """
     from pathlib import Path
 
-    from aidcal.engine import rules, store
+    from aidcal.engine import rules
     from aidcal.engine.located import read_text
     text = read_text(file)
-    with store.writing(obj.engine) as conn:
+    with obj.writing("programmes.load") as conn:
         report = rules.load_programmes(conn, text, Path(file).name, as_of or today(), user())
     _say_loaded(report)
 

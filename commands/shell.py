@@ -98,10 +98,50 @@ def user() -> str:
 
 
 class Ctx:
-    def __init__(self, db: str, notify: str | None):
+    def __init__(self, db: str, notify: str | None, db_named: bool = False):
         self.url = db
         self.notify_path = notify
+        self.db_named = db_named  # --db or AIDCAL_DB given: the database, even where a server is set
         self._engine = None
+        self._remote = False
+
+    @property
+    def remote(self):
+        """The bureau's server this user's commands go to (client.Remote), or None: local."""
+        if self._remote is False:
+            from aidcal import client
+            self._remote = None if self.db_named else client.configured()
+        return self._remote
+
+    @property
+    def actor(self):
+        from aidcal.engine.access import operator
+        return operator(getpass.getuser(), user())
+
+    def call(self, name: str, **params):
+        """One act (engine/service.py), on the server when one is set, else on the database."""
+        params = {k: v for k, v in params.items() if v is not None}
+        if self.remote is not None:
+            return self.remote.call(name, _jsonable(params))
+        from aidcal.engine import service
+        return service.call(self.engine, self.actor, name, params, today())
+
+    def local_only(self, command: str) -> None:
+        """A command that runs on the bureau's database only: never silently on another."""
+        if self.remote is not None:
+            from aidcal.engine.errors import InputError
+            raise InputError(_("{command} runs on the bureau's database, not through the server "
+                               "(the bureau's operator runs it; or give --db)").format(command=command))
+
+    def entry(self, action: str, object: str = ""):
+        """The audit entry of a local write (engine/audit.py): the operator, the act, its object."""
+        from aidcal.engine import audit
+        return audit.Entry(self.actor.name, action, object=str(object))
+
+    def writing(self, action: str, object: str = "", engine=None):
+        """A local write transaction that ends with its audit entry."""
+        from aidcal.engine import audit
+        return audit.audited(engine or self.engine, self.entry(action, object))
 
     @property
     def notify(self):
@@ -172,7 +212,7 @@ class AidcalGroup(click.Group):
         sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx):
-        from aidcal.engine.errors import InputError
+        from aidcal.engine.errors import InputError, Refused
         try:
             return super().invoke(ctx)
         except InputError as exc:
@@ -180,6 +220,10 @@ class AidcalGroup(click.Group):
             for problem in exc.problems:
                 click.echo(_("error: ") + mask_personal(problem), err=True)
             ctx.exit(2)
+        except Refused as exc:
+            from aidcal.engine.masking import mask_personal
+            click.echo(_("refused: ") + mask_personal(str(exc)), err=True)
+            ctx.exit(3)
 
 
 def _language_asked(args: list[str]) -> str:
@@ -366,10 +410,17 @@ def print_json(rows) -> None:
     write_json(rows, sys.stdout)
 
 
-def write(obj, fn, *args, **kwargs):
-    """One engine function in one all-or-nothing write transaction."""
-    from aidcal.engine import store
-    with store.writing(obj.engine) as conn:
+def _jsonable(params: dict) -> dict:
+    import base64
+    out = dict(params)
+    if "files" in out:
+        out["files"] = [{"name": name, "content": base64.b64encode(content).decode()} for name, content in out["files"]]
+    return out
+
+
+def write(obj, action: str, object: str, fn, *args, **kwargs):
+    """One engine function in one all-or-nothing, audited write transaction."""
+    with obj.writing(action, object) as conn:
         return fn(conn, *args, **kwargs)
 
 
@@ -383,11 +434,13 @@ def not_after_today(as_of: date | None) -> date:
 
 def evidence_max_mb(obj) -> int:
     """The evidence size limit: AIDCAL_EVIDENCE_MAX_MB, else calendar.yaml's evidence: {max_mb}, else 50 MB."""
-    from aidcal.engine import plan, store
     from aidcal.engine.errors import InputError
     from aidcal.engine.sheets import EVIDENCE_MAX_MB
     value = os.environ.get("AIDCAL_EVIDENCE_MAX_MB", "")
+    if not value and obj.remote is not None:
+        return EVIDENCE_MAX_MB  # the server checks its own limit again
     if not value:
+        from aidcal.engine import plan, store
         with store.reading(obj.engine) as conn:
             return plan.evidence_max_mb(conn) or EVIDENCE_MAX_MB
     if not value.isdigit() or not 1 <= int(value) <= 2048:

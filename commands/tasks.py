@@ -19,10 +19,8 @@ from .shell import (
     render,
     say,
     task_target,
-    today,
     user,
     working,
-    write,
 )
 
 
@@ -42,14 +40,9 @@ def tasks():
 @click.pass_obj
 def tasks_list(obj, unit_code, month, state, plan, as_of, fmt):
     """All tasks of a unit with their due dates and status as of a day."""
-    from aidcal.engine import filters, store
-    from aidcal.engine.tasks import list_tasks
-    as_of = as_of or today()
-    month = filters.month(month, as_of)
-    with store.reading(obj.engine) as conn:
-        filters.check(conn, unit=unit_code, plan=plan)
-        rows = list_tasks(conn, unit_code, as_of, month, state, plan)
-    render(fmt, f"{unit_code} 的任务（截至 {as_of}）", rows,
+    listed = obj.call("tasks.list", unit=unit_code, month=month, status=state, plan=plan, as_of=as_of)
+    rows = listed["rows"]
+    render(fmt, f"{unit_code} 的任务（截至 {listed['as_of']}）", rows,
            ["period", "due", "status", "done_at", "task", "title", "evidence_files", "note"]
            + (["plan"] if len({r["plan"] for r in rows}) > 1 else []))
 
@@ -67,14 +60,9 @@ def _say_result(unit_code: str, result: dict) -> None:
 @click.pass_obj
 def tasks_done(obj, unit_code, task, period, plan, evidence_files, note, as_of):
     """Mark TASK (its key in calendar.yaml) done for a unit; done on the due date is on time."""
-
-    from aidcal.engine import store
-    from aidcal.engine import tasks as engine_tasks
-    as_of = not_after_today(as_of)
     files = [evidence_file(obj, f) for f in evidence_files]
-    with store.writing(obj.engine) as conn:
-        result = engine_tasks.done(conn, unit_code, task, period, as_of, user(), files=files, note=note, plan=plan)
-    _say_result(unit_code, result)
+    _say_result(unit_code, obj.call("tasks.done", unit=unit_code, task=task, period=period, plan=plan,
+                                    as_of=as_of, note=note, files=files))
 
 
 @tasks.command("reopen")
@@ -84,8 +72,8 @@ def tasks_done(obj, unit_code, task, period, plan, evidence_files, note, as_of):
 @click.pass_obj
 def tasks_reopen(obj, unit_code, task, period, plan, reason, as_of):
     """Withdraw a completion (e.g. the evidence was wrong); the task is open or overdue again."""
-    from aidcal.engine import tasks as engine_tasks
-    _say_result(unit_code, write(obj, engine_tasks.reopen, unit_code, task, period, reason, as_of or today(), user(), plan=plan))
+    _say_result(unit_code, obj.call("tasks.reopen", unit=unit_code, task=task, period=period, plan=plan,
+                                    reason=reason, as_of=as_of))
 
 
 @tasks.command("extend")
@@ -96,8 +84,8 @@ def tasks_reopen(obj, unit_code, task, period, plan, reason, as_of):
 @click.pass_obj
 def tasks_extend(obj, unit_code, task, period, plan, to, reason, as_of):
     """Give one unit a new due date for one occurrence (supervisors)."""
-    from aidcal.engine import tasks as engine_tasks
-    _say_result(unit_code, write(obj, engine_tasks.extend, unit_code, task, period, to, reason, as_of or today(), user(), plan=plan))
+    _say_result(unit_code, obj.call("tasks.extend", unit=unit_code, task=task, period=period, plan=plan,
+                                    to=to, reason=reason, as_of=as_of))
 
 
 @tasks.command("waive")
@@ -107,8 +95,8 @@ def tasks_extend(obj, unit_code, task, period, plan, to, reason, as_of):
 @click.pass_obj
 def tasks_waive(obj, unit_code, task, period, plan, reason, as_of):
     """Excuse one unit from one occurrence (supervisors); it is never overdue."""
-    from aidcal.engine import tasks as engine_tasks
-    _say_result(unit_code, write(obj, engine_tasks.waive, unit_code, task, period, reason, as_of or today(), user(), plan=plan))
+    _say_result(unit_code, obj.call("tasks.waive", unit=unit_code, task=task, period=period, plan=plan,
+                                    reason=reason, as_of=as_of))
 
 
 @tasks.command("history")
@@ -117,10 +105,7 @@ def tasks_waive(obj, unit_code, task, period, plan, reason, as_of):
 @click.pass_obj
 def tasks_history(obj, unit_code, task, period, plan, fmt):
     """Every write to one occurrence of a unit's task: who, when, on which day, what, why."""
-    from aidcal.engine import store
-    from aidcal.engine import tasks as engine_tasks
-    with store.reading(obj.engine) as conn:
-        rows = engine_tasks.history(conn, unit_code, task, period, plan)
+    rows = obj.call("tasks.history", unit=unit_code, task=task, period=period, plan=plan)
     render(fmt, f"{unit_code} {task} 的办理记录", rows, ["period", "kind", "on", "at", "by", "detail"])
 
 
@@ -134,6 +119,7 @@ def tasks_evidence(obj, unit_code, task, period, plan, folder):
     from aidcal.actions.exports import write_files
     from aidcal.engine import store
     from aidcal.engine import tasks as engine_tasks
+    obj.local_only("tasks evidence")
     with store.reading(obj.engine) as conn:
         files = engine_tasks.evidence_files(conn, unit_code, task, period, plan)
     written = write_files(files, folder)
@@ -150,12 +136,12 @@ def tasks_import(obj, file, as_of):
     Header: unit,task,period,done_at,note[,evidence][,plan] or 学校代码,任务,期次,完成日期,备注[,佐证材料][,计划发文单位];
     evidence names a file next to the sheet; plan (the issuing authority) where two plans of the unit share the key.
     """
-    from aidcal.engine import store
     from aidcal.engine.completions import import_completions, read_sheet
+    obj.local_only("tasks import")
     as_of = not_after_today(as_of)
     with working(_("importing completions")):
         parsed = read_sheet(file, evidence_max_mb(obj))
-        with store.writing(obj.engine) as conn:
+        with obj.writing("tasks.import", file) as conn:
             report = import_completions(conn, parsed, as_of, user())
     click.echo(_("completions: {recorded} recorded ({late} late), {already} already done").format(
         recorded=report.recorded, late=report.late, already=report.already_done))
@@ -178,33 +164,24 @@ def tasks_import(obj, file, as_of):
 def overdue(obj, as_of, authority, plan, unit, town, unit_type, year, limit, fmt, output):
     """Which unit is late on what: a summary (by town and unit type; a city's by county, a province's by city),
     then the longest-overdue rows."""
-    from aidcal.engine import filters as checks
-    from aidcal.engine import overdue as od
-    from aidcal.engine import store
-    as_of = as_of or today()
     if fmt == "xlsx" and not output:
         raise click.UsageError("--format xlsx needs --output FILE")
     if fmt == "table" and output:
         raise click.UsageError("--output writes json, csv or xlsx: give --format too")
-    filters = dict(authority=authority and authority.strip(), plan=plan and plan.strip(),
-                   unit=unit, town=town, unit_type=unit_type, year=year)
-    with store.reading(obj.engine) as conn:
-        checks.check(conn, **filters)
-        if fmt == "table":
-            summary_columns, summary = od.summary(conn, as_of, **filters)
-            rows = od.rows(conn, as_of, limit=limit, **filters)
-        else:
-            rows = od.rows(conn, as_of, **filters)
+    listed = obj.call("overdue", as_of=as_of, authority=authority, plan=plan, unit=unit, town=town, unit_type=unit_type,
+                      year=year, limit=limit, table=fmt == "table")
+    as_of, rows = listed["as_of"], listed["rows"]
     if fmt != "table":
         from aidcal.actions.exports import write
-        write(rows, od.COLUMNS, HEADERS, fmt, output, title=f"逾期任务（截至 {as_of}）")
+        write(rows, listed["columns"], HEADERS, fmt, output, title=f"逾期任务（截至 {as_of}）")
         if output:
             say(_("{n} overdue rows written to {file}").format(n=len(rows), file=output))
         return
+    summary = listed["summary"]
     total = sum(s["overdue"] for s in summary)
     title = f"逾期汇总（截至 {as_of}）：{total} 项逾期，{sum(s['units'] for s in summary)} 个单位"
     if len(summary) > limit:  # a province has thousands of town × type groups
         title += f"；显示逾期最多的 {limit} 组（共 {len(summary)} 组，--limit 调整）"
-    print_table(title, summary[:limit], summary_columns, HEADERS)
+    print_table(title, summary[:limit], listed["summary_columns"], HEADERS)
     print_table(f"逾期最久的 {len(rows)} 项", rows,
                 ["unit", "unit_name", "task", "period", "due", "days_overdue", "workdays_overdue"], HEADERS)

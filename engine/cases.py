@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from aidcal.i18n import N_, _
 
-from . import authorities, idnumber, rules, sheets, store
+from . import audit, authorities, idnumber, rules, sheets, store
 from . import programmes as progs
 from .errors import InputError, RowProblems
 from .guards import GUARDS
@@ -371,7 +371,7 @@ def record_sheet(conn: Connection, path, as_of: date, by: str) -> int:
     return len(data.rows)
 
 
-def import_file(engine, path, programme_key: str, term: str, as_of: date, by: str) -> int:
+def import_file(engine, path, programme_key: str, term: str, as_of: date, by: str, entry: audit.Entry) -> int:
     """Import a case file all or nothing: validate every row first (a read
     transaction: the roster and the IDs already known), then write the cases in
     one write transaction, so a bad file never holds the write lock."""
@@ -381,7 +381,7 @@ def import_file(engine, path, programme_key: str, term: str, as_of: date, by: st
         unit_types = dict(conn.execute(select(u.c.code, u.c.type_mask)).all())
         known = existing_ids(conn, programme_key, term)
         validate(conn, path, programme, term, unit_types, known, as_of)
-    with store.writing(engine) as conn:
+    with audit.audited(engine, entry) as conn:
         return import_cases(conn, path, programme, term, as_of, by)
 
 

@@ -10,6 +10,11 @@ class InputError(Exception):
         super().__init__("\n".join(self.problems))
 
 
+class Refused(Exception):
+    """An act the actor may not do (engine/access.py): one line naming what and why;
+    the CLI exits 3, the server answers 403, and the refusal is audited."""
+
+
 ROWS_LISTED = 200  # a sheet with thousands of bad rows lists the first ones, then says how many more
 
 

@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from sqlalchemy import Column, Date, Integer, MetaData, String, Table, and_, exists, func, literal, or_, select, true, update
 from sqlalchemy.engine import Connection
 
-from . import notices, store
+from . import audit, notices, store
 from .case_tasks import complete_from_cases
 from .errors import one_line
 from .models import instance as i
@@ -103,7 +103,7 @@ def rehearse(engine, as_of: date, by: str, channels=()) -> RunResult:
     return result
 
 
-def nightly(engine, as_of: date, by: str, channels=(), alerts: str | None = None) -> RunResult:
+def nightly(engine, as_of: date, by: str, channels=(), alerts: str | None = None, actor: str | None = None) -> RunResult:
     """The nightly run as one transaction, shared by `aidcal escalate` and the daemon.
 
     A run that fails rolls back whole; its failure is then recorded in a
@@ -111,7 +111,7 @@ def nightly(engine, as_of: date, by: str, channels=(), alerts: str | None = None
     `alerts` channel in the outbox, and the error raised again, so the next run
     takes everything this one missed."""
     try:
-        with store.writing(engine) as conn:
+        with audit.audited(engine, audit.Entry(actor or by, "escalate", object=as_of.isoformat())) as conn:
             return escalate(conn, as_of, by, channels)
     except Exception as exc:
         with store.writing(engine) as conn:

@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy import and_, exists, false, func, or_, select
 from sqlalchemy.engine import Connection
 
-from . import idnumber, sheets, store
+from . import audit, idnumber, sheets, store
 from . import programmes as progs
 from .errors import InputError, RowProblems
 from .masking import mask_number
@@ -96,7 +96,7 @@ def _rows(path, units: set[str], as_of: date):
         yield name, row_no, row, errors
 
 
-def import_file(engine, path, year: int, as_of: date, by: str) -> dict:
+def import_file(engine, path, year: int, as_of: date, by: str, entry: audit.Entry) -> dict:
     """Import a school year's identifications all or nothing, then link the cases of
     that school year that wait for them. Returns {imported, linked, differing}."""
     with store.reading(engine) as conn:
@@ -116,7 +116,8 @@ def import_file(engine, path, year: int, as_of: date, by: str) -> dict:
     problems.check()
     if not count:
         raise InputError(f"{path}: no identifications below the header")
-    with store.writing(engine) as conn:
+    entry.rows = count
+    with audit.audited(engine, entry) as conn:
         unit_ids = dict(conn.execute(select(u.c.code, u.c.id)).all())
         stamp = store.now()
         created = store.driver_value(conn, ident.c.created_at, stamp)

@@ -334,6 +334,41 @@ class CaseDocument(SQLModel, table=True):
     by: str
 
 
+class AppUser(SQLModel, table=True):
+    """Someone who reaches the database through the bureau's server. The role and scope
+    decide what they may do (engine/access.py); only a hash of their token is kept, so
+    the database alone lets no one in."""
+    __tablename__ = "app_user"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=64)
+    role: str = Field(max_length=16)  # supervisor, unit, auditor
+    scope: str = Field(max_length=32)  # a supervisor's or auditor's authority code; a unit's code
+    token_sha256: str = Field(unique=True, max_length=64)
+    created_at: datetime
+    created_by: str
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+
+
+class AuditEntry(SQLModel, table=True):
+    """One write or refusal, chained: each entry's hash covers its fields and the
+    previous entry's hash, so an entry edited, deleted, inserted or reordered breaks
+    the chain at that point (engine/audit.py)."""
+    __tablename__ = "audit"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime
+    actor: str = Field(max_length=80)
+    action: str = Field(max_length=48)
+    object: str = ""  # the unit, case, scope or file the write was about
+    outcome: str = Field(max_length=16)  # done, refused
+    rows: int = 0  # rows the write inserted into the recorded tables
+    written: str = "{}"  # JSON: table -> [[first id, last id], …] of those rows
+    digest: str = Field(default="", max_length=64)  # sha256 of those rows as written
+    summary: str = ""  # what was done, never a personal number
+    prev: str = Field(max_length=64)
+    hash: str = Field(unique=True, max_length=64)
+
+
 plan = Plan.__table__
 unit = Unit.__table__
 task = Task.__table__
@@ -354,3 +389,5 @@ case_document = CaseDocument.__table__
 rule_file = RuleFile.__table__
 identification = Identification.__table__
 identification_review = IdentificationReview.__table__
+app_user = AppUser.__table__
+audit = AuditEntry.__table__

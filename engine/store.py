@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -22,7 +22,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from .errors import InputError
 
 DEFAULT_URL = "sqlite:///state.db"
-SCHEMA_HEAD = "0009"  # the newest migration in engine/migrations/versions
+SCHEMA_HEAD = "0010"  # the newest migration in engine/migrations/versions
 BUSY_TIMEOUT_MS = 30_000
 BEIJING = ZoneInfo("Asia/Shanghai")
 LOCK_RETRIES = 5
@@ -240,6 +240,11 @@ def shown_moment(moment: datetime | None) -> str | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(BEIJING).isoformat(timespec="seconds")
+
+
+def day_start(day: date) -> datetime:
+    """Midnight in Beijing of a day, as the UTC moment stored moments compare with."""
+    return datetime(day.year, day.month, day.day, tzinfo=BEIJING).astimezone(UTC)
 
 
 def now() -> datetime:

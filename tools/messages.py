@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "locale" / "zh_CN" / "LC_MESSAGES" / "aidcal.po"
 MO = PO.with_suffix(".mo")
-SOURCES = ["cli.py", "daemon.py", "i18n.py", "commands", "engine", "actions"]
+SOURCES = ["cli.py", "daemon.py", "i18n.py", "client.py", "server.py", "commands", "engine", "actions"]
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 
 

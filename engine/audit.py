@@ -1,0 +1,214 @@
+"""The audit record: one chained entry per write or refusal, which no one can quietly edit.
+
+Each entry's hash covers its own fields and the previous entry's hash, so an entry edited,
+deleted, inserted or moved breaks the chain where it happened, and a head hash kept outside
+the database (a monthly report) shows a cut tail. An entry also carries a digest of the rows
+its write inserted into the recorded tables (history, cases, steps, notices…), found by id:
+`verify(data=True)` reads them again and names those changed since. Updates to current-state
+rows are recorded by the history rows the write inserts beside them, which the digest covers;
+a direct UPDATE of an older row is outside what the digest can see (docs/deployment.md).
+
+The entry is appended last in its write's transaction, under a lock held only from there to
+the commit, so the chain is a line even on PostgreSQL and unrelated writers wait no longer
+than one insert.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import func, literal_column, select
+from sqlalchemy.engine import Connection
+
+from . import store
+from .models import audit as a
+from .models import case_document, case_event, event, evidence, identification_review, rule_file, run, step
+
+GENESIS = "0" * 64
+# The tables whose inserted rows an entry's digest covers: rows written once and never
+# changed (the history of tasks and cases, identification reviews, evidence, documents,
+# rules, runs and their steps), so their content as written is what the record vouches for.
+RECORDED = (event, case_event, identification_review, evidence, case_document, rule_file, run, step)
+
+
+@dataclass
+class Entry:
+    """What a write says of itself; `summary` never holds a personal number."""
+    actor: str
+    action: str
+    object: str = ""
+    summary: str = ""
+    outcome: str = "done"
+    rows: int | None = None  # the write's own count where it is not its history rows (an identification import)
+
+
+def _moment(value: datetime) -> str:
+    return store.shown_moment(value)
+
+
+def chained(prev: str, row) -> str:
+    """The entry's hash: its fields in a fixed order with the previous hash (the id is
+    left out: the order is the chain's own, by `prev`)."""
+    fields = [prev, _moment(row["at"]), row["actor"], row["action"], row["object"], row["outcome"],
+              row["rows"], row["written"], row["digest"], row["summary"]]
+    return hashlib.sha256(json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
+
+
+def _marks(conn: Connection) -> dict[str, int]:
+    """The highest id of every recorded table, in one statement."""
+    query = select(*[select(func.coalesce(func.max(t.c.id), 0)).scalar_subquery().label(t.name) for t in RECORDED])
+    return dict(conn.execute(query).one()._mapping)
+
+
+def _row_text(table, row) -> str:
+    return json.dumps([table.name, *[v.isoformat() if isinstance(v, (date, datetime)) else
+                                     v.hex() if isinstance(v, bytes) else v for v in row]],
+                      ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _runs(ids: list[int]) -> list[list[int]]:
+    runs: list[list[int]] = []
+    for i in ids:
+        if runs and runs[-1][1] == i - 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    return runs
+
+
+def _written(conn: Connection, marks: dict[str, int]) -> tuple[int, dict, str]:
+    """The rows this transaction inserted: their count, their id runs per table, their digest."""
+    now = _marks(conn)
+    digest, count, written = hashlib.sha256(), 0, {}
+    for table in RECORDED:
+        if now[table.name] == marks[table.name]:
+            continue
+        query = select(table).where(table.c.id > marks[table.name]).order_by(table.c.id)
+        if conn.dialect.name == "postgresql":  # other writers' rows may be interleaved: keep this transaction's
+            query = query.where(literal_column("xmin::text::bigint") == literal_column("txid_current() & 4294967295"))
+        ids = []
+        for row in conn.execute(query.execution_options(yield_per=10_000)):
+            digest.update(_row_text(table, row).encode())
+            ids.append(row.id)
+        if ids:
+            written[table.name] = _runs(ids)
+            count += len(ids)
+    return count, written, digest.hexdigest() if count else ""
+
+
+def append(conn: Connection, entry: Entry, rows: int = 0, written: dict | None = None, digest: str = "") -> str:
+    """Append one entry at the chain's head; returns its hash."""
+    store.lock(conn, "audit")  # from here to the commit: the chain stays one line
+    last = conn.execute(select(a.c.hash).order_by(a.c.id.desc()).limit(1)).scalar() or GENESIS
+    row = dict(at=store.now(), actor=entry.actor[:80], action=entry.action, object=entry.object[:200],
+               outcome=entry.outcome, rows=rows if entry.rows is None else entry.rows,
+               written=json.dumps(written or {}, separators=(",", ":")), digest=digest,
+               summary=entry.summary[:500], prev=last)
+    row["hash"] = chained(last, row)
+    conn.execute(a.insert().values(**row))
+    return row["hash"]
+
+
+@contextmanager
+def audited(engine, entry: Entry, expired=None):
+    """A write transaction that ends with its audit entry: the entry and the write
+    commit together or not at all. If `expired()` (a server request's time limit,
+    the shell's clock) says so at the end, the write rolls back instead, so a request
+    that timed out wrote nothing."""
+    with store.writing(engine) as conn:
+        marks = _marks(conn)
+        yield conn
+        if expired is not None and expired():
+            raise TimeoutError("the request's time ran out before its write committed")
+        append(conn, entry, *_written(conn, marks))
+
+
+def refused(engine, entry: Entry, why: str) -> None:
+    """A refusal is recorded in a transaction of its own: the refused write left nothing."""
+    entry.outcome, entry.summary = "refused", why
+    with store.writing(engine) as conn:
+        append(conn, entry)
+
+
+@dataclass
+class Verdict:
+    entries: int
+    head: str
+    broken: str | None = None  # the first break of the chain, in words
+    changed: list[str] | None = None  # rows written by the latest entries that differ now
+
+
+def verify(conn: Connection, head: str | None = None, data: bool = False, latest: int = 1000) -> Verdict:
+    """Walk the chain from the start; name the first entry edited, deleted, inserted or moved,
+    and (with a head hash kept outside) a tail that was cut off."""
+    from aidcal.i18n import _
+    previous, before, seen, count, found = None, GENESIS, {GENESIS}, 0, head is None
+    for row in conn.execute(select(a).order_by(a.c.id).execution_options(yield_per=10_000)).mappings():
+        count += 1
+        if chained(row["prev"], row) != row["hash"]:
+            return Verdict(count, before, _("audit entry {id} was edited after it was written").format(id=row["id"]))
+        if row["prev"] != before:
+            if previous is not None and row["prev"] == previous["prev"]:
+                why = _("audit entry {id} was inserted: the entry after it does not follow it").format(id=previous["id"])
+            elif row["prev"] in seen:
+                why = _("audit entry {id} is out of its place in the chain").format(id=row["id"])
+            else:
+                why = _("an audit entry before entry {id} was deleted").format(id=row["id"])
+            return Verdict(count, before, why)
+        seen.add(row["hash"])
+        found = found or row["hash"] == head
+        previous, before = row, row["hash"]
+    if not found:
+        return Verdict(count, before, _("the head {head} is not in the chain: entries were removed from its end, "
+                                        "or it is another database's").format(head=head))
+    return Verdict(count, before, None, _changed_rows(conn, latest) if data else None)
+
+
+def _changed_rows(conn: Connection, latest: int) -> list[str]:
+    from aidcal.i18n import _
+    tables = {t.name: t for t in RECORDED}
+    entries = conn.execute(select(a.c.id, a.c.written, a.c.digest, a.c.rows).where(a.c.digest != "")
+                           .order_by(a.c.id.desc()).limit(latest)).all()
+    changed = []
+    for entry in reversed(entries):
+        digest, places, lost = hashlib.sha256(), [], False
+        for name, runs in json.loads(entry.written).items():
+            table, ids = tables[name], []
+            for lo, hi in runs:
+                for row in conn.execute(select(table).where(table.c.id.between(lo, hi)).order_by(table.c.id)
+                                        .execution_options(yield_per=10_000)):
+                    digest.update(_row_text(table, row).encode())
+                    ids.append(row.id)
+                places.append(f"{name} {lo}–{hi}" if lo != hi else f"{name} {lo}")
+            wanted = [i for lo, hi in runs for i in range(lo, hi + 1)]
+            if ids != wanted:
+                gone, lost = sorted(set(wanted) - set(ids)), True
+                changed.append(_("audit entry {id}: rows it wrote are gone: {table} {rows}").format(
+                    id=entry.id, table=name, rows="、".join(map(str, gone[:10])) + ("…" if len(gone) > 10 else "")))
+        if digest.hexdigest() != entry.digest and not lost:
+            changed.append(_("audit entry {id}: rows it wrote were changed since: {rows}").format(
+                id=entry.id, rows="、".join(places)))
+    return changed
+
+
+def show(conn: Connection, unit: str | None = None, actor: str | None = None, since: date | None = None,
+         action: str | None = None, outcome: str | None = None, limit: int | None = None) -> list[dict]:
+    query = select(a).order_by(a.c.id.desc())
+    if outcome:
+        query = query.where(a.c.outcome == outcome)
+    if unit:
+        query = query.where(a.c.object == unit)
+    if actor:
+        query = query.where(a.c.actor == actor)
+    if action:
+        query = query.where(a.c.action == action)
+    if since:
+        query = query.where(a.c.at >= store.day_start(since))
+    if limit:
+        query = query.limit(limit)
+    return [dict(id=r.id, at=store.shown_moment(r.at), actor=r.actor, action=r.action, object=r.object,
+                 outcome=r.outcome, rows=r.rows, summary=r.summary, hash=r.hash)
+            for r in reversed(conn.execute(query).all())]

@@ -1,0 +1,149 @@
+"""`aidcal serve`: the bureau's server, one process in front of the database, behind the
+bureau's TLS reverse proxy (docs/deployment.md).
+
+Every request names one act of engine/service.py and carries a user's token; the act is
+authorised, run and audited there, exactly as a local command's. What FastAPI and uvicorn
+do not bring is here: a limit on request bodies (counted as they arrive, not trusted from
+Content-Length), a time limit on requests that never leaves a write half done (a write past
+its deadline rolls back instead of committing), and a limit on failed authentications per
+token and address. Like the CLI and the daemon, this is a shell: it reads the clock.
+"""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections import defaultdict, deque
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from aidcal import __version__, i18n
+from aidcal.engine import access, audit, service, store
+from aidcal.engine.errors import InputError, Refused, one_line
+from aidcal.engine.masking import mask_personal
+from aidcal.i18n import _
+
+FAILURES_ALLOWED = 10  # failed authentications per token and per address …
+FAILURE_WINDOW = 60.0  # … within this many seconds; then 429 until the window passes
+
+
+class BodyLimit:
+    """ASGI middleware: a request body larger than `limit` bytes is refused (413) as soon
+    as it is known to be, without reading the rest."""
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            return await _answer(send, 413, _("the request is larger than the server's limit of {mb} MB").format(
+                mb=self.limit // (1024 * 1024)))
+        seen = 0
+
+        async def counted():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _TooLarge()
+            return message
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await _answer(send, 413, _("the request is larger than the server's limit of {mb} MB").format(
+                mb=self.limit // (1024 * 1024)))
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _answer(send, status: int, problem: str) -> None:
+    body = json.dumps({"problems": [problem]}, ensure_ascii=False).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class Failures:
+    """Failed authentications, remembered per key (a token's hash, an address) for a window."""
+
+    def __init__(self):
+        self.seen: dict[str, deque] = defaultdict(deque)
+
+    def blocked(self, keys, now: float) -> bool:
+        for key in keys:
+            times = self.seen[key]
+            while times and now - times[0] > FAILURE_WINDOW:
+                times.popleft()
+        return any(len(self.seen[k]) >= FAILURES_ALLOWED for k in keys)
+
+    def add(self, keys, now: float) -> None:
+        for key in keys:
+            self.seen[key].append(now)
+
+
+def create(url: str, max_body_mb: int = 60, timeout: float = 60.0, today=None) -> FastAPI:
+    """The server's application on the database at `url`; `today` is its clock."""
+    from aidcal.commands.shell import today as beijing_today
+    engine = store.connect(url)
+    today = today or beijing_today
+    failures = Failures()
+    app = FastAPI(title="aidcal", version=__version__, docs_url=None, redoc_url=None)  # no CDN: the schema alone
+
+    def error(status: int, problems) -> JSONResponse:
+        return JSONResponse({"problems": [mask_personal(p) for p in problems]}, status_code=status)
+
+    @app.get("/health")
+    def health():
+        return {"status": "ok", "version": __version__}
+
+    @app.post("/api/{name}")
+    async def act(name: str, request: Request):
+        i18n.use("en" if request.headers.get("x-aidcal-lang") == "en" else "zh")
+        address = request.client.host if request.client else "?"
+        token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        keys = (f"token:{hashlib.sha256(token.encode()).hexdigest()[:16]}", f"address:{address}")
+        if failures.blocked(keys, time.monotonic()):
+            return error(429, [_("too many failed logins from this token or address; wait a minute")])
+        actor = await run_in_threadpool(_authenticate, engine, token)
+        if actor is None:
+            failures.add(keys, time.monotonic())
+            await run_in_threadpool(audit.refused, engine, audit.Entry(f"unknown@{address}", name),
+                                    "unknown or revoked token")
+            return error(401, [_("the token is unknown or revoked; ask the bureau for a new one")])
+        try:
+            params = (await request.json()).get("params", {})
+            if not isinstance(params, dict):
+                raise ValueError
+        except (ValueError, AttributeError):
+            return error(400, [_("the request is not JSON with a \"params\" object")])
+        deadline = time.monotonic() + timeout
+        try:
+            result = await asyncio.wait_for(run_in_threadpool(
+                service.call, engine, actor, name, params, today(), lambda: time.monotonic() > deadline), timeout + 5)
+        except InputError as exc:
+            return error(400, exc.problems)
+        except Refused as exc:
+            return error(403, [str(exc)])
+        except TimeoutError:
+            return error(504, [_("the request took longer than {s} s; nothing was written").format(s=int(timeout))])
+        except Exception as exc:  # a bug or the database: one line, no locals, no SQL
+            return error(500, [one_line(exc)])
+        return JSONResponse(result)
+
+    app.add_middleware(BodyLimit, limit=max_body_mb * 1024 * 1024)
+    return app
+
+
+def _authenticate(engine, token: str):
+    if not token.startswith(access.TOKEN_PREFIX):
+        return None
+    with store.reading(engine) as conn:
+        return access.authenticate(conn, token)

@@ -1,0 +1,111 @@
+"""The audit record no one can quietly edit: every write leaves one chained entry, and
+`audit verify` names the first entry edited, deleted or inserted behind aidcal's back (here
+with plain SQL, as someone with the database file or psql would), a cut tail (against a head
+kept outside), and rows the latest entries wrote that were changed since."""
+import json
+
+from sqlalchemy import text
+
+from aidcal.engine import store
+
+
+def _entries(aidcal):
+    return json.loads(aidcal("audit", "show", "--limit", "0", "--format", "json").stdout)
+
+
+def _busy(county):
+    county("tasks", "done", "--unit", "S001", "system-update", "--period", "2021-01", "--as-of", "2021-01-19")
+    county("tasks", "reopen", "--unit", "S001", "system-update", "--period", "2021-01", "--reason", "错报",
+           "--as-of", "2021-01-20")
+    county("tasks", "done", "--unit", "S002", "system-update", "--period", "2021-01", "--as-of", "2021-01-20")
+    county("escalate", "--as-of", "2021-02-01")
+
+
+def _behind_aidcals_back(aidcal, *sql):
+    """What a person with the file or psql does: first the guard trigger, then the edit."""
+    with store.writing(aidcal.engine()) as conn:
+        if conn.dialect.name == "sqlite":
+            conn.execute(text("DROP TRIGGER audit_no_update"))
+            conn.execute(text("DROP TRIGGER audit_no_delete"))
+        else:
+            conn.execute(text("ALTER TABLE audit DISABLE TRIGGER audit_append_only"))
+        for statement in sql:
+            conn.execute(text(statement))
+
+
+def test_every_write_leaves_one_entry_and_the_chain_verifies(county):
+    _busy(county)
+    entries = _entries(county)
+    assert [e["action"] for e in entries][-4:] == ["tasks.done", "tasks.reopen", "tasks.done", "escalate"]
+    assert all(e["actor"].startswith("local:") for e in entries)  # local commands act as the operator
+    done = entries[-4]
+    assert done["object"] == "S001" and done["rows"] == 1 and "system-update" in done["summary"]
+    result = county("audit", "verify", "--data")
+    assert f"{len(entries)} entries; head {entries[-1]['hash']}" in result.stdout
+    assert county("audit", "verify", "--head", entries[2]["hash"]).exit_code == 0
+
+
+def test_audit_rows_cannot_be_changed_through_the_database_by_accident(county):
+    _busy(county)
+    import pytest
+    from sqlalchemy.exc import DatabaseError
+    with pytest.raises(DatabaseError), store.writing(county.engine()) as conn:
+        conn.execute(text("UPDATE audit SET summary = 'nothing happened'"))
+    with pytest.raises(DatabaseError), store.writing(county.engine()) as conn:
+        conn.execute(text("DELETE FROM audit"))
+
+
+def test_an_edited_entry_is_named(county):
+    _busy(county)
+    target = _entries(county)[-3]["id"]
+    _behind_aidcals_back(county, f"UPDATE audit SET actor = 'someone else' WHERE id = {target}")
+    result = county("audit", "verify", ok=False)
+    assert result.exit_code == 1 and f"audit entry {target} was edited" in result.stderr
+
+
+def test_a_deleted_entry_is_named(county):
+    _busy(county)
+    entries = _entries(county)
+    _behind_aidcals_back(county, f"DELETE FROM audit WHERE id = {entries[-3]['id']}")
+    result = county("audit", "verify", ok=False)
+    assert f"an audit entry before entry {entries[-2]['id']} was deleted" in result.stderr
+
+
+def test_an_inserted_entry_is_named(county):
+    """A forger who knows the hash rule: the entry itself checks, the next one no longer follows."""
+    from aidcal.engine.audit import chained
+    _busy(county)
+    entries = _entries(county)
+    before, after = entries[-3], entries[-2]
+    forged = dict(at=store.now(), actor="local:root", action="tasks.waive", object="S003", outcome="done", rows=0,
+                  written="{}", digest="", summary="", prev=before["hash"])
+    forged["hash"] = chained(before["hash"], forged)
+    _behind_aidcals_back(county, f"UPDATE audit SET id = id + 1000 WHERE id >= {after['id']}")  # room for it
+    with store.writing(county.engine()) as conn:
+        from aidcal.engine.models import audit
+        conn.execute(audit.insert().values(id=after["id"], **forged))
+    result = county("audit", "verify", ok=False)
+    assert f"audit entry {after['id']} was inserted" in result.stderr
+
+
+def test_a_cut_tail_is_found_against_the_head_kept_outside(county):
+    _busy(county)
+    head = county("audit", "verify").stdout.split("head ")[1].strip()
+    last = _entries(county)[-1]["id"]
+    _behind_aidcals_back(county, f"DELETE FROM audit WHERE id = {last}")
+    assert county("audit", "verify").exit_code == 0  # the chain alone cannot tell…
+    result = county("audit", "verify", "--head", head, ok=False)  # …the head kept in the monthly report can
+    assert result.exit_code == 1 and "not in the chain" in result.stderr
+
+
+def test_rows_changed_since_their_entry_wrote_them_are_named(county):
+    _busy(county)
+    done = [e for e in _entries(county) if e["action"] == "tasks.done"][0]
+    event_id = county.scalar("SELECT max(id) FROM event WHERE kind = 'done' AND by = 'tester' "
+                             "AND detail = '' AND on_date = '2021-01-19'")
+    with store.writing(county.engine()) as conn:
+        conn.execute(text(f"UPDATE event SET by = 'nobody' WHERE id = {event_id}"))
+    result = county("audit", "verify", "--data", ok=False)
+    assert result.exit_code == 1 and f"audit entry {done['id']}: rows it wrote were changed since: event {event_id}" \
+        in result.stderr
+    assert county("audit", "verify").exit_code == 0  # the chain itself is whole

@@ -1,0 +1,204 @@
+"""The bureau's server as schools, supervisors and auditors meet it: a real `aidcal serve`
+process on a loopback port, the CLI pointed at it, each role able to do its own work and
+refused the rest, every refusal in the audit log, and outputs identical to local ones."""
+import json
+import os
+import socket
+import stat
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from aidcal import cli as aidcal_cli
+
+AIDCAL = str(Path(sys.executable).parent / "aidcal")
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, url: str, workdir: Path):
+        self.port = _port()
+        self.address = f"http://127.0.0.1:{self.port}"
+        self.log = open(workdir / "server.log", "w")
+        self.proc = subprocess.Popen([AIDCAL, "--db", url, "serve", "--port", str(self.port), "--max-body-mb", "2"],
+                                     stdout=self.log, stderr=subprocess.STDOUT, cwd=workdir)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{self.address}/health", timeout=1).read()
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.1)
+        self.stop()
+        raise AssertionError("aidcal serve did not start: " + (workdir / "server.log").read_text())
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+@pytest.fixture
+def served(county, tmp_path):
+    """The county with a user of each role, and its server running."""
+    tokens = {}
+    for name, role, scope in [("sup", "supervisor", "340621"), ("s1", "unit", "S001"), ("s2", "unit", "S002"),
+                              ("aud", "auditor", "340621"), ("elsewhere", "supervisor", "340622")]:
+        tokens[name] = county("users", "add", name, "--role", role, "--scope", scope).stdout.strip()
+    server = Server(county.url, tmp_path)
+    yield county, server, tokens
+    server.stop()
+
+
+def remote(server, token, *args, ok=True, env=None):
+    """The CLI on a school's machine: no database, only the server and a token."""
+    result = CliRunner().invoke(aidcal_cli.cli, [str(a) for a in args], env={
+        "AIDCAL_SERVER": server.address, "AIDCAL_TOKEN": token, "AIDCAL_LANG": "en", "AIDCAL_DB": None,
+        "AIDCAL_USER": "typed-by-hand", **(env or {})}, catch_exceptions=False)
+    if ok:
+        assert result.exit_code == 0, f"exit {result.exit_code}: {result.stderr}{result.stdout}"
+    return result
+
+
+def refused(result, *words):
+    assert result.exit_code == 3, f"exit {result.exit_code}: {result.stderr}{result.stdout}"
+    line = result.stderr.strip()
+    assert line.startswith("refused: ") and "\n" not in line and all(w in line for w in words), line
+
+
+def test_a_school_sees_and_does_its_own_work_exactly_as_locally(served):
+    county, server, tokens = served
+    for fmt in ("json", "table"):
+        local = county("tasks", "list", "--unit", "S001", "--as-of", "2021-03-01", "--format", fmt).stdout
+        assert remote(server, tokens["s1"], "tasks", "list", "--unit", "S001", "--as-of", "2021-03-01",
+                      "--format", fmt).stdout == local
+    done = remote(server, tokens["s1"], "tasks", "done", "--unit", "S001", "system-update", "--period", "2021-01",
+                  "--as-of", "2021-01-19")
+    assert "done on 2021-01-19" in done.stdout
+    history = json.loads(county("tasks", "history", "--unit", "S001", "system-update", "--period", "2021-01",
+                                "--format", "json").stdout)
+    assert history[-1]["by"] == "s1"  # the token's user, never the name typed into AIDCAL_USER
+    # a central school's operator does its village kindergarten's work too
+    remote(server, tokens["s1"], "tasks", "list", "--unit", "K001", "--as-of", "2021-03-01")
+
+
+def test_evidence_travels_to_the_server_and_back_unchanged(served, tmp_path):
+    county, server, tokens = served
+    proof = tmp_path / "月报.pdf"
+    proof.write_bytes(b"%PDF-1.4 evidence \x00\xff")
+    remote(server, tokens["s1"], "tasks", "done", "--unit", "S001", "monthly-report", "--period", "2021-02",
+           "--as-of", "2021-02-26", "--evidence", proof)
+    county("tasks", "evidence", "--unit", "S001", "monthly-report", "--period", "2021-02", "--output", tmp_path / "out")
+    assert (tmp_path / "out" / "月报.pdf").read_bytes() == proof.read_bytes()
+
+
+def test_a_school_is_refused_another_schools_work_and_a_supervisors_acts(served):
+    county, server, tokens = served
+    before = county.dump()
+    refused(remote(server, tokens["s1"], "tasks", "list", "--unit", "S002", ok=False), "S002")
+    refused(remote(server, tokens["s1"], "tasks", "done", "--unit", "S002", "system-update", "--period", "2021-01",
+                   "--as-of", "2021-01-19", ok=False), "S002")
+    refused(remote(server, tokens["s1"], "tasks", "history", "--unit", "S003", "monthly-report", ok=False))
+    refused(remote(server, tokens["s1"], "tasks", "extend", "--unit", "S001", "monthly-report", "--period", "2021-01",
+                   "--to", "2021-02-10", "--reason", "x", ok=False), "supervisor")
+    refused(remote(server, tokens["s1"], "overdue", "--as-of", "2021-07-15", ok=False))
+    refused(remote(server, tokens["s1"], "tasks", "list", "--unit", "NOPE", ok=False), "NOPE")  # no hint what exists
+    after = county.dump()
+    assert {k: v for k, v in after.items() if k not in ("audit", "lease")} == \
+           {k: v for k, v in before.items() if k not in ("audit", "lease")}
+    audit = json.loads(county("audit", "show", "--outcome", "refused", "--format", "json").stdout)
+    assert [(e["actor"], e["action"]) for e in audit] == [
+        ("s1", "tasks.list"), ("s1", "tasks.done"), ("s1", "tasks.history"), ("s1", "tasks.extend"), ("s1", "overdue"),
+        ("s1", "tasks.list")]
+
+
+def test_a_supervisor_acts_in_its_subtree_only_and_an_auditor_never_writes(served):
+    county, server, tokens = served
+    local = county("overdue", "--as-of", "2021-07-15", "--format", "json").stdout
+    assert remote(server, tokens["sup"], "overdue", "--as-of", "2021-07-15", "--format", "json").stdout == local
+    assert remote(server, tokens["aud"], "overdue", "--as-of", "2021-07-15", "--format", "json").stdout == local
+    remote(server, tokens["sup"], "tasks", "extend", "--unit", "S002", "monthly-report", "--period", "2021-01",
+           "--to", "2021-02-10", "--reason", "停电", "--as-of", "2021-01-20")
+    refused(remote(server, tokens["elsewhere"], "tasks", "list", "--unit", "S001", ok=False), "S001")
+    refused(remote(server, tokens["elsewhere"], "overdue", "--authority", "340621", ok=False), "340621")
+    refused(remote(server, tokens["aud"], "tasks", "done", "--unit", "S001", "monthly-report", "--period", "2021-01",
+                   ok=False), "auditor")
+    refused(remote(server, tokens["aud"], "tasks", "waive", "--unit", "S001", "monthly-report", "--period", "2021-01",
+                   "--reason", "x", ok=False), "auditor")
+    outcomes = {(e["actor"], e["outcome"]) for e in json.loads(county("audit", "show", "--format", "json").stdout)}
+    assert {("sup", "done"), ("elsewhere", "refused"), ("aud", "refused")} <= outcomes
+
+
+def test_a_revoked_or_unknown_token_is_refused_and_recorded(served):
+    county, server, tokens = served
+    remote(server, tokens["s2"], "tasks", "list", "--unit", "S002")
+    county("users", "revoke", "s2")
+    refused(remote(server, tokens["s2"], "tasks", "list", "--unit", "S002", ok=False), "revoked")
+    refused(remote(server, "aidcal_made-up", "tasks", "list", "--unit", "S002", ok=False), "revoked")
+    entries = json.loads(county("audit", "show", "--outcome", "refused", "--format", "json").stdout)
+    assert len(entries) == 2 and all(e["actor"].startswith("unknown@127.0.0.1") for e in entries)
+
+
+def test_bad_requests_are_one_line_and_bodies_are_limited(served):
+    county, server, tokens = served
+    result = remote(server, tokens["s1"], "tasks", "done", "--unit", "S001", "no-such-task", ok=False)
+    assert result.exit_code == 2 and result.stderr.startswith("error: ") and "no-such-task" in result.stderr
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    conn.putrequest("POST", "/api/tasks.list")  # 3 MB announced: refused before a byte of it is read
+    conn.putheader("Authorization", f"Bearer {tokens['s1']}")
+    conn.putheader("Content-Length", str(3 * 1024 * 1024))
+    conn.endheaders()
+    answer = conn.getresponse()
+    assert answer.status == 413 and "limit of 2 MB" in json.loads(answer.read())["problems"][0]
+    assert urllib.request.urlopen(f"{server.address}/openapi.json", timeout=5).status == 200
+
+
+def test_login_keeps_the_token_for_this_user_alone(served, tmp_path):
+    county, server, tokens = served
+    env = {"AIDCAL_SERVER": None, "AIDCAL_TOKEN": None, "XDG_CONFIG_HOME": str(tmp_path / "config"),
+           "AIDCAL_LANG": "en", "AIDCAL_DB": None}
+    cli = aidcal_cli.cli
+    result = CliRunner().invoke(cli, ["login", "--server", "http://192.0.2.1:8790"], input=tokens["s1"] + "\n", env=env)
+    assert result.exit_code == 2 and "plain http" in result.stderr
+    result = CliRunner().invoke(cli, ["login", "--server", server.address], input=tokens["s1"] + "\n", env=env)
+    assert result.exit_code == 0, result.stderr
+    saved = tmp_path / "config" / "aidcal" / "credentials.json"
+    assert stat.S_IMODE(os.stat(saved).st_mode) == 0o600
+    listed = CliRunner().invoke(cli, ["tasks", "list", "--unit", "S001", "--as-of", "2021-03-01", "--format", "json"],
+                                env=env)
+    assert listed.exit_code == 0 and json.loads(listed.stdout)
+    wrong = CliRunner().invoke(cli, ["login", "--server", server.address], input="aidcal_wrong\n", env=env)
+    assert wrong.exit_code == 3 and json.loads(saved.read_text())["token"] == tokens["s1"]
+
+
+def test_commands_for_the_bureau_alone_refuse_to_run_through_the_server(served):
+    county, server, tokens = served
+    result = remote(server, tokens["sup"], "users", "list", ok=False)
+    assert result.exit_code == 2 and "bureau's database" in result.stderr
+
+
+def test_the_operator_reads_users_and_the_audit_log_as_tables(served):
+    county, server, tokens = served
+    county("users", "revoke", "aud")
+    listed = county("users", "list").stdout
+    assert "users: 5" in listed and "s1" in listed and "S001" in listed and tokens["s1"] not in listed
+    remote(server, tokens["s1"], "tasks", "list", "--unit", "S001")
+    refused(remote(server, tokens["s1"], "tasks", "list", "--unit", "S002", ok=False))
+    shown = county("audit", "show").stdout
+    assert "users.revoke" in shown and "refused" in shown and "s1" in shown
