@@ -29,11 +29,11 @@ def identification_import(obj, file, year, as_of):
     from aidcal.engine import identification as ident
     with working(_("importing identifications")):
         result = ident.import_file(obj.engine, file, year, as_of or today(), user())
-    click.echo(f"identification: {result['imported']} imported for the school year {year}; "
-               f"{result['linked']} cases linked")
+    click.echo(_("identification: {imported} imported for the school year {year}; {linked} cases linked").format(
+        imported=result["imported"], year=year, linked=result["linked"]))
     if result["differing"]:
-        click.echo(f"{result['differing']} cases of these students have a different level in their case sheet: "
-                   f"withdraw and re-import them with the identified level", err=True)
+        click.echo(_("{n} cases of these students have a different level in their case sheet: "
+                     "withdraw and re-import them with the identified level").format(n=result["differing"]), err=True)
 
 
 @identification.command("list")
@@ -65,6 +65,7 @@ def identification_review(obj, ident_id, level, categories, reason, as_of):
     from aidcal.engine import store
     with store.writing(obj.engine) as conn:
         result = ident.review(conn, ident_id, level, categories, reason, as_of or today(), user())
-    click.echo(f"identification {ident_id}: {result['level']}"
-               + (f" ({'、'.join(result['categories'])})" if result["categories"] else "")
-               + f"; {result['cases_following']} cases not yet posted follow, {result['cases_kept']} keep theirs")
+    level = _("{level} ({categories})").format(level=result["level"], categories="、".join(result["categories"])) \
+        if result["categories"] else result["level"]
+    click.echo(_("identification {id}: {level}; {following} cases not yet posted follow, {kept} keep theirs").format(
+        id=ident_id, level=level, following=result["cases_following"], kept=result["cases_kept"]))

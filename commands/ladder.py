@@ -55,7 +55,7 @@ def escalate(obj, as_of, dry_run, limit, fmt):
     else:
         print_table(f"{'将' if dry_run else '已'}执行的督办步骤（{as_of}）：{result.taken} 项，显示 {len(shown)} 项", shown,
                     ["unit", "unit_name", "task", "period", "rung", "due_on", "notice"], HEADERS)
-    counts = ", ".join(f"{_(k)} {v}" for k, v in result.counts.items())
+    counts = _(", ").join(f"{_(k)} {v}" for k, v in result.counts.items())
     say((_("escalate as of {day}: would take {n} steps ({counts})") if dry_run else
          _("escalate as of {day}: run {run}: took {n} steps ({counts})")).format(day=as_of, run=result.run_id, n=result.taken,
                                                                                  counts=counts))
@@ -220,7 +220,7 @@ def outbox_deliver(obj):
     from aidcal.engine import delivery
     report = delivery.deliver(obj.engine, obj.notify, utc_now(), send, time.monotonic, time.sleep)
     for error in report.errors:
-        say(f"warning: {error}")
+        say(_("warning: ") + error)
     click.echo(_("outbox: {sent} sent, {failed} failed (will retry), {superseded} superseded").format(
         sent=report.sent, failed=report.failed, superseded=report.superseded))
     if report.failed:
@@ -267,7 +267,7 @@ def engine_run(obj, at, log_file):
         if not (0 <= hour < 24 and 0 <= minute < 60):
             raise ValueError
     except ValueError:
-        raise click.BadParameter(f"'{at}' is not a time (HH:MM)", param_hint="--at") from None
+        raise click.BadParameter(_("'{value}' is not a time (HH:MM)").format(value=at), param_hint="--at") from None
     if log_file:
         logs.configure(json_to=open(log_file, "a", encoding="utf-8", buffering=1))
     daemon.run(obj.engine, obj.notify, hour=hour, minute=minute)

@@ -107,13 +107,13 @@ def units_list(obj, town, unit_type, authority, fmt, output):
     from aidcal.engine.errors import InputError
     from aidcal.engine.units import LIST_COLUMNS, list_units
     if fmt == "xlsx" and not output:
-        raise InputError("--format xlsx needs --output FILE")
+        raise InputError(_("--format xlsx needs --output FILE"))
     with store.reading(obj.engine) as conn:
         filters.check(conn, town=town, unit_type=unit_type, authority=authority)
         rows = list_units(conn, town=town, unit_type=unit_type, authority=authority and authority.strip())
     if fmt == "table":
         if output:
-            raise InputError("--output writes json, csv or xlsx; give --format too")
+            raise InputError(_("--output writes json, csv or xlsx; give --format too"))
         from .shell import print_table
         print_table(f"单位名册：{len(rows)} 个", rows, ["code", "name", "type", "town", "parent", "contact", "phone"], UNIT_HEADERS)
         return

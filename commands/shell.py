@@ -28,9 +28,9 @@ class DateType(click.ParamType):
         try:
             day = date.fromisoformat(value)
         except ValueError:
-            self.fail(f"'{value}' is not a date (YYYY-MM-DD)", param, ctx)
+            self.fail(_("'{value}' is not a date (YYYY-MM-DD)").format(value=value), param, ctx)
         if not 2000 <= day.year <= 2100:  # plans are 2000..2100; working days far from them mean nothing
-            self.fail(f"'{value}' is outside the years aidcal plans for (2000–2100)", param, ctx)
+            self.fail(_("'{value}' is outside the years aidcal plans for (2000–2100)").format(value=value), param, ctx)
         return day
 
 
@@ -48,9 +48,9 @@ class MoneyType(click.ParamType):
         try:
             amount = Decimal(str(value).strip())
         except InvalidOperation:
-            self.fail(f"'{value}' is not an amount in yuan (e.g. 625 or 312.50)", param, ctx)
+            self.fail(_("'{value}' is not an amount in yuan (e.g. 625 or 312.50)").format(value=value), param, ctx)
         if not amount.is_finite() or amount <= 0 or amount != amount.quantize(Decimal("0.01")) or amount > 10_000_000:
-            self.fail(f"'{value}' is not a positive amount in yuan with at most two decimals", param, ctx)
+            self.fail(_("'{value}' is not a positive amount in yuan with at most two decimals").format(value=value), param, ctx)
         return amount
 
 
@@ -120,7 +120,7 @@ class Ctx:
                 loaded = plan.any_loaded(conn)
             if not loaded:
                 engine.dispose()
-                raise InputError(f"no plan is loaded in {store.shown(self.url)}; load one with aidcal calendar load")
+                raise InputError(_("no plan is loaded in {url}; load one with aidcal calendar load").format(url=store.shown(self.url)))
             self._engine = engine
         return self._engine
 
@@ -140,8 +140,9 @@ class Ctx:
         if "aidcal.engine.workdays" in sys.modules:
             from aidcal.engine.workdays import years_without_notice
             for year in years_without_notice():
-                say(f"warning: the State Council's holiday notice for {year} is not in: its working days follow the "
-                    f"statutory holidays alone; add its 调休 to calendar.yaml (workdays:, holidays:) when it comes out")
+                say(_("warning: ") + _("the State Council's holiday notice for {year} is not in: its working days follow the "
+                                       "statutory holidays alone; add its 调休 to calendar.yaml (workdays:, holidays:) when it "
+                                       "comes out").format(year=year))
 
 
 class AidcalGroup(click.Group):
@@ -377,7 +378,7 @@ def not_after_today(as_of: date | None) -> date:
     """The day work was done, or today: never a day still to come."""
     from aidcal.engine.errors import InputError
     if as_of is not None and as_of > today():
-        raise InputError(f"--as-of {as_of} is after today ({today()}): work is recorded on the day it was done")
+        raise InputError(_("--as-of {day} is after today ({today}): work is recorded on the day it was done").format(day=as_of, today=today()))
     return as_of or today()
 
 
@@ -391,7 +392,7 @@ def evidence_max_mb(obj) -> int:
         with store.reading(obj.engine) as conn:
             return plan.evidence_max_mb(conn) or EVIDENCE_MAX_MB
     if not value.isdigit() or not 1 <= int(value) <= 2048:
-        raise InputError(f"AIDCAL_EVIDENCE_MAX_MB '{value}' is not a size in MB (1–2048)")
+        raise InputError(_("AIDCAL_EVIDENCE_MAX_MB '{value}' is not a size in MB (1–2048)").format(value=value))
     return int(value)
 
 
@@ -402,7 +403,7 @@ def evidence_file(obj, path: str) -> tuple[str, bytes]:
     try:
         return evidence(path, None, evidence_max_mb(obj))
     except ValueError as exc:
-        raise InputError(f"--evidence: {exc}") from None
+        raise InputError(_("--evidence: {problem}").format(problem=exc)) from None
 
 
 def say(message: str) -> None:

@@ -55,7 +55,8 @@ def tasks_list(obj, unit_code, month, state, plan, as_of, fmt):
 
 
 def _say_result(unit_code: str, result: dict) -> None:
-    click.echo(f"{unit_code} {result['task']} {result['period']}: {result['message']}")
+    click.echo(_("{unit} {task} {period}: {message}").format(unit=unit_code, task=result["task"], period=result["period"],
+                                                               message=result["message"]))
 
 
 @tasks.command("done")
@@ -137,7 +138,7 @@ def tasks_evidence(obj, unit_code, task, period, plan, folder):
     with store.reading(obj.engine) as conn:
         files = engine_tasks.evidence_files(conn, unit_code, task, period, plan)
     written = write_files(files, folder)
-    say(_("{n} evidence files written to {folder}: {files}").format(n=len(written), folder=folder, files=", ".join(written)))
+    say(_("{n} evidence files written to {folder}: {files}").format(n=len(written), folder=folder, files=_(", ").join(written)))
 
 
 @tasks.command("import")
@@ -183,9 +184,9 @@ def overdue(obj, as_of, authority, plan, unit, town, unit_type, year, limit, fmt
     from aidcal.engine import store
     as_of = as_of or today()
     if fmt == "xlsx" and not output:
-        raise click.UsageError("--format xlsx needs --output FILE")
+        raise click.UsageError(_("--format xlsx needs --output FILE"))
     if fmt == "table" and output:
-        raise click.UsageError("--output writes json, csv or xlsx: give --format too")
+        raise click.UsageError(_("--output writes json, csv or xlsx: give --format too"))
     filters = dict(authority=authority and authority.strip(), plan=plan and plan.strip(),
                    unit=unit, town=town, unit_type=unit_type, year=year)
     with store.reading(obj.engine) as conn:
