@@ -161,8 +161,10 @@ class AidcalGroup(click.Group):
             sys.exit(2)
         except click.UsageError as exc:
             from aidcal.engine.masking import mask_personal
+
+            from .helptext import punctuated
             hint = _(" (see: {command} --help)").format(command=exc.ctx.command_path) if exc.ctx else ""
-            click.echo(_("error: ") + mask_personal(exc.format_message()) + hint, err=True)
+            click.echo(_("error: ") + mask_personal(punctuated(exc.format_message())) + hint, err=True)
             sys.exit(2)
         except click.ClickException as exc:
             click.echo(_("error: ") + exc.format_message(), err=True)
@@ -201,9 +203,12 @@ def _language_asked(args: list[str]) -> str:
 
 def speak(language: str, root: click.Command) -> None:
     """Use `language` for this process: the catalog, every command's and option's help,
-    and click's own texts (Usage:, its usage errors)."""
+    and click's own texts (Usage:, its usage errors), measured by display width."""
     from aidcal import i18n
+
+    from .helptext import use as fit_help
     i18n.use(language)
+    fit_help()
     import click.core
     import click.decorators
     import click.exceptions

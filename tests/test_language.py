@@ -86,3 +86,31 @@ def test_a_sheet_names_its_column_as_its_chinese_header_does(county):
     assert english[:2] == ["error: u.csv: row 2: name contains a control character (a line break is allowed only in notes)",
                            "error: u.csv: row 3: code is empty"]
 
+
+def test_every_help_fits_80_columns_in_chinese_and_no_line_starts_with_a_closing_mark(offline):
+    """click wraps by len() at spaces; Chinese takes two columns a character and has no spaces."""
+    from rich.cells import cell_len
+
+    import aidcal.cli as aidcal_cli
+
+    def paths(command, path):
+        yield path
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from paths(sub, [*path, name])
+
+    for path in paths(aidcal_cli.cli, []):
+        text = offline(*path, "--help", env={**CHINESE, "COLUMNS": "80"}).stdout
+        assert "[required]" not in text and "Usage" not in text and "Options:" not in text, path
+        for line in text.splitlines():
+            assert cell_len(line) <= 80, (path, line)
+            assert line.strip()[:1] not in set("，。、；：？！）》」』】〕"), (path, line)
+    done = offline("tasks", "done", "--help", env={**CHINESE, "COLUMNS": "80"}).stdout
+    assert done.startswith("用法：cli tasks done [OPTIONS] TASK") and "选项：" in done and "学校代码。（必填）" in done
+    english = offline("tasks", "done", "--help", env={"COLUMNS": "80"}).stdout
+    assert english.startswith("Usage: cli tasks done") and "The unit's code.  [required]" in english
+
+
+def test_clicks_usage_errors_end_in_chinese_punctuation(offline):
+    assert offline("tasks", "lis", ok=False, env=CHINESE).stderr == "错误：不存在命令 'lis'。（您是否想输入：'list'？）（参见：cli tasks --help）\n"
+    assert offline("tasks", "done", "x", ok=False, env=CHINESE).stderr.startswith("错误：缺少选项 '--unit'。（参见：")
+    assert offline("tasks", "lis", ok=False).stderr.startswith("error: No such command 'lis'. Did you mean 'list'?")
