@@ -5,7 +5,8 @@ import click
 
 from aidcal.i18n import _
 
-from .shell import DATE, MONEY, ROW_ID, as_of_option, format_option, not_after_today, render, say, term_option, today, user, working
+from .shell import DATE, MONEY, ROW_ID, as_of_option, format_option, not_after_today, say, term_option, today, user, working
+from .tables import render
 
 
 @click.group()
@@ -52,7 +53,7 @@ def cases_list(obj, authority, unit, programme, term, state, held_by, limit, as_
         if held_by:
             where.append(engine_cases.held_by(conn, held_by, as_of or today()))
         rows = engine_cases.list_cases(conn, where, limit)
-    render(fmt, f"个案：{len(rows)} 个", rows,
+    render(fmt, _("cases: {n}").format(n=len(rows)), rows,
            ["case", "unit", "name", "id_number", "programme", "term", "level", "amount", "state"])
 
 
@@ -170,7 +171,7 @@ def cases_history(obj, case_id, fmt):
     from aidcal.engine import store
     with store.reading(obj.engine) as conn:
         rows = engine_cases.history(conn, case_id)
-    render(fmt, f"个案 {case_id} 的流转记录", rows, ["on", "trigger", "from_state", "to_state", "by", "reason"])
+    render(fmt, _("case {case}: its moves").format(case=case_id), rows, ["on", "trigger", "from_state", "to_state", "by", "reason"])
 
 
 @cases.command("stop")

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import click
 
-from aidcal.i18n import _
+from aidcal.i18n import N_, _
 
-from .shell import ROW_ID, YEAR, as_of_option, format_option, render, today, user, working
+from .shell import ROW_ID, YEAR, as_of_option, format_option, today, user, working
+from .tables import render
 
 
 @click.group()
@@ -48,8 +49,9 @@ def identification_list(obj, unit, year, fmt):
     with store.reading(obj.engine) as conn:
         filters.check(conn, unit=unit)
         rows = ident.list_identifications(conn, unit, year)
-    render(fmt, f"家庭经济困难学生认定：{len(rows)} 人", rows, ident.LIST_COLUMNS,
-           {"id": "认定编号", "year": "学年", "categories": "类别", "reviewed_on": "评议日期", "pledge": "承诺书"})
+    render(fmt, _("hardship identifications: {n} students").format(n=len(rows)), rows, ident.LIST_COLUMNS,
+           {"id": N_("Identification"), "year": N_("School year"), "categories": N_("Categories"), "reviewed_on": N_("Reviewed on"),
+            "pledge": N_("Pledge")})
 
 
 @identification.command("review")

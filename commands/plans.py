@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import click
 
-from aidcal.i18n import _
+from aidcal.i18n import N_, _
 
-from .shell import DATE, UNIT_HEADERS, YEAR, as_of_option, format_option, progress_bar, render, say, today, user
+from .shell import DATE, YEAR, as_of_option, format_option, progress_bar, say, today, user
+from .tables import UNIT_HEADERS, print_table, render
 
 
 @click.group()
@@ -58,7 +59,7 @@ def calendar_list(obj, fmt):
     from aidcal.engine import plan, store
     with store.reading(obj.engine) as conn:
         rows = plan.list_plans(conn)
-    render(fmt, "已载入的年度计划", rows, ["authority", "authority_name", "year", "source", "loaded_at", "loaded_by"])
+    render(fmt, _("plans loaded"), rows, ["authority", "authority_name", "year", "source", "loaded_at", "loaded_by"])
 
 
 @click.group()
@@ -114,8 +115,8 @@ def units_list(obj, town, unit_type, authority, fmt, output):
     if fmt == "table":
         if output:
             raise InputError(_("--output writes json, csv or xlsx; give --format too"))
-        from .shell import print_table
-        print_table(f"单位名册：{len(rows)} 个", rows, ["code", "name", "type", "town", "parent", "contact", "phone"], UNIT_HEADERS)
+        print_table(_("roster: {n} units").format(n=len(rows)), rows, ["code", "name", "type", "town", "parent", "contact", "phone"],
+                    {"name": N_("School")})
         return
     from aidcal.actions.exports import write
     write(rows, LIST_COLUMNS, UNIT_HEADERS, fmt, output, title="学校名册")

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import click
 
-from aidcal.i18n import _
+from aidcal.i18n import N_, _
 
-from .shell import as_of_option, format_option, render, say, today, user
+from .shell import as_of_option, format_option, say, today, user
+from .tables import moment, render
 
 
 @click.group()
@@ -56,7 +57,7 @@ def _say_version(kind: str, name: str, version: dict | None) -> None:
     if version:
         say(_("{what}: version {version} ({file}), loaded {at} by {by}").format(
             what=name if kind == "workflow" else _("programmes"), version=version["version"], file=version["source"],
-            at=version["loaded_at"], by=version["loaded_by"]))
+            at=moment(version["loaded_at"]), by=version["loaded_by"]))
 
 
 @workflow.command("show")
@@ -142,5 +143,5 @@ def programmes_list(obj, term, fmt):
                 rows.append(dict(programme=p.key, title=p.title, level=progs.level_title(level) if level in progs.LEVELS
                                  else "不分等级" if level == "any" else "无等级（按类别）", amount=amount,
                                  term_from=rate.term_from))
-    render(fmt, "资助项目与标准（元/生·年）", rows, ["programme", "title", "level", "amount", "term_from"],
-           {"title": "项目名称"})
+    render(fmt, _("programmes and their standards (yuan a student a year)"), rows, ["programme", "title", "level", "amount", "term_from"],
+           {"title": N_("Programme name")})

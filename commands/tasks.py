@@ -8,15 +8,12 @@ from aidcal.i18n import _
 
 from .shell import (
     DATE,
-    HEADERS,
     YEAR,
     as_of_option,
     evidence_file,
     evidence_max_mb,
     format_option,
     not_after_today,
-    print_table,
-    render,
     say,
     task_target,
     today,
@@ -24,6 +21,7 @@ from .shell import (
     working,
     write,
 )
+from .tables import OVERDUE_HEADERS, print_table, render
 
 
 @click.group()
@@ -49,7 +47,7 @@ def tasks_list(obj, unit_code, month, state, plan, as_of, fmt):
     with store.reading(obj.engine) as conn:
         filters.check(conn, unit=unit_code, plan=plan)
         rows = list_tasks(conn, unit_code, as_of, month, state, plan)
-    render(fmt, f"{unit_code} 的任务（截至 {as_of}）", rows,
+    render(fmt, _("tasks of {unit} (as of {day})").format(unit=unit_code, day=as_of), rows,
            ["period", "due", "status", "done_at", "task", "title", "evidence_files", "note"]
            + (["plan"] if len({r["plan"] for r in rows}) > 1 else []))
 
@@ -122,7 +120,7 @@ def tasks_history(obj, unit_code, task, period, plan, fmt):
     from aidcal.engine import tasks as engine_tasks
     with store.reading(obj.engine) as conn:
         rows = engine_tasks.history(conn, unit_code, task, period, plan)
-    render(fmt, f"{unit_code} {task} 的办理记录", rows, ["period", "kind", "on", "at", "by", "detail"])
+    render(fmt, _("{unit} {task}: its record").format(unit=unit_code, task=task), rows, ["period", "kind", "on", "at", "by", "detail"])
 
 
 @tasks.command("evidence")
@@ -198,14 +196,14 @@ def overdue(obj, as_of, authority, plan, unit, town, unit_type, year, limit, fmt
             rows = od.rows(conn, as_of, **filters)
     if fmt != "table":
         from aidcal.actions.exports import write
-        write(rows, od.COLUMNS, HEADERS, fmt, output, title=f"逾期任务（截至 {as_of}）")
+        write(rows, od.COLUMNS, OVERDUE_HEADERS, fmt, output, title=f"逾期任务（截至 {as_of}）")  # a file to send on: Chinese
         if output:
             say(_("{n} overdue rows written to {file}").format(n=len(rows), file=output))
         return
     total = sum(s["overdue"] for s in summary)
-    title = f"逾期汇总（截至 {as_of}）：{total} 项逾期，{sum(s['units'] for s in summary)} 个单位"
+    title = _("overdue as of {day}: {n} tasks, {units} units").format(day=as_of, n=total, units=sum(s["units"] for s in summary))
     if len(summary) > limit:  # a province has thousands of town × type groups
-        title += f"；显示逾期最多的 {limit} 组（共 {len(summary)} 组，--limit 调整）"
-    print_table(title, summary[:limit], summary_columns, HEADERS)
-    print_table(f"逾期最久的 {len(rows)} 项", rows,
-                ["unit", "unit_name", "task", "period", "due", "days_overdue", "workdays_overdue"], HEADERS)
+        title += _("; the {limit} groups most overdue shown (of {n}; --limit shows more)").format(limit=limit, n=len(summary))
+    print_table(title, summary[:limit], summary_columns)
+    print_table(_("the {n} longest overdue").format(n=len(rows)), rows,
+                ["unit", "unit_name", "task", "title", "period", "due", "days_overdue", "workdays_overdue"])

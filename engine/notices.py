@@ -204,8 +204,6 @@ def show(conn: Connection, notice_id: int, as_of: date) -> dict:
         .where(ni.c.notice_id == notice_id).order_by(u.c.town, u.c.code, i.c.due, t.c.key)
     ).all()
     authority_name = conn.execute(select(u.c.name).where(u.c.code == row.authority_code)).scalar()
-    style = conn.execute(select(p.c.notice_style).where(p.c.authority_code == row.authority_code)
-                         .order_by(p.c.year.desc()).limit(1)).scalar()
     listed = [dict(unit=r[0], unit_name=r[1], town=r[2], task=r[3], title=r[4], period=r[5], due=str(r[6]),
                    rectify_by=r[7] and str(r[7]), rectified_on=r[8] and str(r[8]), status=r[9], reason=r[10])
               for r in items]
@@ -215,5 +213,13 @@ def show(conn: Connection, notice_id: int, as_of: date) -> dict:
         discarded_on=row.discarded_on and str(row.discarded_on), discard_reason=row.discard_reason,
         items=[x for x in listed if x["status"] != "dropped"],
         dropped=[x for x in listed if x["status"] == "dropped"],
-        style=json.loads(style or "{}"),  # the 公文's head as calendar.yaml gives it (actions/notice_docs.py)
+        style=styles(conn).get(row.authority_code, {}),  # the 公文's head as calendar.yaml gives it (actions/notice_docs.py)
     )
+
+
+def styles(conn: Connection) -> dict[str, dict]:
+    """Each authority's 公文 head (number_format, masthead, addressee) as its newest loaded plan gives it."""
+    out: dict[str, dict] = {}
+    for authority, style in conn.execute(select(p.c.authority_code, p.c.notice_style).order_by(p.c.year)):
+        out[authority] = json.loads(style or "{}")  # a later year's plan replaces an earlier one's
+    return out
