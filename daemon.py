@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from aidcal.actions.deliver import send
 from aidcal.engine import delivery, escalation, leases, logs, store
 from aidcal.engine.errors import InputError, one_line
+from aidcal.i18n import _
 
 LEASE = "scheduler"
 LEASE_TTL = timedelta(seconds=60)  # a daemon killed without a word is replaced within a minute
@@ -56,8 +57,10 @@ def acquire(engine, holder: str) -> bool:
 def refusal(engine) -> str:
     with store.reading(engine) as conn:
         current = leases.holder_of(conn, LEASE)
-    who = f" ({current[0]}, until {store.shown_moment(current[1])})" if current else ""
-    return f"another aidcal daemon holds the scheduler lease for this database{who}; stop it first"
+    if not current:
+        return _("another aidcal daemon holds the scheduler lease for this database; stop it first")
+    return _("another aidcal daemon holds the scheduler lease for this database ({holder}, until {until}); stop it first").format(
+        holder=current[0], until=store.shown_moment(current[1]))
 
 
 def nightly(engine, by: str, notify) -> None:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from aidcal.engine.errors import DeliveryError
 from aidcal.engine.vocabulary import ALERT
+from aidcal.i18n import _
 
 from .documents import markdown_text
 from .transports import send as transport
@@ -78,7 +79,7 @@ def send(channel, templates: dict, message, items: list[dict], now: datetime) ->
     try:
         subject, lines, footer = render(templates, message, items)
     except (ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:  # checked at load; never stop the round
-        raise DeliveryError(f"the templates cannot be filled in: {exc}") from None
+        raise DeliveryError(_("the templates cannot be filled in: {reason}").format(reason=exc)) from None
     bodies = parts(lines, footer, LIMITS.get(channel.kind))
     if len(bodies) > MAX_PARTS:
         bodies = [summary(items, footer)]

@@ -16,6 +16,7 @@ from operator import itemgetter
 from pathlib import Path
 
 from aidcal.engine.errors import InputError
+from aidcal.i18n import _
 
 
 @contextmanager
@@ -26,7 +27,7 @@ def replacing(output: str | Path) -> Iterator[Path]:
     path = Path(output)
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise InputError(f"{path}: the folder {folder} does not exist; create it or write elsewhere")
+        raise InputError(_("{file}: the folder {folder} does not exist; create it or write elsewhere").format(file=path, folder=folder))
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
     os.close(handle)
     try:

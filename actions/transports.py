@@ -15,6 +15,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from aidcal.engine.errors import DeliveryError
+from aidcal.i18n import _
 
 TIMEOUT = 8  # seconds for a connection and for each answer: a hanging peer must not stall the night
 
@@ -51,7 +52,7 @@ def _post_json(url: str, payload: dict) -> None:
     with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
         answer = json.loads(response.read() or b"{}")
     if answer.get("errcode", 0) != 0:
-        raise DeliveryError(f"robot refused: errcode {answer.get('errcode')}: {answer.get('errmsg', '')}")
+        raise DeliveryError(_("robot refused: errcode {code}: {message}").format(code=answer.get("errcode"), message=answer.get("errmsg", "")))
 
 
 def _wecom(settings, _to, subject, body, _msgid, _now):

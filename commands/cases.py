@@ -5,7 +5,8 @@ import click
 
 from aidcal.i18n import _
 
-from .shell import DATE, MONEY, ROW_ID, as_of_option, format_option, not_after_today, render, say, term_option, today, user, working
+from .shell import DATE, MONEY, ROW_ID, as_of_option, format_option, not_after_today, say, term_option, today, user, working
+from .tables import render
 
 
 @click.group()
@@ -29,7 +30,7 @@ def cases_import(obj, file, programme, term, as_of):
     with working(_("importing cases")):
         n = engine_cases.import_file(obj.engine, file, programme, term, as_of or today(), user(),
                                       obj.entry("cases.import", file))
-    click.echo(f"cases: {n} imported into {programme} {term}")
+    click.echo(_("cases: {n} imported into {programme} {term}").format(n=n, programme=programme, term=term))
 
 
 @cases.command("list")
@@ -53,7 +54,7 @@ def cases_list(obj, authority, unit, programme, term, state, held_by, limit, as_
         if held_by:
             where.append(engine_cases.held_by(conn, held_by, as_of or today()))
         rows = engine_cases.list_cases(conn, where, limit)
-    render(fmt, f"个案：{len(rows)} 个", rows,
+    render(fmt, _("cases: {n}").format(n=len(rows)), rows,
            ["case", "unit", "name", "id_number", "programme", "term", "level", "amount", "state"])
 
 
@@ -78,7 +79,7 @@ def cases_advance(obj, case_id, unit, programme, term, source, dest, as_of, fmt)
     as_of = as_of or today()
     bulk = (programme, term, source)
     if not (case_id is not None and not any((unit, *bulk)) or case_id is None and all(bulk)):
-        raise click.UsageError("give CASE, or --programme, --term and --from (and --unit for one unit), not both")
+        raise click.UsageError(_("give CASE, or --programme, --term and --from (and --unit for one unit), not both"))
     with obj.writing("cases.advance") as conn:
         if case_id is not None:
             trigger = moves.advance_one(conn, case_id, dest, as_of, user())
@@ -91,11 +92,12 @@ def cases_advance(obj, case_id, unit, programme, term, source, dest, as_of, fmt)
     if fmt == "json":
         click.echo(json.dumps(result, ensure_ascii=False))
     elif case_id is not None:
-        click.echo(f"case {case_id}: {trigger} → {dest} on {as_of}")
+        click.echo(_("case {case}: {trigger} → {dest} on {day}").format(case=case_id, trigger=_(trigger), dest=_(dest), day=as_of))
     else:
-        held = ", ".join(f"{g} {n}" + (f" (possible from {result['possible_from'][g]})" if g in result["possible_from"] else "")
-                         for g, n in result["held"].items()) or "none"
-        click.echo(f"moved {result['moved']} cases {source} → {dest}; held: {held}")
+        held = _(", ").join((_("{guard} {n} (possible from {day})") if g in result["possible_from"] else _("{guard} {n}")).format(
+            guard=g, n=n, day=result["possible_from"].get(g)) for g, n in result["held"].items()) or _("none")
+        click.echo(_("moved {n} cases {source} → {dest}; held: {held}").format(
+            n=result["moved"], source=_(source), dest=_(dest), held=held))
 
 
 @cases.command("object")
@@ -108,7 +110,7 @@ def cases_object(obj, case_id, reason, as_of):
     from aidcal.engine import moves
     with obj.writing("cases.object") as conn:
         moves.object_to(conn, case_id, reason, as_of or today(), user())
-    click.echo(f"case {case_id}: under review")
+    click.echo(_("case {case}: under review").format(case=case_id))
 
 
 @cases.command("resolve")
@@ -123,10 +125,10 @@ def cases_resolve(obj, case_id, upheld, level, note, as_of):
     """Resolve an objection: --dismissed returns the case to publicity; --upheld changes its level or terminates it."""
     from aidcal.engine import moves
     if upheld is None:
-        raise click.UsageError("give --upheld or --dismissed")
+        raise click.UsageError(_("give --upheld or --dismissed"))
     with obj.writing("cases.resolve") as conn:
         outcome = moves.resolve(conn, case_id, upheld, note, as_of or today(), user(), level)
-    click.echo(f"case {case_id}: {outcome}")
+    click.echo(_("case {case}: {outcome}").format(case=case_id, outcome=outcome))
 
 
 @cases.command("record")
@@ -147,7 +149,7 @@ def cases_record(obj, case_id, sheet, callback_outcome, documents, card, cash_ap
     from aidcal.engine import cases as engine_cases
     as_of = as_of or today()
     if (case_id is None) == (sheet is None):
-        raise click.UsageError("give CASE or --file FILE")
+        raise click.UsageError(_("give CASE or --file FILE"))
     with obj.writing("cases.record") as conn:
         if sheet:
             n = engine_cases.record_sheet(conn, sheet, as_of, user())
@@ -156,7 +158,7 @@ def cases_record(obj, case_id, sheet, callback_outcome, documents, card, cash_ap
                                 card=card, cash_approval=cash_approval, amount_yuan=amount, reason=reason,
                                 bank_card=bank_card)
             n = 1
-    click.echo(f"recorded for {n} case(s)")
+    click.echo(_("recorded for {n} case(s)").format(n=n))
 
 
 @cases.command("history")
@@ -169,7 +171,7 @@ def cases_history(obj, case_id, fmt):
     from aidcal.engine import store
     with store.reading(obj.engine) as conn:
         rows = engine_cases.history(conn, case_id)
-    render(fmt, f"个案 {case_id} 的流转记录", rows, ["on", "trigger", "from_state", "to_state", "by", "reason"])
+    render(fmt, _("case {case}: its moves").format(case=case_id), rows, ["on", "trigger", "from_state", "to_state", "by", "reason"])
 
 
 @cases.command("stop")
@@ -184,7 +186,7 @@ def cases_stop(obj, case_id, kind, paying_unit, reason, as_of):
     from aidcal.engine import after_payout
     with obj.writing("cases.stop") as conn:
         after_payout.stop(conn, case_id, kind, paying_unit, reason, as_of or today(), user())
-    click.echo(f"case {case_id}: stopped ({kind}); this term is paid by {paying_unit}")
+    click.echo(_("case {case}: stopped ({kind}); this term is paid by {unit}").format(case=case_id, kind=kind, unit=paying_unit))
 
 
 @cases.command("recover")
@@ -199,7 +201,7 @@ def cases_recover(obj, case_id, amount, on, reason, as_of):
     from aidcal.engine import after_payout
     with obj.writing("cases.recover") as conn:
         after_payout.recover(conn, case_id, amount, on, reason, as_of or today(), user())
-    click.echo(f"case {case_id}: {amount:.2f} yuan recovered on {on}")
+    click.echo(_("case {case}: {amount:.2f} yuan recovered on {day}").format(case=case_id, amount=amount, day=on))
 
 
 @cases.command("transfer")
@@ -213,14 +215,14 @@ def cases_transfer(obj, case_id, to_unit, reason, as_of):
     from aidcal.engine import after_payout
     with obj.writing("cases.transfer") as conn:
         name = after_payout.transfer(conn, case_id, to_unit, reason, as_of or today(), user())
-    click.echo(f"case {case_id}: now at {name} ({to_unit})")
+    click.echo(_("case {case}: now at {name} ({unit})").format(case=case_id, name=name, unit=to_unit))
 
 
 def _output_format(output: str) -> str:
     from aidcal.engine.errors import InputError
     suffix = output.rsplit(".", 1)[-1].lower() if "." in output else ""
     if suffix not in ("csv", "xlsx"):
-        raise InputError(f"--output {output}: the file name must end in .csv or .xlsx")
+        raise InputError(_("--output {file}: the file name must end in .csv or .xlsx").format(file=output))
     return suffix
 
 
@@ -248,7 +250,7 @@ def payfile_export(obj, programme, term, unit, output):
         rows = payouts.payfile(conn, programme, term, unit)
     write(rows, payouts.PAYFILE_COLUMNS, payouts.PAYFILE_HEADERS, fmt, output, title=f"代发名单 {programme} {term}")
     total = sum(r["amount"] for r in rows)
-    say(f"payment file of {len(rows)} cases, {total:.2f} yuan, written to {output}")
+    say(_("payment file of {n} cases, {total:.2f} yuan, written to {file}").format(n=len(rows), total=total, file=output))
 
 
 @cases.group("bankreturn")
@@ -272,8 +274,8 @@ def bankreturn_import(obj, file, programme, term, as_of):
     day = not_after_today(as_of)
     with working(_("reading the bank's return")), obj.writing("cases.bankreturn.import") as conn:
         result = payouts.bank_return(conn, file, programme, term, day, user())
-    click.echo(f"bank return: {result['paid']} paid, {result['failed']} failed"
-               + (" (they go into the next payment file)" if result["failed"] else ""))
+    click.echo((_("bank return: {paid} paid, {failed} failed (they go into the next payment file)") if result["failed"]
+                else _("bank return: {paid} paid, {failed} failed")).format(paid=result["paid"], failed=result["failed"]))
 
 
 @cases.group("roster")
@@ -296,7 +298,7 @@ def roster_export(obj, unit, programme, term, output):
         filters.check(conn, unit=unit, programme=programme, term=term)
         rows = payouts.roster(conn, unit, programme, term)
     write(rows, payouts.ROSTER_COLUMNS, payouts.ROSTER_HEADERS, fmt, output, title=f"签字发放花名册 {unit} {programme} {term}")
-    say(f"roster of {len(rows)} cases written to {output}")
+    say(_("roster of {n} cases written to {file}").format(n=len(rows), file=output))
 
 
 @roster.command("import")
@@ -308,4 +310,4 @@ def roster_import(obj, file, as_of):
     from aidcal.engine import payouts
     with obj.writing("cases.roster.import") as conn:
         result = payouts.roster_import(conn, file, as_of or today(), user())
-    click.echo(f"roster: {result['signed']} signed, {result['unsigned']} not yet signed")
+    click.echo(_("roster: {signed} signed, {unsigned} not yet signed").format(signed=result["signed"], unsigned=result["unsigned"]))

@@ -19,7 +19,7 @@ def db_upgrade(obj):
     """Upgrade the schema to this aidcal's, in place, with nothing lost (needed on PostgreSQL after an update)."""
     from aidcal.engine import store
     engine = store.connect(obj.url, upgrade=True)  # the database must exist: an upgrade creates nothing
-    click.echo(f"database schema at {store.schema_version(engine)}")
+    click.echo(_("database schema at {version}").format(version=store.schema_version(engine)))
     engine.dispose()
 
 
@@ -37,4 +37,4 @@ def db_copy(obj, target):
             copied = store.copy(source, destination, progress=(lambda name, n: callback(n, None)) if callback else None)
     finally:
         destination.dispose()
-    click.echo(f"copied {sum(copied.values())} rows: " + ", ".join(f"{k} {v}" for k, v in copied.items() if v))
+    click.echo(_("copied {n} rows: {tables}").format(n=sum(copied.values()), tables=_(", ").join(f"{k} {v}" for k, v in copied.items() if v)))

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import click
 
-from aidcal.i18n import _
+from aidcal.i18n import N_, _
 
-from .shell import ROW_ID, YEAR, as_of_option, format_option, render, today, user, working
+from .shell import ROW_ID, YEAR, as_of_option, format_option, today, user, working
+from .tables import render
 
 
 @click.group()
@@ -30,11 +31,11 @@ def identification_import(obj, file, year, as_of):
     with working(_("importing identifications")):
         result = ident.import_file(obj.engine, file, year, as_of or today(), user(),
                                    obj.entry("identification.import", file))
-    click.echo(f"identification: {result['imported']} imported for the school year {year}; "
-               f"{result['linked']} cases linked")
+    click.echo(_("identification: {imported} imported for the school year {year}; {linked} cases linked").format(
+        imported=result["imported"], year=year, linked=result["linked"]))
     if result["differing"]:
-        click.echo(f"{result['differing']} cases of these students have a different level in their case sheet: "
-                   f"withdraw and re-import them with the identified level", err=True)
+        click.echo(_("{n} cases of these students have a different level in their case sheet: "
+                     "withdraw and re-import them with the identified level").format(n=result["differing"]), err=True)
 
 
 @identification.command("list")
@@ -49,8 +50,9 @@ def identification_list(obj, unit, year, fmt):
     with store.reading(obj.engine) as conn:
         filters.check(conn, unit=unit)
         rows = ident.list_identifications(conn, unit, year)
-    render(fmt, f"家庭经济困难学生认定：{len(rows)} 人", rows, ident.LIST_COLUMNS,
-           {"id": "认定编号", "year": "学年", "categories": "类别", "reviewed_on": "评议日期", "pledge": "承诺书"})
+    render(fmt, _("hardship identifications: {n} students").format(n=len(rows)), rows, ident.LIST_COLUMNS,
+           {"id": N_("Identification"), "year": N_("School year"), "categories": N_("Categories"), "reviewed_on": N_("Reviewed on"),
+            "pledge": N_("Pledge")})
 
 
 @identification.command("review")
@@ -65,6 +67,7 @@ def identification_review(obj, ident_id, level, categories, reason, as_of):
     from aidcal.engine import identification as ident
     with obj.writing("identification.review") as conn:
         result = ident.review(conn, ident_id, level, categories, reason, as_of or today(), user())
-    click.echo(f"identification {ident_id}: {result['level']}"
-               + (f" ({'、'.join(result['categories'])})" if result["categories"] else "")
-               + f"; {result['cases_following']} cases not yet posted follow, {result['cases_kept']} keep theirs")
+    level = _("{level} ({categories})").format(level=result["level"], categories="、".join(result["categories"])) \
+        if result["categories"] else result["level"]
+    click.echo(_("identification {id}: {level}; {following} cases not yet posted follow, {kept} keep theirs").format(
+        id=ident_id, level=level, following=result["cases_following"], kept=result["cases_kept"]))

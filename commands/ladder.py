@@ -7,15 +7,11 @@ from aidcal.engine.vocabulary import MESSAGE_STATUSES
 from aidcal.i18n import _
 
 from .shell import (
-    HEADERS,
     ROW_ID,
     as_of_option,
     evidence_file,
     format_option,
     not_after_today,
-    print_json,
-    print_table,
-    render,
     say,
     today,
     user,
@@ -23,6 +19,7 @@ from .shell import (
     working,
     write,
 )
+from .tables import print_json, print_table, render
 
 
 @click.command()
@@ -53,9 +50,11 @@ def escalate(obj, as_of, dry_run, limit, fmt):
     if fmt == "json":
         print_json([{k: x[k] for k in ("unit", "task", "period", "rung", "due_on", "taken_on", "notice")} for x in shown])
     else:
-        print_table(f"{'将' if dry_run else '已'}执行的督办步骤（{as_of}）：{result.taken} 项，显示 {len(shown)} 项", shown,
-                    ["unit", "unit_name", "task", "period", "rung", "due_on", "notice"], HEADERS)
-    counts = ", ".join(f"{_(k)} {v}" for k, v in result.counts.items())
+        title = _("steps a run would take as of {day}: {n}, {shown} shown") if dry_run else _(
+            "steps taken as of {day}: {n}, {shown} shown")
+        print_table(title.format(day=as_of, n=result.taken, shown=len(shown)), shown,
+                    ["unit", "unit_name", "task", "title", "period", "rung", "due_on", "notice"])
+    counts = _(", ").join(f"{_(k)} {v}" for k, v in result.counts.items())
     say((_("escalate as of {day}: would take {n} steps ({counts})") if dry_run else
          _("escalate as of {day}: run {run}: took {n} steps ({counts})")).format(day=as_of, run=result.run_id, n=result.taken,
                                                                                  counts=counts))
@@ -77,10 +76,13 @@ def notices_list(obj, authority, fmt):
     with store.reading(obj.engine) as conn:
         filters.check(conn, authority=authority)
         rows = engine_notices.list_notices(conn, authority and authority.strip())
+        styles = engine_notices.styles(conn)
     if fmt == "json":
-        print_json(rows)
-    else:
-        print_table("通报", rows, ["id", "number", "status", "drafted_on", "issued_on", "signed_by", "units", "items"], HEADERS)
+        print_json(rows)  # the internal number (YYYY-N), the key scripts use
+        return
+    from aidcal.actions.notice_docs import document_number
+    shown = [{**r, "number": document_number({"number": r["number"], "style": styles.get(r["authority"], {})})} for r in rows]
+    print_table(_("notices: {n}").format(n=len(rows)), shown, ["id", "number", "status", "drafted_on", "issued_on", "signed_by", "units", "items"])
 
 
 @notices.command("show")
@@ -97,13 +99,16 @@ def notices_show(obj, notice_id, as_of, fmt):
     if fmt == "json":
         print_json([notice])
         return
-    head = f"通报 {notice['number'] or '（草稿）'} 起草 {notice['drafted_on']}" + (
-        f"，签发 {notice['issued_on']}（{notice['signed_by']}）" if notice["issued_on"] else "") + (
-        f"，已作废 {notice['discarded_on']}（{notice['discard_reason']}）" if notice["discarded_on"] else "")
-    print_table(head, notice["items"], ["unit", "unit_name", "task", "period", "due", "rectify_by", "rectified_on", "status"], HEADERS)
+    from aidcal.actions.notice_docs import document_number
+    head = _("notice {number}, drafted {day}").format(number=document_number(notice) or _("(draft)"), day=notice["drafted_on"])
+    if notice["issued_on"]:
+        head += _(", issued {day} ({signer})").format(day=notice["issued_on"], signer=notice["signed_by"])
+    if notice["discarded_on"]:
+        head += _(", discarded {day} ({reason})").format(day=notice["discarded_on"], reason=notice["discard_reason"])
+    print_table(head, notice["items"], ["unit", "unit_name", "task", "title", "period", "due", "rectify_by", "rectified_on", "status"])
     if notice["dropped"]:
-        print_table(f"未列入通报的 {len(notice['dropped'])} 项（起草后已完成、豁免、取消或移出）", notice["dropped"],
-                    ["unit", "unit_name", "task", "period", "due", "reason"], HEADERS)
+        print_table(_("{n} items not in the notice (done, waived, cancelled or dropped since the draft)").format(n=len(notice["dropped"])),
+                    notice["dropped"], ["unit", "unit_name", "task", "title", "period", "due", "reason"])
 
 
 @notices.command("sign")
@@ -113,12 +118,14 @@ def notices_show(obj, notice_id, as_of, fmt):
 @click.pass_obj
 def notices_sign(obj, notice_id, signer, as_of):
     """Issue a drafted notice: it gets its number (YYYY-N) and date; rectification deadlines start from that date."""
+    from aidcal.actions.notice_docs import document_number
     from aidcal.engine import notices as engine_notices
     as_of = as_of or today()
     with obj.writing("notices.sign") as conn:
         number = engine_notices.sign(conn, notice_id, as_of, signer, today())
-    click.echo(_("notice {id} issued as {number} on {day} by {signer}").format(id=notice_id, number=number, day=as_of,
-                                                                                signer=signer))
+        notice = engine_notices.show(conn, notice_id, as_of)
+    click.echo(_("notice {id} issued as {number} on {day} by {signer}: {document}").format(
+        id=notice_id, number=number, day=as_of, signer=signer, document=document_number(notice)))
 
 
 @notices.command("export")
@@ -205,7 +212,8 @@ def outbox_list(obj, status, fmt):
     from aidcal.engine import outbox, store
     with store.reading(obj.engine) as conn:
         rows = outbox.list_messages(conn, status)
-    render(fmt, "消息", rows, ["id", "run", "channel", "recipient", "status", "attempts", "next_attempt_at", "last_error"])
+    render(fmt, _("outbox: {n} messages").format(n=len(rows)), rows,
+           ["id", "run", "channel", "recipient", "status", "attempts", "next_attempt_at", "last_error"])
 
 
 @outbox_group.command("deliver")
@@ -218,7 +226,7 @@ def outbox_deliver(obj):
     from aidcal.engine import delivery
     report = delivery.deliver(obj.engine, obj.notify, utc_now(), send, time.monotonic, time.sleep)
     for error in report.errors:
-        say(f"warning: {error}")
+        say(_("warning: ") + error)
     click.echo(_("outbox: {sent} sent, {failed} failed (will retry), {superseded} superseded").format(
         sent=report.sent, failed=report.failed, superseded=report.superseded))
     if report.failed:
@@ -242,9 +250,8 @@ def runs_list(obj, fmt):
         print_json(rows)
     else:
         for r in rows:
-            r["counts"] = " ".join(f"{k}={v}" for k, v in r["counts"].items())
-        print_table("督办运行记录", rows, ["id", "as_of", "started", "finished", "outcome", "counts", "failed_messages", "error"],
-                    HEADERS)
+            r["counts"] = _(", ").join(f"{_(k)} {v}" for k, v in r["counts"].items())
+        print_table(_("escalation runs"), rows, ["id", "as_of", "started", "finished", "outcome", "counts", "failed_messages", "error"])
 
 
 @click.group("engine")
@@ -265,7 +272,7 @@ def engine_run(obj, at, log_file):
         if not (0 <= hour < 24 and 0 <= minute < 60):
             raise ValueError
     except ValueError:
-        raise click.BadParameter(f"'{at}' is not a time (HH:MM)", param_hint="--at") from None
+        raise click.BadParameter(_("'{value}' is not a time (HH:MM)").format(value=at), param_hint="--at") from None
     if log_file:
         logs.configure(json_to=open(log_file, "a", encoding="utf-8", buffering=1))
     daemon.run(obj.engine, obj.notify, hour=hour, minute=minute)

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import click
 
-from aidcal.i18n import _
+from aidcal.i18n import N_, _
 
-from .shell import DATE, UNIT_HEADERS, YEAR, as_of_option, format_option, progress_bar, render, say, today, user
+from .shell import DATE, YEAR, as_of_option, format_option, progress_bar, say, today, user
+from .tables import UNIT_HEADERS, print_table, render
 
 
 @click.group()
@@ -58,7 +59,7 @@ def calendar_list(obj, fmt):
     from aidcal.engine import plan, store
     with store.reading(obj.engine) as conn:
         rows = plan.list_plans(conn)
-    render(fmt, "已载入的年度计划", rows, ["authority", "authority_name", "year", "source", "loaded_at", "loaded_by"])
+    render(fmt, _("plans loaded"), rows, ["authority", "authority_name", "year", "source", "loaded_at", "loaded_by"])
 
 
 @click.group()
@@ -106,15 +107,15 @@ def units_list(obj, town, unit_type, authority, fmt, output):
     from aidcal.engine.errors import InputError
     from aidcal.engine.units import LIST_COLUMNS, list_units
     if fmt == "xlsx" and not output:
-        raise InputError("--format xlsx needs --output FILE")
+        raise InputError(_("--format xlsx needs --output FILE"))
     with store.reading(obj.engine) as conn:
         filters.check(conn, town=town, unit_type=unit_type, authority=authority)
         rows = list_units(conn, town=town, unit_type=unit_type, authority=authority and authority.strip())
     if fmt == "table":
         if output:
-            raise InputError("--output writes json, csv or xlsx; give --format too")
-        from .shell import print_table
-        print_table(f"单位名册：{len(rows)} 个", rows, ["code", "name", "type", "town", "parent", "contact", "phone"], UNIT_HEADERS)
+            raise InputError(_("--output writes json, csv or xlsx; give --format too"))
+        print_table(_("roster: {n} units").format(n=len(rows)), rows, ["code", "name", "type", "town", "parent", "contact", "phone"],
+                    {"name": N_("School")})
         return
     from aidcal.actions.exports import write
     write(rows, LIST_COLUMNS, UNIT_HEADERS, fmt, output, title="学校名册")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import click
 
+from aidcal.i18n import _
+
 from .shell import as_of_option, say, term_option, today
 
 
@@ -27,12 +29,11 @@ def publicity_export(obj, unit, programme, term, fmt, output, as_of):
     from pathlib import Path
 
     from aidcal.actions import publicity as docs
-    from aidcal.engine import cases as engine_cases
-    from aidcal.engine import store
+    from aidcal.engine import publicity, store
     with store.reading(obj.engine) as conn:
-        listing = engine_cases.publicity_list(conn, unit, programme, term)
-    docs.export(listing, engine_cases.PUBLICITY_COLUMNS, fmt, Path(output))
-    say(f"publicity list of {len(listing['rows'])} students written to {output}")
+        posted = publicity.listing(conn, unit, programme, term)
+    docs.export(posted, publicity.COLUMNS, fmt, Path(output))
+    say(_("publicity list of {n} students written to {file}").format(n=len(posted["rows"]), file=output))
 
 
 @publicity.command("takedown")
@@ -43,8 +44,9 @@ def publicity_export(obj, unit, programme, term, fmt, output, as_of):
 @click.pass_obj
 def publicity_takedown(obj, unit, programme, term, as_of):
     """Record the day the unit's publicity list was taken down (after its last day); the list then says so."""
-    from aidcal.engine import cases as engine_cases
+    from aidcal.engine import publicity
     on = as_of or today()
     with obj.writing("publicity.takedown") as conn:
-        n = engine_cases.take_down(conn, unit, programme, term, on)
-    click.echo(f"publicity list of {unit} {programme} {term} taken down on {on} ({n} cases)")
+        n = publicity.take_down(conn, unit, programme, term, on)
+    click.echo(_("publicity list of {unit} {programme} {term} taken down on {day} ({n} cases)").format(
+        unit=unit, programme=programme, term=term, day=on, n=n))

@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import click
 
-from .shell import as_of_option, format_option, render, say, today, user
+from aidcal.i18n import N_, _
+
+from .shell import as_of_option, format_option, say, today, user
+from .tables import moment, render
 
 
 @click.group()
@@ -17,7 +20,8 @@ def workflow_check(file):
     """Validate a workflow file: unknown or unreachable states, unknown guards and effects, as file:line errors."""
     from aidcal.engine import workflow as wf
     spec = wf.read(file)
-    click.echo(f"{file}: ok: workflow {spec.name}, {len(spec.states)} states, {len(spec.transitions)} transitions")
+    click.echo(_("{file}: ok: workflow {name}, {states} states, {transitions} transitions").format(
+        file=file, name=spec.name, states=len(spec.states), transitions=len(spec.transitions)))
 
 
 @workflow.command("load")
@@ -40,19 +44,20 @@ def workflow_load(obj, file, as_of):
 
 
 def _say_loaded(report) -> None:
-    what = "programmes" if report.kind == "programmes" else f"workflow {report.name}"
+    what = _("programmes") if report.kind == "programmes" else _("workflow {name}").format(name=report.name)
     if not report.changed:
-        click.echo(f"{what}: unchanged (version {report.version} is in force)")
+        click.echo(_("{what}: unchanged (version {version} is in force)").format(what=what, version=report.version))
         return
-    click.echo(f"{what}: version {report.version} loaded")
+    click.echo(_("{what}: version {version} loaded").format(what=what, version=report.version))
     for line in report.changes:
         click.echo(f"  {line}")
 
 
 def _say_version(kind: str, name: str, version: dict | None) -> None:
     if version:
-        say(f"{name if kind == 'workflow' else 'programmes'}: version {version['version']} ({version['source']}), "
-            f"loaded {version['loaded_at']} by {version['loaded_by']}")
+        say(_("{what}: version {version} ({file}), loaded {at} by {by}").format(
+            what=name if kind == "workflow" else _("programmes"), version=version["version"], file=version["source"],
+            at=moment(version["loaded_at"]), by=version["loaded_by"]))
 
 
 @workflow.command("show")
@@ -78,19 +83,18 @@ def workflow_show(obj, name, fmt, output):
             click.echo(text)
         return
     if not output:
-        raise InputError("--format png needs --output FILE")
+        raise InputError(_("--format png needs --output FILE"))
     import importlib.util
     import shutil
     if importlib.util.find_spec("graphviz") is None and importlib.util.find_spec("pygraphviz") is None \
             or shutil.which("dot") is None:
-        raise InputError("--format png needs graphviz (pip install graphviz; apt-get install graphviz); "
-                         "--format mermaid needs nothing")
+        raise InputError(_("--format png needs graphviz (pip install graphviz; apt-get install graphviz); --format mermaid needs nothing"))
     try:
         with replacing(output) as path:
             spec.graph("graphviz").draw(str(path), prog="dot", format="png")
     except (ImportError, OSError) as exc:
-        raise InputError(f"png needs graphviz (pip install graphviz; apt-get install graphviz): {exc}") from None
-    say(f"workflow {name} drawn to {output}")
+        raise InputError(_("png needs graphviz (pip install graphviz; apt-get install graphviz): {reason}").format(reason=exc)) from None
+    say(_("workflow {name} drawn to {file}").format(name=name, file=output))
 
 
 @click.group()
@@ -139,5 +143,5 @@ def programmes_list(obj, term, fmt):
                 rows.append(dict(programme=p.key, title=p.title, level=progs.level_title(level) if level in progs.LEVELS
                                  else "不分等级" if level == "any" else "无等级（按类别）", amount=amount,
                                  term_from=rate.term_from))
-    render(fmt, "资助项目与标准（元/生·年）", rows, ["programme", "title", "level", "amount", "term_from"],
-           {"title": "项目名称"})
+    render(fmt, _("programmes and their standards (yuan a student a year)"), rows, ["programme", "title", "level", "amount", "term_from"],
+           {"title": N_("Programme name")})

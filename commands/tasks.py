@@ -8,20 +8,18 @@ from aidcal.i18n import _
 
 from .shell import (
     DATE,
-    HEADERS,
     YEAR,
     as_of_option,
     evidence_file,
     evidence_max_mb,
     format_option,
     not_after_today,
-    print_table,
-    render,
     say,
     task_target,
     user,
     working,
 )
+from .tables import OVERDUE_HEADERS, print_table, render
 
 
 @click.group()
@@ -42,13 +40,14 @@ def tasks_list(obj, unit_code, month, state, plan, as_of, fmt):
     """All tasks of a unit with their due dates and status as of a day."""
     listed = obj.call("tasks.list", unit=unit_code, month=month, status=state, plan=plan, as_of=as_of)
     rows = listed["rows"]
-    render(fmt, f"{unit_code} 的任务（截至 {listed['as_of']}）", rows,
+    render(fmt, _("tasks of {unit} (as of {day})").format(unit=unit_code, day=listed["as_of"]), rows,
            ["period", "due", "status", "done_at", "task", "title", "evidence_files", "note"]
            + (["plan"] if len({r["plan"] for r in rows}) > 1 else []))
 
 
 def _say_result(unit_code: str, result: dict) -> None:
-    click.echo(f"{unit_code} {result['task']} {result['period']}: {result['message']}")
+    click.echo(_("{unit} {task} {period}: {message}").format(unit=unit_code, task=result["task"], period=result["period"],
+                                                               message=result["message"]))
 
 
 @tasks.command("done")
@@ -106,7 +105,7 @@ def tasks_waive(obj, unit_code, task, period, plan, reason, as_of):
 def tasks_history(obj, unit_code, task, period, plan, fmt):
     """Every write to one occurrence of a unit's task: who, when, on which day, what, why."""
     rows = obj.call("tasks.history", unit=unit_code, task=task, period=period, plan=plan)
-    render(fmt, f"{unit_code} {task} 的办理记录", rows, ["period", "kind", "on", "at", "by", "detail"])
+    render(fmt, _("{unit} {task}: its record").format(unit=unit_code, task=task), rows, ["period", "kind", "on", "at", "by", "detail"])
 
 
 @tasks.command("evidence")
@@ -123,7 +122,7 @@ def tasks_evidence(obj, unit_code, task, period, plan, folder):
     with store.reading(obj.engine) as conn:
         files = engine_tasks.evidence_files(conn, unit_code, task, period, plan)
     written = write_files(files, folder)
-    say(_("{n} evidence files written to {folder}: {files}").format(n=len(written), folder=folder, files=", ".join(written)))
+    say(_("{n} evidence files written to {folder}: {files}").format(n=len(written), folder=folder, files=_(", ").join(written)))
 
 
 @tasks.command("import")
@@ -165,23 +164,23 @@ def overdue(obj, as_of, authority, plan, unit, town, unit_type, year, limit, fmt
     """Which unit is late on what: a summary (by town and unit type; a city's by county, a province's by city),
     then the longest-overdue rows."""
     if fmt == "xlsx" and not output:
-        raise click.UsageError("--format xlsx needs --output FILE")
+        raise click.UsageError(_("--format xlsx needs --output FILE"))
     if fmt == "table" and output:
-        raise click.UsageError("--output writes json, csv or xlsx: give --format too")
+        raise click.UsageError(_("--output writes json, csv or xlsx: give --format too"))
     listed = obj.call("overdue", as_of=as_of, authority=authority, plan=plan, unit=unit, town=town, unit_type=unit_type,
                       year=year, limit=limit, table=fmt == "table")
     as_of, rows = listed["as_of"], listed["rows"]
     if fmt != "table":
         from aidcal.actions.exports import write
-        write(rows, listed["columns"], HEADERS, fmt, output, title=f"逾期任务（截至 {as_of}）")
+        write(rows, listed["columns"], OVERDUE_HEADERS, fmt, output, title=f"逾期任务（截至 {as_of}）")  # a file to send on: Chinese
         if output:
             say(_("{n} overdue rows written to {file}").format(n=len(rows), file=output))
         return
     summary = listed["summary"]
     total = sum(s["overdue"] for s in summary)
-    title = f"逾期汇总（截至 {as_of}）：{total} 项逾期，{sum(s['units'] for s in summary)} 个单位"
+    title = _("overdue as of {day}: {n} tasks, {units} units").format(day=as_of, n=total, units=sum(s["units"] for s in summary))
     if len(summary) > limit:  # a province has thousands of town × type groups
-        title += f"；显示逾期最多的 {limit} 组（共 {len(summary)} 组，--limit 调整）"
-    print_table(title, summary[:limit], listed["summary_columns"], HEADERS)
-    print_table(f"逾期最久的 {len(rows)} 项", rows,
-                ["unit", "unit_name", "task", "period", "due", "days_overdue", "workdays_overdue"], HEADERS)
+        title += _("; the {limit} groups most overdue shown (of {n}; --limit shows more)").format(limit=limit, n=len(summary))
+    print_table(title, summary[:limit], listed["summary_columns"])
+    print_table(_("the {n} longest overdue").format(n=len(rows)), rows,
+                ["unit", "unit_name", "task", "title", "period", "due", "days_overdue", "workdays_overdue"])

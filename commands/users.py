@@ -6,7 +6,8 @@ import click
 
 from aidcal.i18n import _
 
-from .shell import FORMATS, format_option, render, say, utc_now
+from .shell import FORMATS, format_option, say, utc_now
+from .tables import render
 
 HEADERS = {"name": "用户名", "role": "角色", "scope": "范围", "created_at": "创建时间", "created_by": "创建人",
            "revoked_at": "停用时间", "actor": "操作人", "action": "操作", "object": "对象", "outcome": "结果",

@@ -14,6 +14,8 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from aidcal.i18n import _
+
 from . import rules, store
 from .errors import InputError
 from .models import aid_case as c
@@ -27,7 +29,7 @@ STOP_KINDS = ("转学", "休学", "退学", "死亡", "其他")
 def _unit(conn: Connection, code: str) -> tuple[int, str, int]:
     row = conn.execute(select(u.c.id, u.c.name, u.c.type_mask).where(u.c.code == code)).first()
     if row is None:
-        raise InputError(f"unit '{code}' is not in the roster")
+        raise InputError(_("unit '{unit}' is not in the roster").format(unit=code))
     return row
 
 
@@ -36,9 +38,9 @@ def _move(conn: Connection, row, trigger: str, as_of: date, by: str, reason: str
     move = spec.by_trigger(trigger, row.state)
     if move is None:
         possible = sorted({s for t in spec.transitions if t.trigger == trigger for s in t.sources})
-        raise InputError(f"case {row.id} is {row.state}; " + (
-            f"workflow {spec.name} allows {trigger} only from {', '.join(possible)}" if possible
-            else f"workflow {spec.name} has no {trigger} move"))
+        raise InputError((_("case {case} is {state}; workflow {workflow} allows {trigger} only from {sources}") if possible
+                          else _("case {case} is {state}; workflow {workflow} has no {trigger} move")).format(
+            case=row.id, state=_(row.state), workflow=spec.name, trigger=trigger, sources=_(", ").join(possible)))
     apply(conn, spec, move, row.state, [c.c.id == row.id], as_of, by, reason, extra)
     return move.dest
 
@@ -55,14 +57,14 @@ def _served_unit(conn: Connection, row, code: str) -> tuple[int, str]:
     programme = rules.programme(conn, row.programme)
     unit_id, unit_name, mask = _unit(conn, code)
     if not mask & programme.type_mask:
-        raise InputError(f"unit '{code}' is not a school that programme {programme.key} serves")
+        raise InputError(_("unit '{unit}' is not a school that programme {programme} serves").format(unit=code, programme=programme.key))
     return unit_id, unit_name
 
 
 def stop(conn: Connection, case_id: int, kind: str, paying_unit: str, reason: str, as_of: date, by: str) -> str:
     """异动: later payments stop; `paying_unit` is the school that pays (or paid) this term."""
     if kind not in STOP_KINDS:
-        raise InputError(f"--kind '{kind}' is not allowed ({', '.join(STOP_KINDS)})")
+        raise InputError(_("--kind '{kind}' is not allowed ({allowed})").format(kind=kind, allowed=_(", ").join(STOP_KINDS)))
     row = case_row(conn, case_id)
     unit_id, unit_name = _served_unit(conn, row, paying_unit)
     text = f"异动（{kind}）：{reason}；已发放 {(row.paid or 0) / 100:.2f} 元，本学期由 {unit_name}（{paying_unit}）发放"
@@ -75,16 +77,16 @@ def recover(conn: Connection, case_id: int, amount: Decimal, on: date, reason: s
     row = case_row(conn, case_id)
     fen = int(amount * 100)
     if fen != amount * 100 or fen <= 0:
-        raise InputError(f"--amount {amount} is not a positive amount in yuan with at most two decimals")
+        raise InputError(_("--amount {amount} is not a positive amount in yuan with at most two decimals").format(amount=amount))
     if row.paid is None:
-        raise InputError(f"case {case_id} was never paid: there is nothing to recover (withdraw or terminate it)")
+        raise InputError(_("case {case} was never paid: there is nothing to recover (withdraw or terminate it)").format(case=case_id))
     if fen > row.paid - row.recovered:
-        raise InputError(f"case {case_id}: {amount} yuan is more than the {(row.paid - row.recovered) / 100:.2f} "
-                         f"yuan paid and not yet recovered")
+        raise InputError(_("case {case}: {amount} yuan is more than the {left:.2f} yuan paid and not yet recovered").format(
+            case=case_id, amount=amount, left=(row.paid - row.recovered) / 100))
     if on > as_of:
-        raise InputError(f"--on {on} is after {as_of}: record a recovery when the money has come back")
+        raise InputError(_("--on {day} is after {as_of}: record a recovery when the money has come back").format(day=on, as_of=as_of))
     if row.paid_on is not None and on < row.paid_on:
-        raise InputError(f"--on {on} is before the case was paid ({row.paid_on})")
+        raise InputError(_("--on {day} is before the case was paid ({paid})").format(day=on, paid=row.paid_on))
     text = f"追回 {fen / 100:.2f} 元（{on}）：{reason}"
     values = dict(recovered=c.c.recovered + fen, recovered_on=on)
     if fen < row.paid - row.recovered:
@@ -98,10 +100,11 @@ def transfer(conn: Connection, case_id: int, to_unit: str, reason: str, as_of: d
     row = case_row(conn, case_id)
     spec = rules.workflow(conn, row.workflow)
     if row.state in spec.finals:
-        raise InputError(f"case {case_id} is {row.state}, a final state: it stays with the school it ended at")
+        raise InputError(_("case {case} is {state}, a final state: it stays with the school it ended at").format(
+            case=case_id, state=_(row.state)))
     unit_id, unit_name = _served_unit(conn, row, to_unit)
     if unit_id == row.unit_id:
-        raise InputError(f"case {case_id} is already at {to_unit}")
+        raise InputError(_("case {case} is already at {unit}").format(case=case_id, unit=to_unit))
     old = conn.execute(select(u.c.code, u.c.name).where(u.c.id == row.unit_id)).first()
     _note(conn, row, "transfer", as_of, by, f"转学：由 {old.name}（{old.code}）转至 {unit_name}（{to_unit}）：{reason}",
           dict(unit_id=unit_id))

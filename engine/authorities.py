@@ -18,6 +18,8 @@ import re
 from sqlalchemy import and_, func, literal
 from sqlalchemy.engine import Connection
 
+from aidcal.i18n import _
+
 from .errors import InputError
 
 CODE_RE = re.compile(r"^\d{6}$")
@@ -40,7 +42,7 @@ def level(code: str) -> str:
 def check(code: str, where: str) -> str:
     code = code.strip()
     if not CODE_RE.match(code):
-        raise InputError(f"{where}: '{code}' is not a 6-digit administrative code (e.g. 340621)")
+        raise InputError(_("{where}: '{code}' is not a 6-digit administrative code (e.g. 340621)").format(where=where, code=code))
     return code
 
 
@@ -66,6 +68,6 @@ def default_for_roster(conn: Connection) -> str:
     codes = sorted({c for (c,) in conn.execute(p.select().with_only_columns(p.c.authority_code))})
     if len(codes) == 1:
         return codes[0]
-    known = f"plans of {', '.join(codes)} are loaded" if codes else "no plan is loaded yet"
-    raise InputError(f"the roster names no authority and {known}: add an authority column (主管教育局) "
-                     "or pass --authority CODE (e.g. 340621)")
+    known = _("plans of {codes} are loaded").format(codes=_(", ").join(codes)) if codes else _("no plan is loaded yet")
+    raise InputError(_("the roster names no authority and {known}: add an authority column (主管教育局) "
+                       "or pass --authority CODE (e.g. 340621)").format(known=known))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import and_, func, literal, or_, select
+from sqlalchemy import and_, literal, or_, select
 from sqlalchemy.engine import Connection
 
 from aidcal.i18n import N_, _
@@ -56,12 +56,12 @@ def _parse(path, programme: progs.Programme, term: str, unit_types: dict[str, in
                 errors.append(_("name is empty"))
             for field, kind in (("name", "person"), ("grade", "name"), ("class_name", "name"), ("unit", "code")):
                 if case[field]:
-                    problem = sheets.field_problem("class" if field == "class_name" else field, case[field], kind)
+                    problem = sheets.field_problem("class" if field == "class_name" else field, case[field], kind, ALIASES)
                     if problem:
                         errors.append(problem)
             why = None if "id_number" in numeric else idnumber.problem(case["id_number"], as_of)
             if why:
-                errors.append(_("id_number {number} {why}").format(number=mask_number(case["id_number"]), why=_(why)))
+                errors.append(_("id_number {number} {why}").format(number=mask_number(case["id_number"]), why=why))
             phone = normalise_phone(sheets.text(raw.get("phone")))
             if phone is None or not MOBILE_RE.match(phone):
                 errors.append(_("phone {phone} is not a mobile number (11 digits)").format(
@@ -81,7 +81,8 @@ def _parse(path, programme: progs.Programme, term: str, unit_types: dict[str, in
             for field, default in (("boarding", True), ("agricultural", False)):
                 value = sheets.text(raw.get(field)).lower()
                 if value and value not in YES | NO:
-                    errors.append(f"{field} '{value[:10]}' is not allowed (是 or 否)")
+                    errors.append(_("{field} '{value}' is not allowed (是 or 否)").format(field=sheets.column_title(field, ALIASES),
+                                                                                       value=value[:10]))
                 case[field] = default if not value else value not in NO
             yield row_no, case, errors
     return name, cases()
@@ -95,13 +96,14 @@ def apply_policy(programme: progs.Programme, term: str, case: dict, found: tuple
     sheet_level = case["level"]
     if not programme.hardship_level:
         if sheet_level:
-            errors.append(f"programme {programme.key} is not awarded by hardship level: leave level empty")
+            errors.append(_("programme {programme} is not awarded by hardship level: leave level empty").format(programme=programme.key))
         case.update(level="", categories="", identification_id=None)
     elif found is not None:
-        ident_id, level, categories, _ = found
+        ident_id, level, categories = found[:3]
         if sheet_level and sheet_level != level:
-            errors.append(f"level {progs.level_title(sheet_level)} differs from the student's identification "
-                          f"({progs.level_title(level)}, identification {ident_id}); leave level empty or correct it")
+            errors.append(_("level {level} differs from the student's identification ({identified}, identification {id}); "
+                            "leave level empty or correct it").format(
+                level=progs.level_title(sheet_level), identified=progs.level_title(level), id=ident_id))
         case.update(level=level, categories=categories, identification_id=ident_id)
     else:
         case.update(categories="", identification_id=None)
@@ -111,24 +113,26 @@ def apply_policy(programme: progs.Programme, term: str, case: dict, found: tuple
     if programme.hardship_level and sheet_level is not None and not case["level"]:
         if not (categories & set(programme.categories_without_level) or covered_agricultural):
             qualifying = list(programme.categories_without_level) + (["涉农专业"] if programme.agricultural_without_level else [])
-            errors.append(f"the student has no level ({'the identification gives none' if found else 'no identification'}); "
-                          f"programme {programme.key} "
-                          + (f"needs a level, or one of: {', '.join(qualifying)}" if qualifying else "needs a level"))
+            why = _("the identification gives none") if found else _("no identification")
+            errors.append((_("the student has no level ({why}); programme {programme} needs a level, or one of: {allowed}")
+                           if qualifying else _("the student has no level ({why}); programme {programme} needs a level")).format(
+                why=why, programme=programme.key, allowed=_(", ").join(qualifying)))
         elif not programme.unlevelled_amount(term):
-            errors.append(f"programme {programme.key} has no amount for a student without a level in {term} "
-                          f"(rates: without_level or any)")
+            errors.append(_("programme {programme} has no amount for a student without a level in {term} "
+                            "(rates: without_level or any)").format(programme=programme.key, term=term))
     if programme.by_category and programme.hardship_level and not categories & set(programme.categories_without_level):
-        errors.append(f"programme {programme.key} goes by category: the student's identification needs one of "
-                      f"{', '.join(programme.categories_without_level)}")
+        errors.append(_("programme {programme} goes by category: the student's identification needs one of {allowed}").format(
+            programme=programme.key, allowed=_(", ").join(programme.categories_without_level)))
     if not case["boarding"] and programme.non_boarder_categories and not categories & set(programme.non_boarder_categories):
-        errors.append(f"a non-boarder receives {programme.key} only as one of: {', '.join(programme.non_boarder_categories)} "
-                      f"(from the student's identification)")
+        errors.append(_("a non-boarder receives {programme} only as one of: {allowed} (from the student's identification)").format(
+            programme=programme.key, allowed=_(", ").join(programme.non_boarder_categories)))
     rate = programme.rate(term)
     if rate is None:
-        errors.append(f"programme {programme.key} has no rate for {term}")
+        errors.append(_("programme {programme} has no rate for {term}").format(programme=programme.key, term=term))
     elif rate.grades and progs.grade_number(case["grade"]) not in rate.grades:
-        errors.append(f"grade '{case['grade'][:10]}' is not covered by {programme.key} in {term} "
-                      f"(it covers grades {', '.join(map(str, rate.grades))}, written like 一年级 or 1年级)")
+        errors.append(_("grade '{grade}' is not covered by {programme} in {term} (it covers grades {grades}, written like "
+                        "一年级 or 1年级)").format(grade=case["grade"][:10], programme=programme.key, term=term,
+                                                 grades=_(", ").join(map(str, rate.grades))))
     if not errors and case["level"] is not None:
         case["standard"] = programme.amount_fen(term, case["level"], case["boarding"])
     return errors
@@ -161,15 +165,15 @@ def _unchanged(rows, path):
     or an identification changed in between) stops the import, and the transaction writes nothing."""
     for row_no, case, errors in rows:
         if errors:
-            raise InputError(f"{path}: row {row_no} changed since it was checked ({errors[0]}); nothing was written: "
-                             f"import the file again")
+            raise InputError(_("{file}: row {row} changed since it was checked ({problem}); nothing was written: "
+                               "import the file again").format(file=path, row=row_no, problem=errors[0]))
         yield case
 
 
 def _check_term(programme: progs.Programme, term: str) -> None:
     if programme.once_a_year and not term.endswith("-autumn"):
-        raise InputError(f"programme {programme.key} is awarded once a school year, in full: import it for the autumn "
-                         f"term its school year starts with ({progs.school_year(term)}-autumn)")
+        raise InputError(_("programme {programme} is awarded once a school year, in full: import it for the autumn "
+                           "term its school year starts with ({year}-autumn)").format(programme=programme.key, year=progs.school_year(term)))
 
 
 def validate(conn: Connection, path, programme: progs.Programme, term: str, unit_types: dict[str, int],
@@ -192,7 +196,7 @@ def validate(conn: Connection, path, programme: progs.Programme, term: str, unit
         count += 1
     problems.check()
     if not count:
-        raise InputError(f"{name}: no cases below the header")
+        raise InputError(_("{file}: no cases below the header").format(file=name))
     return count
 
 
@@ -208,7 +212,7 @@ def import_cases(conn: Connection, path, programme: progs.Programme, term: str, 
     units = dict(conn.execute(select(u.c.code, u.c.id)).all())
     stamp = store.now()
     since, created = store.driver_value(conn, c.c.state_since, as_of), store.driver_value(conn, c.c.created_at, stamp)
-    _, rows = _parse(path, programme, term, dict.fromkeys(units, programme.type_mask), as_of)
+    _name, rows = _parse(path, programme, term, dict.fromkeys(units, programme.type_mask), as_of)
     columns = ["workflow", "programme", "term", "unit_id", "name", "id_number", "phone", "grade", "class_name", "level",
                "boarding", "bank_card", "standard", "amount", "state", "state_since", "objection_open", "created_at",
                "created_by", "categories", "identification_id", "needs_identification", "agricultural", "recovered",
@@ -254,7 +258,7 @@ def scope(unit: str | None = None, programme: str | None = None, term: str | Non
 def held_by(conn: Connection, guard: str, as_of: date):
     """Cases waiting in a state whose way on carries `guard`, and failing it."""
     if guard not in GUARDS:
-        raise InputError(f"guard '{guard}' does not exist (known: {', '.join(GUARDS)})")
+        raise InputError(_("guard '{guard}' does not exist (known: {known})").format(guard=guard, known=_(", ").join(GUARDS)))
     waits = []
     for spec in rules.workflows(conn).values():
         sources = {s for t in spec.transitions if guard in t.guards for s in t.sources}
@@ -304,44 +308,44 @@ def record(conn: Connection, case_id: int, as_of: date, by: str, *, callback_out
     bank refused the old one) goes into the next payment file."""
     row = conn.execute(select(c.c.id, c.c.bank_card, c.c.workflow, c.c.state, c.c.paid).where(c.c.id == case_id)).first()
     if row is None:
-        raise InputError(f"case {case_id} does not exist")
+        raise InputError(_("case {case} does not exist").format(case=case_id))
     if amount_yuan is not None and row.state in rules.workflow(conn, row.workflow).approved_states():
-        raise InputError(f"case {case_id} is {row.state}: its amount was approved and cannot change "
-                         f"(withdraw or terminate it, or correct it in the next term)")
+        raise InputError(_("case {case} is {state}: its amount was approved and cannot change "
+                           "(withdraw or terminate it, or correct it in the next term)").format(case=case_id, state=_(row.state)))
     values, done = {}, []
     if bank_card is not None:
         number = bank_card.replace(" ", "")
         if not (number.isdigit() and 12 <= len(number) <= 19):
-            raise InputError(f"case {case_id}: card number {mask_number(number)} is not 12 to 19 digits")
+            raise InputError(_("case {case}: card number {card} is not 12 to 19 digits").format(case=case_id, card=mask_number(number)))
         if row.paid is not None:
-            raise InputError(f"case {case_id} was paid on its card already; a new card is for the next term's case")
+            raise InputError(_("case {case} was paid on its card already; a new card is for the next term's case").format(case=case_id))
         values.update(bank_card=number, card_type=card or "bank", bank_result=None, bank_reason=None)
-        done.append(f"card {mask_number(number)}")
+        done.append(_("card {card}").format(card=mask_number(number)))
     if callback_outcome:
         values.update(callback_outcome=callback_outcome, callback_on=as_of)
-        done.append("callback outcome")
+        done.append(_("callback outcome"))
     if card and bank_card is None:
         if not row.bank_card:
-            raise InputError(f"case {case_id}: no card number on file; a {card} card needs one (or record --cash-approval)")
+            raise InputError(_("case {case}: no card number on file; a {card} card needs one (or record --cash-approval)").format(
+                case=case_id, card=card))
         values["card_type"] = card
-        done.append(f"{card} card")
+        done.append(_("{card} card").format(card=card))
     if cash_approval:
         values["cash_approval"] = cash_approval
-        done.append("cash approval")
+        done.append(_("cash approval"))
     if amount_yuan is not None:
         if not reason:
-            raise InputError(f"case {case_id}: an amount different from the standard needs --reason")
+            raise InputError(_("case {case}: an amount different from the standard needs --reason").format(case=case_id))
         values.update(amount=int(amount_yuan * 100), override_reason=reason)
-        done.append(f"amount {amount_yuan:.2f} ({reason})")
+        done.append(_("amount {yuan:.2f} ({reason})").format(yuan=amount_yuan, reason=reason))
     if values:
         conn.execute(c.update().where(c.c.id == case_id).values(values))
     for name in documents:
         conn.execute(store.insert(conn, d).values(case_id=case_id, name=name, recorded_on=as_of, by=by)
                      .on_conflict_do_nothing(index_elements=["case_id", "name"]))
-        done.append(f"document {name}")
+        done.append(_("document {name}").format(name=name))
     if not done:
-        raise InputError("nothing to record: give --callback-outcome, --document, --card, --bank-card, --cash-approval "
-                         "or --amount")
+        raise InputError(_("nothing to record: give --callback-outcome, --document, --card, --bank-card, --cash-approval or --amount"))
     return done
 
 
@@ -363,9 +367,10 @@ def record_sheet(conn: Connection, path, as_of: date, by: str) -> int:
                    documents=[x for x in sheets.text(raw.get("documents")).split(";") if x],
                    card=sheets.text(raw.get("card")) or None, cash_approval=sheets.text(raw.get("cash_approval")) or None)
         except InputError as exc:
-            problems += [f"row {row_no}: {p}" for p in exc.problems]
+            problems += [_("row {row}: {problem}").format(row=row_no, problem=p) for p in exc.problems]
         except ValueError:
-            problems.append(f"row {row_no}: case '{sheets.text(raw.get('case'))}' is not a case number")
+            problems.append(_("row {row}: {problem}").format(row=row_no, problem=_("case '{case}' is not a case number").format(
+                case=sheets.text(raw.get("case")))))
     if problems:
         raise InputError(problems)  # the caller's transaction rolls back every row
     return len(data.rows)
@@ -388,62 +393,6 @@ def import_file(engine, path, programme_key: str, term: str, as_of: date, by: st
 def history(conn: Connection, case_id: int) -> list[dict]:
     rows = conn.execute(select(e).where(e.c.case_id == case_id).order_by(e.c.id)).all()
     if not rows:
-        raise InputError(f"case {case_id} does not exist")
+        raise InputError(_("case {case} does not exist").format(case=case_id))
     return [dict(on=str(r.on_date), trigger=r.trigger, from_state=r.from_state, to_state=r.to_state, by=r.by,
                  reason=r.reason, at=store.shown_moment(r.at)) for r in rows]
-
-
-PUBLICITY_COLUMNS = ["name", "unit_name", "grade", "class_name", "programme", "level", "amount"]
-TIERS = {"special": "一档", "hard": "二档", "general": "三档", "": "—"}
-
-
-def publicity_list(conn: Connection, unit: str, programme: str, term: str) -> dict:
-    """The publicity list (公示名单): only name, school, grade, class, level (or the
-    aid tier, or the programme alone: the workflow's `publicity: shows`) and amount,
-    never an ID, phone, address or card; with its dates, the phones for objections
-    (the school's, the county's, the donor's) and the day it was taken down."""
-    known = rules.programmes(conn)
-    if programme not in known:
-        raise InputError(f"programme '{programme}' does not exist (see: aidcal programmes list)")
-    unit_row = conn.execute(select(u.c.name, u.c.phone, u.c.authority).where(u.c.code == unit)).first()
-    if unit_row is None:
-        raise InputError(f"unit '{unit}' is not in the roster")
-    county = conn.execute(select(u.c.name, u.c.phone).where(u.c.code == unit_row.authority)).first()
-    shows = rules.workflow(conn, known[programme].workflow).publicity_shows if known[programme].hardship_level else "programme"
-    rows = conn.execute(
-        select(c.c.name, c.c.grade, c.c.class_name, c.c.level, c.c.amount, c.c.publicity_from, c.c.publicity_until,
-               c.c.publicity_down_on)
-        .where(*scope(unit, programme, term), c.c.publicity_from.is_not(None),
-               c.c.state.not_in(("withdrawn", "terminated"))).order_by(c.c.grade, c.c.class_name, c.c.id)
-    ).all()
-    if not rows:
-        raise InputError(f"unit {unit} has no published {programme} cases for {term} (publish them first)")
-    downs = {r[7] for r in rows}
-    shown = {"level": progs.level_title, "tier": TIERS.get, "programme": lambda _: ""}[shows]
-    own = unit_row.authority == unit  # the bureau's own cases (loans, donors' funds): its phone once
-    phones = [("监督电话" if own else "学校监督电话", unit_row.phone)]
-    if county is not None and county.phone and not own and county.phone != unit_row.phone:
-        phones.append((f"{county.name}监督电话", county.phone))
-    if known[programme].supervision_phone:
-        phones.append(("捐资方监督电话", known[programme].supervision_phone))
-    return dict(
-        title=f"{unit_row.name}{term.replace('-spring', '年春季').replace('-autumn', '年秋季')}学期{known[programme].title}拟资助名单公示",
-        unit_name=unit_row.name, start=str(min(r[5] for r in rows)), end=str(max(r[6] for r in rows)),
-        phone=unit_row.phone, phones=phones, shows=shows,
-        taken_down=str(next(iter(downs))) if len(downs) == 1 and None not in downs else None,
-        rows=[dict(name=r[0], unit_name=unit_row.name, grade=r[1], class_name=r[2], programme=known[programme].title,
-                   level=shown(r[3]), amount=f"{r[4] / 100:.2f}") for r in rows])
-
-
-def take_down(conn: Connection, unit: str, programme: str, term: str, on: date) -> int:
-    """Record the day a unit's publicity list was taken down (its cases' publicity
-    must have ended by then: a list is never taken down early)."""
-    where = [*scope(unit, programme, term), c.c.publicity_from.is_not(None), c.c.publicity_down_on.is_(None)]
-    early = conn.execute(select(func.count()).select_from(c).where(*where, c.c.publicity_until >= on)).scalar()
-    if early:
-        raise InputError(f"{early} cases of {unit} {programme} {term} are still in their publicity period on {on}: "
-                         f"a list comes down after its last day")
-    count = conn.execute(c.update().where(*where).values(publicity_down_on=on)).rowcount
-    if not count:
-        raise InputError(f"unit {unit} has no {programme} {term} list posted and not yet taken down")
-    return count

@@ -12,6 +12,8 @@ from datetime import date
 from pathlib import Path
 from string import Formatter
 
+from aidcal.i18n import _
+
 from . import located
 from .errors import InputError
 from .escalation import Channel
@@ -67,33 +69,34 @@ def read(path: str | Path | None, secrets: Mapping[str, str] = {}) -> NotifyConf
     path = Path(path)
     doc = located.load(located.read_text(path), path.name)
     if not isinstance(doc, dict):
-        raise InputError(f"{path.name}:1: the notify file must be a mapping of channels, templates and alerts")
+        raise InputError(_("{file}:1: the notify file must be a mapping of channels, templates and alerts").format(file=path.name))
     problems = []
 
     def error(line, message):
-        problems.append(f"{path.name}:{line}: {message}")
+        problems.append(_("{file}:{line}: {problem}").format(file=path.name, line=line, problem=message))
 
     for key in doc:
         if key not in ("channels", "templates", "alerts"):
-            error(located.line_of(doc, key), f"unknown key '{key}' (allowed: channels, templates, alerts)")
+            error(located.line_of(doc, key), _("unknown key '{key}' (allowed: {allowed})").format(key=key, allowed="channels, templates, alerts"))
     channels, names = [], set()
     items = doc.get("channels") or []
     for k, item in enumerate(items):
         line = items.item_lines[k]
         if not isinstance(item, dict) or item.get("kind") not in KINDS:
-            error(line, f"channel: kind must be one of {', '.join(KINDS)}")
+            error(line, _("channel: kind must be one of {kinds}").format(kinds=_(", ").join(KINDS)))
             continue
         kind, name = item["kind"], str(item.get("name", ""))
-        where = f"channel {name or '#' + str(line)}: "
+        where = _("channel {name}: ").format(name=name or f"#{line}")
         if not name or name in names:
-            error(line, where + "name is required and must be unique")
+            error(line, where + _("name is required and must be unique"))
         names.add(name)
         for key in item:
             if key not in CHANNEL_KEYS[kind]:
-                error(located.line_of(item, key), where + f"unknown key '{key}' for kind {kind} (allowed: {', '.join(CHANNEL_KEYS[kind])})")
+                error(located.line_of(item, key), where + _("unknown key '{key}' for kind {kind} (allowed: {allowed})").format(
+                    key=key, kind=kind, allowed=_(", ").join(CHANNEL_KEYS[kind])))
         for key in REQUIRED[kind]:
             if not item.get(key):
-                error(line, where + f"{key} is required for kind {kind}")
+                error(line, where + _("{key} is required for kind {kind}").format(key=key, kind=kind))
         towns = tuple(item.get("towns") or ())
         settings = {k: v for k, v in item.items() if k not in ("name", "kind", "towns")}
         for named, setting in SECRET_KEYS.items():
@@ -103,30 +106,32 @@ def read(path: str | Path | None, secrets: Mapping[str, str] = {}) -> NotifyConf
     templates = dict(DEFAULT_TEMPLATES)
     for key, value in (doc.get("templates") or {}).items():
         if key not in TEMPLATE_KEYS:
-            error(located.line_of(doc["templates"], key), f"templates: unknown key '{key}' (allowed: {', '.join(TEMPLATE_KEYS)})")
+            error(located.line_of(doc["templates"], key), _("templates: unknown key '{key}' (allowed: {allowed})").format(
+                key=key, allowed=_(", ").join(TEMPLATE_KEYS)))
             continue
         try:
-            named = {name for _, name, _, _ in Formatter().parse(str(value)) if name is not None}
+            named = {name for _text, name, _spec, _conversion in Formatter().parse(str(value)) if name is not None}
         except ValueError as exc:
-            error(located.line_of(doc["templates"], key), f"templates: {key}: {exc}")
+            error(located.line_of(doc["templates"], key), _("templates: {key}: {problem}").format(key=key, problem=exc))
             continue
         unknown = sorted(name for name in named if name not in TEMPLATE_FIELDS[key])
         if unknown:
-            error(located.line_of(doc["templates"], key), f"templates: {key}: unknown field {{{unknown[0]}}} "
-                                                          f"(allowed: {', '.join(TEMPLATE_FIELDS[key])})")
+            error(located.line_of(doc["templates"], key), _("templates: {key}: unknown field {field} (allowed: {allowed})").format(
+                key=key, field="{" + unknown[0] + "}", allowed=_(", ").join(TEMPLATE_FIELDS[key])))
             continue
         try:  # with values of the types a digest really has, so a format spec that cannot apply is found now
             str(value).format(**SAMPLE)
         except (ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:
-            error(located.line_of(doc["templates"], key), f"templates: {key}: cannot be filled in: {exc}")
+            error(located.line_of(doc["templates"], key), _("templates: {key}: cannot be filled in: {problem}").format(key=key, problem=exc))
             continue
         templates[key] = str(value)
     alerts = doc.get("alerts")
     if alerts is not None:
         named = next((c for c in channels if c.channel.name == alerts), None)
         if named is None or named.channel.per_unit:
-            error(located.line_of(doc, "alerts"), f"alerts: '{alerts}' must name a group robot channel of this file "
-                                                  f"({', '.join(c.channel.name for c in channels if not c.channel.per_unit) or 'none'})")
+            robots = _(", ").join(c.channel.name for c in channels if not c.channel.per_unit) or _("none")
+            error(located.line_of(doc, "alerts"), _("alerts: '{alerts}' must name a group robot channel of this file ({robots})").format(
+                alerts=alerts, robots=robots))
     if problems:
         raise InputError(problems)
     return NotifyConfig(tuple(channels), templates, alerts)

@@ -14,8 +14,10 @@ from pathlib import Path
 from sqlalchemy import Column, Date, Integer, MetaData, String, Table, and_, bindparam, func, literal, or_, select
 from sqlalchemy.engine import Connection
 
+from aidcal.i18n import _
+
 from . import sheets, store
-from .errors import InputError, rows_listed
+from .errors import InputError, at_row, rows_listed
 from .models import event, evidence
 from .models import instance as i
 from .models import occurrence as o
@@ -56,28 +58,26 @@ def read_sheet(path, evidence_max_mb: int = sheets.EVIDENCE_MAX_MB) -> Sheet:
     for row_no, raw in sheet.rows:
         errors = []
         unit_code, key, note, plan = (sheets.text(raw.get(c)) for c in ("unit", "task", "note", "plan"))
-        if not unit_code:
-            errors.append("unit is empty")
-        if not key:
-            errors.append("task is empty")
+        errors += [_("{field} is empty").format(field=sheets.column_title(field, ALIASES))
+                   for field, value in (("unit", unit_code), ("task", key)) if not value]
         for field, value, kind in (("unit", unit_code, "code"), ("task", key, "name"), ("note", note, "note"),
                                    ("plan", plan, "code")):
-            problem = value and sheets.field_problem(field, value, kind)
+            problem = value and sheets.field_problem(field, value, kind, ALIASES)
             if problem:
                 errors.append(problem)
         period = _period(raw.get("period"))
         if period is None:
-            errors.append(f"period '{sheets.text(raw.get('period'))}' is not YYYY-MM")
+            errors.append(_("period '{period}' is not YYYY-MM").format(period=sheets.text(raw.get("period"))))
         try:
             done_on = sheets.parse_date(raw.get("done_at"))
             if done_on is None:
-                errors.append("done_at is empty")
+                errors.append(_("{field} is empty").format(field=sheets.column_title("done_at", ALIASES)))
         except ValueError as exc:
-            errors.append(f"done_at {exc}")
+            errors.append(_("done_at {problem}").format(problem=exc))
             done_on = None
         ident = (unit_code, key, period)
         if ident in seen:
-            errors.append(f"repeats row {seen[ident]} ({unit_code} {key} {period})")
+            errors.append(_("repeats row {row} ({unit} {task} {period})").format(row=seen[ident], unit=unit_code, task=key, period=period))
         seen.setdefault(ident, row_no)
         evidence_name = sheets.text(raw.get("evidence"))
         if evidence_name:
@@ -85,7 +85,7 @@ def read_sheet(path, evidence_max_mb: int = sheets.EVIDENCE_MAX_MB) -> Sheet:
                 files.append((row_no, *sheets.evidence(evidence_name, base, evidence_max_mb)))
             except ValueError as exc:
                 errors.append(str(exc))
-        problems += [(row_no, f"{sheet.name}: row {row_no}: {e}") for e in errors]
+        problems += [(row_no, at_row(sheet.name, row_no) + e) for e in errors]
         if not errors:
             rows.append(dict(row_no=row_no, unit_code=unit_code, task_key=key, period=period, done_on=done_on,
                              note=note or None, plan=plan or None))
@@ -143,25 +143,24 @@ def _apply(conn: Connection, sheet: Table, parsed: Sheet, as_of: date, by: str) 
     sheet_rows = {row["row_no"]: row for row in rows}
     for row_no, found in by_row.items():
         row = sheet_rows[row_no]
-        what = f"{parsed.name}: row {row_no}: {row['unit_code']} {row['task_key']} {row['period']}"
         x = found[0] if found else None
         problem = None
         if not found:
-            problem = "no such task for this unit and period (check unit code, task key and period)"
+            problem = _("no such task for this unit and period (check unit code, task key and period)")
         elif len(found) > 1:
-            plans = ", ".join(sorted(f.authority_code for f in found))
-            problem = (f"the unit has this task from the plans of {len(found)} authorities ({plans}); "
-                       "name one in a plan column (计划发文单位)")
+            problem = _("the unit has this task from the plans of {n} authorities ({plans}); name one in a plan column "
+                        "(计划发文单位)").format(n=len(found), plans=_(", ").join(sorted(f.authority_code for f in found)))
         elif x.cancelled_on is not None:
-            problem = f"cancelled on {x.cancelled_on}"
+            problem = _("cancelled on {day}").format(day=x.cancelled_on)
         elif x.waived_on is not None:
-            problem = f"waived on {x.waived_on}"
+            problem = _("waived on {day}").format(day=x.waived_on)
         elif x.done_on > as_of:
-            problem = f"done_at {x.done_on} is after the as-of date {as_of}"
+            problem = _("done_at {day} is after the as-of date {as_of}").format(day=x.done_on, as_of=as_of)
         elif x.was_done is None and x.evidence and not x.sha256 and not x.files:
-            problem = f"the plan requires evidence ({x.evidence}); add a file name in the evidence column"
+            problem = _("the plan requires evidence ({evidence}); add a file name in the evidence column").format(evidence=x.evidence)
         if problem:
-            problems.append((row_no, f"{what}: {problem}"))
+            what = f"{row['unit_code']} {row['task_key']} {row['period']}"
+            problems.append((row_no, at_row(parsed.name, row_no) + _("{what}: {problem}").format(what=what, problem=problem)))
     if problems:
         raise InputError(rows_listed(problems))
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from aidcal.i18n import _
+
 from . import outbox, store
 from .errors import DeliveryError
 
@@ -66,5 +68,6 @@ def deliver(engine, config, now: datetime, send, clock, sleep) -> DeliveryReport
         with store.writing(engine) as conn:
             outbox.mark_failed(conn, message.id, message.attempts, error, now)
         report.failed += 1
-        report.errors.append(f"message {message.id} ({message.channel} → {message.recipient}): {error}")
+        report.errors.append(_("message {id} ({channel} → {recipient}): {error}").format(
+            id=message.id, channel=message.channel, recipient=message.recipient, error=error))
     return report

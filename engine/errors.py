@@ -24,7 +24,18 @@ def rows_listed(problems: list[tuple[int, str]]) -> list[str]:
     rows = sorted({row for row, _ in problems})
     shown = set(rows[:ROWS_LISTED])
     kept = [text for row, text in ordered if row in shown]
-    return kept + ([f"…and {len(rows) - ROWS_LISTED} more rows with problems"] if len(rows) > ROWS_LISTED else [])
+    return kept + ([_more(len(rows) - ROWS_LISTED)] if len(rows) > ROWS_LISTED else [])
+
+
+def _more(rows: int) -> str:
+    from aidcal.i18n import _
+    return _("…and {n} more rows with problems").format(n=rows)
+
+
+def at_row(name: str, row_no: int) -> str:
+    """The start of a sheet row's problem: "FILE: row N: " (第 N 行 in Chinese)."""
+    from aidcal.i18n import _
+    return _("{file}: row {row}: ").format(file=name, row=row_no)
 
 
 class RowProblems:
@@ -35,12 +46,10 @@ class RowProblems:
         self.name, self.problems, self.listed, self.more = name, [], 0, 0
 
     def add(self, row_no: int, errors: list[str]) -> None:
-        from aidcal.i18n import _
         if not errors:
             return
         if self.listed < ROWS_LISTED:
-            self.problems += [(row_no, _("{file}: row {row}: {problem}").format(file=self.name, row=row_no, problem=m))
-                              for m in errors]
+            self.problems += [(row_no, at_row(self.name, row_no) + m) for m in errors]
             self.listed += 1
         else:
             self.more += 1
@@ -48,7 +57,7 @@ class RowProblems:
     def check(self) -> None:
         """Raise every problem kept, and the count of the rest, if any row was bad."""
         if self.problems:
-            raise InputError(rows_listed(self.problems) + ([f"…and {self.more} more rows with problems"] if self.more else []))
+            raise InputError(rows_listed(self.problems) + ([_more(self.more)] if self.more else []))
 
 
 def one_line(exc: BaseException) -> str:

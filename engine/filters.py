@@ -15,13 +15,15 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from aidcal.i18n import _
+
 from . import authorities, rules
 from .errors import InputError
 from .guards import GUARDS
 from .models import plan as p
 from .models import unit as u
 from .programmes import term_order
-from .unit_types import ALLOWED, BUREAU_MASK, mask_of, type_key
+from .unit_types import BUREAU_MASK, allowed, mask_of, type_key
 
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -30,8 +32,10 @@ def _nearest(value: str, candidates) -> str:
     candidates = sorted({str(c) for c in candidates if c})
     close = difflib.get_close_matches(str(value), candidates, n=3, cutoff=0.5)
     if close:
-        return "nearest: " + ", ".join(close)
-    return ("known: " + ", ".join(candidates[:10]) + (" …" if len(candidates) > 10 else "")) if candidates else "none known"
+        return _("nearest: {values}").format(values=_(", ").join(close))
+    if not candidates:
+        return _("none known")
+    return _("known: {values}").format(values=_(", ").join(candidates[:10]) + (" …" if len(candidates) > 10 else ""))
 
 
 def month(value: str | None, as_of: date) -> str | None:
@@ -42,7 +46,7 @@ def month(value: str | None, as_of: date) -> str | None:
     if value.isdigit() and 1 <= int(value) <= 12:
         return f"{as_of.year}-{int(value):02d}"
     if not MONTH_RE.match(value):
-        raise InputError(f"--month '{value}' is not a month (YYYY-MM, e.g. 2021-05, or 1–12)")
+        raise InputError(_("--month '{value}' is not a month (YYYY-MM, e.g. 2021-05, or 1–12)").format(value=value))
     return value
 
 
@@ -53,44 +57,47 @@ def check(conn: Connection, *, unit: str | None = None, town: str | None = None,
     """Raise InputError for every given filter value that does not exist; one line each."""
     problems = []
     if unit is not None and conn.execute(select(u.c.id).where(u.c.code == unit)).first() is None:
-        problems.append(f"--unit '{unit}' is not in the roster ({_nearest(unit, conn.execute(select(u.c.code)).scalars())})")
+        problems.append(_("--unit '{unit}' is not in the roster ({near})").format(
+            unit=unit, near=_nearest(unit, conn.execute(select(u.c.code)).scalars())))
     if town is not None and conn.execute(select(u.c.id).where(u.c.town == town).limit(1)).first() is None:
         towns = conn.execute(select(u.c.town).distinct()).scalars()
-        problems.append(f"--town '{town}': no unit is in that town ({_nearest(town, towns)})")
+        problems.append(_("--town '{town}': no unit is in that town ({near})").format(town=town, near=_nearest(town, towns)))
     if unit_type is not None:
         key = type_key(unit_type)
         if key is None:
-            problems.append(f"--type '{unit_type}' is not a unit type (allowed: {ALLOWED})")
+            problems.append(_("--type '{type}' is not a unit type (allowed: {allowed})").format(type=unit_type, allowed=allowed()))
         elif conn.execute(select(u.c.id).where(u.c.type_mask.op("&")(mask_of([key])) != 0).limit(1)).first() is None:
-            problems.append(f"--type '{unit_type}': no unit of that type is in the roster")
+            problems.append(_("--type '{type}': no unit of that type is in the roster").format(type=unit_type))
     for option, code in (("--authority", authority), ("--plan", plan)):
         if code is None:
             continue
         code = authorities.check(code, option)
         plans = conn.execute(select(p.c.authority_code).distinct()).scalars().all()
         if option == "--plan" and code not in plans:
-            problems.append(f"--plan '{code}': no plan of that authority is loaded ({_nearest(code, plans)})")
+            problems.append(_("--plan '{code}': no plan of that authority is loaded ({near})").format(code=code, near=_nearest(code, plans)))
         elif option == "--authority" and code not in plans and conn.execute(
                 select(u.c.id).where(authorities.under(u.c.authority, code), u.c.type_mask != BUREAU_MASK).limit(1)).first() is None:
             bureaus = conn.execute(select(u.c.authority).distinct()).scalars()
-            problems.append(f"--authority '{code}': no plan or unit of that authority is loaded ({_nearest(code, [*plans, *bureaus])})")
+            problems.append(_("--authority '{code}': no plan or unit of that authority is loaded ({near})").format(
+                code=code, near=_nearest(code, [*plans, *bureaus])))
     if year is not None and conn.execute(select(p.c.id).where(p.c.year == year).limit(1)).first() is None:
         years = [str(y) for y in conn.execute(select(p.c.year).distinct().order_by(p.c.year)).scalars()]
-        problems.append(f"--year {year}: no plan of that year is loaded (loaded: {', '.join(years)})")
+        problems.append(_("--year {year}: no plan of that year is loaded (loaded: {years})").format(year=year, years=_(", ").join(years)))
     if programme is not None:
         known = rules.programmes(conn)
         if programme not in known:
-            problems.append(f"--programme '{programme}' is not a programme ({_nearest(programme, known)})")
+            problems.append(_("--programme '{programme}' is not a programme ({near})").format(
+                programme=programme, near=_nearest(programme, known)))
     if term is not None:
         try:
             term_order(term)
         except InputError:
-            problems.append(f"--term '{term}' is not a term (YYYY-spring or YYYY-autumn, e.g. 2021-autumn)")
+            problems.append(_("--term '{term}' is not a term (YYYY-spring or YYYY-autumn, e.g. 2021-autumn)").format(term=term))
     if state is not None:
         states = {s for spec in rules.workflows(conn).values() for s in spec.states}
         if state not in states:
-            problems.append(f"--state '{state}' is not a state of any workflow ({_nearest(state, states)})")
+            problems.append(_("--state '{state}' is not a state of any workflow ({near})").format(state=state, near=_nearest(state, states)))
     if held_by is not None and held_by not in GUARDS:
-        problems.append(f"--held-by '{held_by}' is not a guard (allowed: {', '.join(GUARDS)})")
+        problems.append(_("--held-by '{guard}' is not a guard (allowed: {allowed})").format(guard=held_by, allowed=_(", ").join(GUARDS)))
     if problems:
         raise InputError(problems)

@@ -14,6 +14,8 @@ from pathlib import Path
 from sqlalchemy import and_, exists, false, func, or_, select
 from sqlalchemy.engine import Connection
 
+from aidcal.i18n import _
+
 from . import audit, idnumber, sheets, store
 from . import programmes as progs
 from .errors import InputError, RowProblems
@@ -40,9 +42,9 @@ def parse_categories(raw: str) -> tuple[list[str], str | None]:
         if not part:
             continue
         if part == "低保":
-            return [], "category 低保 must say 农村低保 or 城市低保 (the boarding allowance for non-boarders follows 农村低保)"
+            return [], _("category 低保 must say 农村低保 or 城市低保 (the boarding allowance for non-boarders follows 农村低保)")
         if part not in CATEGORY_ALIASES:
-            return [], f"category '{part}' is not allowed ({', '.join(CATEGORIES)})"
+            return [], _("category '{category}' is not allowed ({allowed})").format(category=part, allowed=_(", ").join(CATEGORIES))
         found.append(CATEGORY_ALIASES[part])
     return list(dict.fromkeys(found)), None
 
@@ -52,45 +54,48 @@ def parse_level(raw: str) -> tuple[str | None, str | None]:
     if raw in ("", "无", "-", "—"):
         return "", None
     key = progs.LEVEL_KEYS.get(raw)
-    return (key, None) if key else (None, f"level '{raw}' is not allowed (特别困难, 困难, 一般困难, or empty where a category suffices)")
+    return (key, None) if key else (None, _("level '{level}' is not allowed (特别困难, 困难, 一般困难, or empty where a category "
+                                            "suffices)").format(level=raw))
 
 
 def _rows(path, units: set[str], as_of: date):
     name, _columns, rows = sheets.stream(path, ALIASES, COLUMNS)
     for row_no, raw in rows:
         errors = []
-        if isinstance(raw.get("id_number"), (int, float)):
-            errors.append("id_number is stored as a number in Excel and has lost its last digits; "
-                          "format the column as text and enter the numbers again")
+        numeric = isinstance(raw.get("id_number"), (int, float))
+        if numeric:
+            errors.append(_("{field} is stored as a number in Excel and has lost its last digits; "
+                            "format the column as text and enter the numbers again").format(field=_("id_number")))
         row = dict(name=sheets.text(raw.get("name")), id_number=idnumber.normalise(sheets.text(raw.get("id_number"))),
                    unit=sheets.text(raw.get("unit")))
         if not row["name"]:
-            errors.append("name is empty")
-        elif problem := sheets.field_problem("name", row["name"], "person"):
+            errors.append(_("{field} is empty").format(field=sheets.column_title("name", ALIASES)))
+        elif problem := sheets.field_problem("name", row["name"], "person", ALIASES):
             errors.append(problem)
-        if not errors or "Excel" not in errors[0]:
-            if why := idnumber.problem(row["id_number"], as_of):
-                errors.append(f"id_number {mask_number(row['id_number'])} {why}")
+        if not numeric and (why := idnumber.problem(row["id_number"], as_of)):
+            errors.append(_("id_number {number} {why}").format(number=mask_number(row["id_number"]), why=why))
         if row["unit"] not in units:
-            errors.append("unit is empty" if not row["unit"] else
-                          sheets.field_problem("unit", row["unit"], "code") or f"unit '{row['unit']}' is not in the roster")
+            errors.append(_("{field} is empty").format(field=sheets.column_title("unit", ALIASES)) if not row["unit"]
+                          else sheets.field_problem("unit", row["unit"], "code", ALIASES)
+                          or _("unit '{unit}' is not in the roster").format(unit=row["unit"]))
         level, why = parse_level(sheets.text(raw.get("level")))
         errors += [why] if why else []
         found, why = parse_categories(sheets.text(raw.get("categories")))
         errors += [why] if why else []
         if level == "" and not found and not why:
-            errors.append("level and categories are both empty: give a level, or the categories that qualify")
+            errors.append(_("level and categories are both empty: give a level, or the categories that qualify"))
         pledge = PLEDGE.get(sheets.text(raw.get("pledge")).lower())
         if pledge is None:
-            errors.append(f"pledge '{sheets.text(raw.get('pledge'))[:10]}' is not allowed (是 or 否: the signed 承诺书 is on file)")
+            errors.append(_("pledge '{pledge}' is not allowed (是 or 否: the signed 承诺书 is on file)").format(
+                pledge=sheets.text(raw.get("pledge"))[:10]))
         try:
             reviewed = sheets.parse_date(raw.get("reviewed_on"))
             if reviewed is None:
-                errors.append("reviewed_on is empty (the day of the class review, 民主评议)")
+                errors.append(_("reviewed_on is empty (the day of the class review, 民主评议)"))
             elif reviewed > as_of:
-                errors.append(f"reviewed_on {reviewed} is after {as_of}")
+                errors.append(_("reviewed_on {day} is after {as_of}").format(day=reviewed, as_of=as_of))
         except ValueError as exc:
-            errors.append(f"reviewed_on {exc}")
+            errors.append(_("reviewed_on {problem}").format(problem=exc))
             reviewed = None
         row.update(level=level, categories="|".join(found), pledge=pledge, reviewed_on=reviewed)
         yield name, row_no, row, errors
@@ -106,16 +111,16 @@ def import_file(engine, path, year: int, as_of: date, by: str, entry: audit.Entr
     for _name, row_no, row, errors in _rows(path, units, as_of):
         person = row["id_number"]
         if person in seen:
-            errors.append(f"the same person (ID {mask_number(person)}) is already in row {seen[person]}")
+            errors.append(_("the same person (ID {id}) is already in row {row}").format(id=mask_number(person), row=seen[person]))
         elif person in known:
-            errors.append(f"ID {mask_number(person)} is already identified for the school year {year} "
-                          f"(a term's change is a review: aidcal identification review ID)")
+            errors.append(_("ID {id} is already identified for the school year {year} "
+                            "(a term's change is a review: aidcal identification review ID)").format(id=mask_number(person), year=year))
         seen.setdefault(person, row_no)
         problems.add(row_no, errors)
         count += 1
     problems.check()
     if not count:
-        raise InputError(f"{path}: no identifications below the header")
+        raise InputError(_("{file}: no identifications below the header").format(file=path))
     entry.rows = count
     with audit.audited(engine, entry) as conn:
         unit_ids = dict(conn.execute(select(u.c.code, u.c.id)).all())
@@ -127,10 +132,10 @@ def import_file(engine, path, year: int, as_of: date, by: str, entry: audit.Entr
         known = set(conn.execute(select(ident.c.id_number).where(ident.c.year == year)).scalars())
 
         def checked():  # the write pass trusts nothing the read pass saw: the file or the database may have changed
-            for _, row_no, r, errors in _rows(path, units, as_of):
+            for _name, row_no, r, errors in _rows(path, units, as_of):
                 if errors or r["id_number"] in known:
-                    raise InputError(f"{path}: row {row_no} changed since it was checked (or was identified meanwhile); "
-                                     f"nothing was written: import the file again")
+                    raise InputError(_("{file}: row {row} changed since it was checked (or was identified meanwhile); "
+                                       "nothing was written: import the file again").format(file=path, row=row_no))
                 yield (year, unit_ids[r["unit"]], r["name"], r["id_number"], r["level"], r["categories"], r["pledge"],
                        store.driver_value(conn, reviewed, r["reviewed_on"]), created, by)
         imported = store.bulk_insert(conn, ident, columns, checked())
@@ -185,16 +190,16 @@ def review(conn: Connection, ident_id: int, level: str, categories: str | None, 
 
     row = conn.execute(select(ident).where(ident.c.id == ident_id)).first()
     if row is None:
-        raise InputError(f"identification {ident_id} does not exist (see: aidcal identification list)")
+        raise InputError(_("identification {id} does not exist (see: aidcal identification list)").format(id=ident_id))
     key, why = parse_level(level)
     found, why2 = parse_categories(categories) if categories is not None else (row.categories.split("|"), None)
     if why or why2:
         raise InputError(why or why2)
     new_categories = "|".join(x for x in found if x)
     if key == "" and not new_categories:
-        raise InputError("a review without a level needs the categories that qualify (--categories)")
+        raise InputError(_("a review without a level needs the categories that qualify (--categories)"))
     if not reason.strip():
-        raise InputError("--reason is required: what the review found")
+        raise InputError(_("--reason is required: what the review found"))
     conn.execute(ident.update().where(ident.c.id == ident_id).values(level=key, categories=new_categories))
     conn.execute(review_t.insert().values(identification_id=ident_id, on_date=as_of, level_from=row.level, level_to=key,
                                           categories_from=row.categories, categories_to=new_categories, reason=reason,
@@ -208,10 +213,10 @@ def review(conn: Connection, ident_id: int, level: str, categories: str | None, 
                              .where(*unposted)).all():
         facts = dict(level=key, boarding=case.boarding, agricultural=case.agricultural, grade=case.grade, categories="")
         problems = apply_policy(known[case.programme], case.term, facts, (ident_id, key, new_categories, row.pledge))
-        refused += [f"case {case.id}: {p}" for p in problems]
+        refused += [_("case {case}: {problem}").format(case=case.id, problem=p) for p in problems]
     if refused:
-        raise InputError([f"identification {ident_id}: after this review its cases not yet posted would not qualify; "
-                          f"withdraw them first or review otherwise", *refused])
+        raise InputError([_("identification {id}: after this review its cases not yet posted would not qualify; "
+                            "withdraw them first or review otherwise").format(id=ident_id), *refused])
     followed = conn.execute(c.update().where(*unposted).values(level=key, categories=new_categories)).rowcount
     restandardise(conn, unposted)
     kept = conn.execute(select(func.count()).select_from(c).where(c.c.identification_id == ident_id)).scalar() - followed

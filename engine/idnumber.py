@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from operator import mul
 
-from aidcal.i18n import N_
+from aidcal.i18n import _
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK = "10X98765432"
@@ -17,17 +17,17 @@ def problem(value: str, as_of: date | None = None) -> str | None:
     With `as_of`, a person born after it, or more than 100 years before it, is not
     an applicant: the check character alone proves nothing about a real person."""
     if len(value) != 18 or not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
-        return N_("is not 17 digits and a check character")
+        return _("is not 17 digits and a check character")
     try:
         born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
-        return N_("has a birth date that does not exist")
+        return _("has a birth date that does not exist")
     if as_of is not None and born > as_of:
-        return f"has a birth date after {as_of}"
+        return _("has a birth date after {day}").format(day=as_of)
     if as_of is not None and born.year < as_of.year - 100:
-        return f"has a birth date more than 100 years before {as_of}"
+        return _("has a birth date more than 100 years before {day}").format(day=as_of)
     if CHECK[(sum(map(mul, WEIGHTS, value[:17].encode())) - _ZERO) % 11] != value[17]:  # C-speed for a million rows
-        return N_("fails its check character (GB 11643)")
+        return _("fails its check character (GB 11643)")
     return None
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import yaml
 
+from aidcal.i18n import _
+
 from .errors import InputError
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -42,28 +44,33 @@ def read_text(path: str | Path) -> str:
     path = Path(path)
     try:
         if not path.is_file():
-            raise InputError(f"{path}: no such file" if not path.exists() else f"{path}: not a regular file")
+            raise InputError((_("{file}: no such file") if not path.exists() else _("{file}: not a regular file")).format(file=path))
         if path.stat().st_size > MAX_BYTES:
-            raise InputError(f"{path.name}:1: the file is larger than {MAX_BYTES // 1024 // 1024} MB; a plan or rule file is a few KB")
+            raise InputError(_too_big(path.name))
         return path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+        raise InputError(_("{file}: cannot read: {reason}").format(file=path, reason=exc.strerror)) from None
     except UnicodeDecodeError:
-        raise InputError(f"{path.name}:1: not UTF-8 text; save it as UTF-8") from None
+        raise InputError(_("{file}:1: not UTF-8 text; save it as UTF-8").format(file=path.name)) from None
+
+
+def _too_big(filename: str) -> str:
+    return _("{file}:1: the file is larger than {mb} MB; a plan or rule file is a few KB").format(
+        file=filename, mb=MAX_BYTES // 1024 // 1024)
 
 
 def load(text: str, filename: str):
     if len(text) > MAX_BYTES:
-        raise InputError(f"{filename}:1: the file is larger than {MAX_BYTES // 1024 // 1024} MB; a plan or rule file is a few KB")
+        raise InputError(_too_big(filename))
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{filename}:{mark.line + 1}" if mark else f"{filename}:1"
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(f"{where}: not valid YAML: {problem}") from None
+        raise InputError(_("{where}: not valid YAML: {problem}").format(where=where, problem=problem)) from None
     except RecursionError:
-        raise InputError(f"{filename}:1: nested deeper than {MAX_DEPTH} levels") from None
+        raise InputError(_("{file}:1: nested deeper than {depth} levels").format(file=filename, depth=MAX_DEPTH)) from None
     if root is None:
         return Mapping()
     return _Builder(filename).build(root, 0)
@@ -77,24 +84,25 @@ class _Builder:
         self.filename, self.nodes, self.loader = filename, 0, yaml.SafeLoader("")
 
     def refuse(self, node, message: str):
-        raise InputError(f"{self.filename}:{node.start_mark.line + 1}: {message}")
+        raise InputError(_("{file}:{line}: {problem}").format(file=self.filename, line=node.start_mark.line + 1, problem=message))
 
     def build(self, node, depth: int):
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            self.refuse(node, f"the file expands to more than {MAX_NODES} values (aliases used over and over?)")
+            self.refuse(node, _("the file expands to more than {n} values (aliases used over and over?)").format(n=MAX_NODES))
         if depth > MAX_DEPTH:
-            self.refuse(node, f"nested deeper than {MAX_DEPTH} levels")
+            self.refuse(node, _("nested deeper than {depth} levels").format(depth=MAX_DEPTH))
         if isinstance(node, yaml.MappingNode):
             out = Mapping()
             out.line = node.start_mark.line + 1
             out.key_lines = {}
             for key_node, value_node in node.value:
                 if not isinstance(key_node, yaml.ScalarNode):
-                    self.refuse(key_node, "a key must be a plain name, not a list or mapping")
+                    self.refuse(key_node, _("a key must be a plain name, not a list or mapping"))
                 key = self.loader.construct_object(key_node, deep=True)
                 if key in out:
-                    self.refuse(key_node, f"key '{key}' appears twice in this mapping (first on line {out.key_lines[key]})")
+                    self.refuse(key_node, _("key '{key}' appears twice in this mapping (first on line {line})").format(
+                        key=key, line=out.key_lines[key]))
                 out[key] = self.build(value_node, depth + 1)
                 out.key_lines[key] = key_node.start_mark.line + 1
             return out
@@ -106,16 +114,16 @@ class _Builder:
         try:
             return self.loader.construct_object(node, deep=True)
         except yaml.YAMLError as exc:
-            self.refuse(node, f"not valid YAML: {getattr(exc, 'problem', None) or exc}")
+            self.refuse(node, _("not valid YAML: {problem}").format(problem=getattr(exc, "problem", None) or exc))
 
 
 def kind(value) -> str:
     """What a value is, in the words of an error: a list, a mapping, a number…"""
     if isinstance(value, list):
-        return "a list"
+        return _("a list")
     if isinstance(value, dict):
-        return "a mapping"
-    return {bool: "true/false", int: "a number", float: "a number"}.get(type(value), type(value).__name__)
+        return _("a mapping")
+    return {bool: _("true/false"), int: _("a number"), float: _("a number")}.get(type(value), type(value).__name__)
 
 
 def line_of(mapping, key=None) -> int:

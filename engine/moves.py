@@ -13,6 +13,8 @@ from datetime import date
 from sqlalchemy import case, func, literal, select
 from sqlalchemy.engine import Connection
 
+from aidcal.i18n import _
+
 from . import programmes as progs
 from . import rules, store
 from .case_tasks import complete_from_cases
@@ -54,7 +56,7 @@ def apply(conn: Connection, spec: WorkflowSpec, move: Transition, source: str, w
 def case_row(conn: Connection, case_id: int):
     row = conn.execute(select(c).where(c.c.id == case_id)).first()
     if row is None:
-        raise InputError(f"case {case_id} does not exist")
+        raise InputError(_("case {case} does not exist").format(case=case_id))
     return row
 
 
@@ -62,10 +64,11 @@ def _move_to(spec: WorkflowSpec, source: str, dest: str) -> Transition:
     moves = spec.moves(source, dest)
     if not moves:
         possible = sorted({t.dest for t in spec.transitions if source in t.sources})
-        raise InputError(f"no move from {source} to {dest} in workflow {spec.name} (from {source}: {', '.join(possible) or 'none'})")
+        raise InputError(_("no move from {source} to {dest} in workflow {workflow} (from {source}: {possible})").format(
+            source=source, dest=dest, workflow=spec.name, possible=_(", ").join(possible) or _("none")))
     if len(moves) > 1:
-        raise InputError(f"from {source} to {dest} there are several moves ({', '.join(t.trigger for t in moves)}); "
-                         f"use aidcal cases resolve")
+        raise InputError(_("from {source} to {dest} there are several moves ({triggers}); use aidcal cases resolve").format(
+            source=source, dest=dest, triggers=_(", ").join(t.trigger for t in moves)))
     return moves[0]
 
 
@@ -80,8 +83,9 @@ def advance_one(conn: Connection, case_id: int, dest: str, as_of: date, by: str,
         guard = failing[0]
         when = POSSIBLE_FROM.get(guard)
         possible = conn.execute(select(when).where(c.c.id == case_id)).scalar() if when is not None else None
-        raise InputError(f"case {case_id}: {row.state} → {dest} is held by guard {guard} ({GUARD_TITLES[guard]})"
-                         + (f"; possible from {possible}" if possible else ""))
+        raise InputError((_("case {case}: {source} → {dest} is held by guard {guard} ({why}); possible from {day}") if possible
+                          else _("case {case}: {source} → {dest} is held by guard {guard} ({why})")).format(
+            case=case_id, source=row.state, dest=dest, guard=guard, why=GUARD_TITLES[guard], day=possible))
     apply(conn, spec, move, row.state, [c.c.id == case_id], as_of, by, reason)
     return move.trigger
 
@@ -92,7 +96,7 @@ def advance_bulk(conn: Connection, *, unit: str | None, programme: str, term: st
     guard and, where a guard lifts on a date (publicity ending), say the earliest such date."""
     programme_spec = rules.programmes(conn).get(programme)
     if programme_spec is None:
-        raise InputError(f"programme '{programme}' does not exist (see: aidcal programmes list)")
+        raise InputError(_("programme '{programme}' does not exist (see: aidcal programmes list)").format(programme=programme))
     spec = rules.workflow(conn, programme_spec.workflow)
     move = _move_to(spec, source, dest)
     where = [*scope(unit, programme, term), c.c.workflow == spec.name, c.c.state == source]
@@ -114,7 +118,7 @@ def object_to(conn: Connection, case_id: int, reason: str, as_of: date, by: str)
     spec = rules.workflow(conn, row.workflow)
     move = spec.by_trigger("object", row.state)
     if move is None:
-        raise InputError(f"case {case_id} is in {row.state}; objections are taken during publicity")
+        raise InputError(_("case {case} is in {state}; objections are taken during publicity").format(case=case_id, state=_(row.state)))
     apply(conn, spec, move, row.state, [c.c.id == case_id], as_of, by, reason)
 
 
@@ -125,19 +129,19 @@ def resolve(conn: Connection, case_id: int, upheld: bool, note: str, as_of: date
     row = case_row(conn, case_id)
     spec = rules.workflow(conn, row.workflow)
     if row.state != "review":
-        raise InputError(f"case {case_id} is in {row.state}, not under review; nothing to resolve")
+        raise InputError(_("case {case} is in {state}, not under review; nothing to resolve").format(case=case_id, state=_(row.state)))
     if not upheld:
         apply(conn, spec, spec.by_trigger("dismiss", "review"), "review", [c.c.id == case_id], as_of, by, note)
-        return "dismissed: back to publicity, ending as before"
+        return _("dismissed: back to publicity, ending as before")
     if level is None:
         apply(conn, spec, spec.by_trigger("terminate", "review"), "review", [c.c.id == case_id], as_of, by, note)
-        return "upheld: terminated"
+        return _("upheld: terminated")
     key = progs.LEVEL_KEYS.get(level)
     if key is None:
-        raise InputError(f"level '{level}' is not allowed (特别困难, 困难, 一般困难)")
+        raise InputError(_("level '{level}' is not allowed (特别困难, 困难, 一般困难)").format(level=level))
     standard = rules.programmes(conn)[row.programme].amount_fen(row.term, key, row.boarding)
     extra = dict(level=key, standard=standard, amount=standard, override_reason=None)
     apply(conn, spec, spec.by_trigger("uphold", "review"), "review", [c.c.id == case_id], as_of, by, note, extra)
-    return f"upheld: level {progs.LEVELS[key]}, publicity restarts"
+    return _("upheld: level {level}, publicity restarts").format(level=progs.LEVELS[key])
 
 

@@ -14,6 +14,8 @@ from datetime import date
 from sqlalchemy import String, case, cast, func, literal, select, update
 from sqlalchemy.engine import Connection
 
+from aidcal.i18n import _
+
 from . import authorities
 from .errors import InputError
 from .models import instance as i
@@ -45,8 +47,8 @@ def issue(conn: Connection, notice_id: int, as_of: date, by: str) -> str:
             column.is_not(None), column <= as_of,
         ).values(dropped_on=as_of, dropped_by=by, drop_reason=literal(f"{word} on ") + cast(column, String)))
     if not conn.execute(select(ni.c.id).where(ni.c.notice_id == notice_id, ni.c.dropped_on.is_(None)).limit(1)).first():
-        raise InputError(f"notice {notice_id}: every unit it named has done the work by {as_of}; "
-                         f"discard it (aidcal notices discard {notice_id} --reason …)")
+        raise InputError(_("notice {id}: every unit it named has done the work by {day}; "
+                           "discard it (aidcal notices discard {id} --reason …)").format(id=notice_id, day=as_of))
     row = conn.execute(select(n.c.authority_code, n.c.number).where(n.c.id == notice_id)).first()
     prefix = f"{as_of.year}-"
     issued = conn.execute(select(func.count()).where(n.c.authority_code == row.authority_code,
@@ -75,18 +77,21 @@ def sign(conn: Connection, notice_id: int, as_of: date, by: str, today: date) ->
     (a notice dated ahead would start rectification clocks that have not begun)."""
     row = _draft(conn, notice_id)
     if as_of < row.drafted_on:
-        raise InputError(f"notice {notice_id} was drafted on {row.drafted_on}; it cannot be issued on {as_of}, before that")
+        raise InputError(_("notice {id} was drafted on {drafted}; it cannot be issued on {day}, before that").format(
+            id=notice_id, drafted=row.drafted_on, day=as_of))
     if as_of > today:
-        raise InputError(f"notice {notice_id} cannot be issued on {as_of}, after today ({today})")
+        raise InputError(_("notice {id} cannot be issued on {day}, after today ({today})").format(id=notice_id, day=as_of, today=today))
     return issue(conn, notice_id, as_of, by)
 
 
 def _draft(conn: Connection, notice_id: int):
     row = _notice(conn, notice_id)
     if row.issued_on is not None:
-        raise InputError(f"notice {notice_id} was already issued as {row.number} on {row.issued_on} by {row.signed_by}")
+        raise InputError(_("notice {id} was already issued as {number} on {day} by {signer}").format(
+            id=notice_id, number=row.number, day=row.issued_on, signer=row.signed_by))
     if row.discarded_on is not None:
-        raise InputError(f"notice {notice_id} was discarded on {row.discarded_on} ({row.discard_reason})")
+        raise InputError(_("notice {id} was discarded on {day} ({reason})").format(id=notice_id, day=row.discarded_on,
+                                                                                  reason=row.discard_reason))
     return row
 
 
@@ -105,7 +110,8 @@ def _items(notice_id: int, unit_code: str, key: str | None, period: str | None):
 
 
 def _named(unit_code: str, key: str | None, period: str | None) -> str:
-    return f"unit {unit_code}" + (f" task {key}" if key else "") + (f" {period}" if period else "")
+    named = _("unit {unit} task {task}").format(unit=unit_code, task=key) if key else _("unit {unit}").format(unit=unit_code)
+    return f"{named} {period}" if period else named
 
 
 def drop(conn: Connection, notice_id: int, unit_code: str, key: str | None, period: str | None,
@@ -115,7 +121,7 @@ def drop(conn: Connection, notice_id: int, unit_code: str, key: str | None, peri
     changed = conn.execute(update(ni).where(*_items(notice_id, unit_code, key, period))
                            .values(dropped_on=as_of, drop_reason=reason, dropped_by=by)).rowcount
     if not changed:
-        raise InputError(f"draft notice {notice_id} names nothing of {_named(unit_code, key, period)}")
+        raise InputError(_("draft notice {id} names nothing of {named}").format(id=notice_id, named=_named(unit_code, key, period)))
     return changed
 
 
@@ -123,7 +129,8 @@ def discard(conn: Connection, notice_id: int, reason: str, as_of: date, by: str)
     """The bureau decides not to issue a draft: it is kept, marked discarded, and never escalates."""
     row = _draft(conn, notice_id)
     if as_of < row.drafted_on:
-        raise InputError(f"notice {notice_id} was drafted on {row.drafted_on}; it cannot be discarded on {as_of}, before that")
+        raise InputError(_("notice {id} was drafted on {drafted}; it cannot be discarded on {day}, before that").format(
+            id=notice_id, drafted=row.drafted_on, day=as_of))
     conn.execute(n.update().where(n.c.id == notice_id).values(discarded_on=as_of, discard_reason=f"{reason} ({by})"))
 
 
@@ -135,9 +142,10 @@ def rectify(conn: Connection, notice_id: int, unit_code: str, key: str | None, p
     from .tasks import done
     row = _notice(conn, notice_id)
     if row.issued_on is None:
-        raise InputError(f"notice {notice_id} is a draft; sign it first (aidcal notices sign {notice_id} --by NAME)")
+        raise InputError(_("notice {id} is a draft; sign it first (aidcal notices sign {id} --by NAME)").format(id=notice_id))
     if as_of < row.issued_on:
-        raise InputError(f"notice {row.number} was issued on {row.issued_on}; a rectification cannot be dated {as_of}")
+        raise InputError(_("notice {number} was issued on {issued}; a rectification cannot be dated {day}").format(
+            number=row.number, issued=row.issued_on, day=as_of))
     targets = conn.execute(
         select(ni.c.id, t.c.key, o.c.period, p.c.authority_code)
         .select_from(ni.join(i, i.c.id == ni.c.instance_id).join(o, o.c.id == i.c.occurrence_id)
@@ -145,7 +153,8 @@ def rectify(conn: Connection, notice_id: int, unit_code: str, key: str | None, p
         .where(*_items(notice_id, unit_code, key, period), ni.c.rectified_on.is_(None))
     ).all()
     if not targets:
-        raise InputError(f"notice {row.number} names no unrectified work of {_named(unit_code, key, period)}")
+        raise InputError(_("notice {number} names no unrectified work of {named}").format(
+            number=row.number, named=_named(unit_code, key, period)))
     for item_id, task_key, task_period, plan_code in targets:
         done(conn, unit_code, task_key, task_period, as_of, by, files=files, note=note, plan=plan_code)
         conn.execute(update(ni).where(ni.c.id == item_id).values(rectified_on=as_of, rectify_note=note, rectified_by=by))
@@ -155,7 +164,7 @@ def rectify(conn: Connection, notice_id: int, unit_code: str, key: str | None, p
 def _notice(conn: Connection, notice_id: int):
     row = conn.execute(select(n).where(n.c.id == notice_id)).first()
     if row is None:
-        raise InputError(f"notice {notice_id} does not exist (see: aidcal notices list)")
+        raise InputError(_("notice {id} does not exist (see: aidcal notices list)").format(id=notice_id))
     return row
 
 
@@ -195,8 +204,6 @@ def show(conn: Connection, notice_id: int, as_of: date) -> dict:
         .where(ni.c.notice_id == notice_id).order_by(u.c.town, u.c.code, i.c.due, t.c.key)
     ).all()
     authority_name = conn.execute(select(u.c.name).where(u.c.code == row.authority_code)).scalar()
-    style = conn.execute(select(p.c.notice_style).where(p.c.authority_code == row.authority_code)
-                         .order_by(p.c.year.desc()).limit(1)).scalar()
     listed = [dict(unit=r[0], unit_name=r[1], town=r[2], task=r[3], title=r[4], period=r[5], due=str(r[6]),
                    rectify_by=r[7] and str(r[7]), rectified_on=r[8] and str(r[8]), status=r[9], reason=r[10])
               for r in items]
@@ -206,5 +213,13 @@ def show(conn: Connection, notice_id: int, as_of: date) -> dict:
         discarded_on=row.discarded_on and str(row.discarded_on), discard_reason=row.discard_reason,
         items=[x for x in listed if x["status"] != "dropped"],
         dropped=[x for x in listed if x["status"] == "dropped"],
-        style=json.loads(style or "{}"),  # the 公文's head as calendar.yaml gives it (actions/notice_docs.py)
+        style=styles(conn).get(row.authority_code, {}),  # the 公文's head as calendar.yaml gives it (actions/notice_docs.py)
     )
+
+
+def styles(conn: Connection) -> dict[str, dict]:
+    """Each authority's 公文 head (number_format, masthead, addressee) as its newest loaded plan gives it."""
+    out: dict[str, dict] = {}
+    for authority, style in conn.execute(select(p.c.authority_code, p.c.notice_style).order_by(p.c.year)):
+        out[authority] = json.loads(style or "{}")  # a later year's plan replaces an earlier one's
+    return out

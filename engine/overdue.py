@@ -11,6 +11,8 @@ from datetime import date
 from sqlalchemy import String, cast, func, select
 from sqlalchemy.engine import Connection
 
+from aidcal.i18n import _
+
 from . import authorities
 from .errors import InputError
 from .models import instance as i
@@ -43,7 +45,7 @@ def _filtered(query, as_of: date, *, unit=None, town=None, unit_type=None, year=
     if unit_type:
         key = type_key(unit_type)
         if key is None:
-            raise InputError(f"--type '{unit_type}' is not a unit type (e.g. senior or 高中)")
+            raise InputError(_("--type '{type}' is not a unit type (e.g. senior or 高中)").format(type=unit_type))
         query = query.where(u.c.type_mask.op("&")(mask_of([key])) != 0)
     return query
 

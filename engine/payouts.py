@@ -15,9 +15,11 @@ from decimal import Decimal, InvalidOperation
 from sqlalchemy import literal, select
 from sqlalchemy.engine import Connection
 
+from aidcal.i18n import _
+
 from . import idnumber, rules, sheets, store
 from .cases import scope
-from .errors import InputError, rows_listed
+from .errors import InputError, at_row, rows_listed
 from .masking import mask_number
 from .models import aid_case as c
 from .models import case_document as d
@@ -45,21 +47,22 @@ def _pay_move(conn: Connection, programme_key: str):
     spec = rules.workflow(conn, programme.workflow)
     move = next((t for t in spec.transitions if t.trigger == "pay"), None)
     if move is None:
-        raise InputError(f"programme {programme_key} is not paid out: its workflow {spec.name} has no pay move "
-                         f"(a fee waived at source, or a loan the bank disburses)")
+        raise InputError(_("programme {programme} is not paid out: its workflow {workflow} has no pay move "
+                           "(a fee waived at source, or a loan the bank disburses)").format(programme=programme_key, workflow=spec.name))
     return programme, spec, move
 
 
 def payfile(conn: Connection, programme_key: str, term: str, unit: str | None) -> list[dict]:
     """The bank's payment file: approved cases paying to a card, not yet paid."""
-    _, spec, move = _pay_move(conn, programme_key)
+    _programme, spec, move = _pay_move(conn, programme_key)
     rows = conn.execute(
         select(c.c.name, c.c.id_number, c.c.bank_card, c.c.amount).where(
             *scope(unit, programme_key, term), c.c.workflow == spec.name, c.c.state.in_(move.sources),
             c.c.card_type.is_not(None), c.c.bank_card != "").order_by(c.c.unit_id, c.c.id)).all()
     if not rows:
-        raise InputError(f"no {programme_key} {term} cases{' of ' + unit if unit else ''} are approved and waiting for "
-                         f"payment to a card")
+        raise InputError((_("no {programme} {term} cases of {unit} are approved and waiting for payment to a card") if unit else
+                          _("no {programme} {term} cases are approved and waiting for payment to a card")).format(
+            programme=programme_key, term=term, unit=unit))
     return [dict(name=r[0], id_number=r[1], bank_card=r[2], amount=yuan(r[3])) for r in rows]
 
 
@@ -80,7 +83,7 @@ def _amount_fen(raw) -> int | None:
 def bank_return(conn: Connection, path, programme_key: str, term: str, as_of: date, by: str) -> dict:
     """Apply the bank's return, all or nothing: paid rows move to payout dated as_of;
     refused rows stay, with the bank's reason, and go into the next payment file."""
-    _, spec, move = _pay_move(conn, programme_key)
+    _programme, spec, move = _pay_move(conn, programme_key)
     store.lock(conn, "case-moves")  # the marker below and the move are one mover's work
     data = sheets.read(path, RETURN_ALIASES, ["id_number", "amount", "result"])
     waiting = {r[0]: tuple(r[1:]) for r in conn.execute(
@@ -91,32 +94,35 @@ def bank_return(conn: Connection, path, programme_key: str, term: str, as_of: da
     problems, paid, refused, seen = [], [], {}, {}
     for row_no, raw in data.rows:
         person = idnumber.normalise(sheets.text(raw.get("id_number")))
-        where = f"{data.name}: row {row_no}: "
+        where = at_row(data.name, row_no)
         if why := idnumber.problem(person):
-            problems.append((row_no, where + f"id_number {mask_number(person)} {why}"))
+            problems.append((row_no, where + _("id_number {number} {why}").format(number=mask_number(person), why=why)))
             continue
         if person in seen:
-            problems.append((row_no, where + f"ID {mask_number(person)} is already in row {seen[person]}"))
+            problems.append((row_no, where + _("ID {id} is already in row {row}").format(id=mask_number(person), row=seen[person])))
             continue
         seen[person] = row_no
         if person not in waiting:
-            problems.append((row_no, where + (f"ID {mask_number(person)} was paid already on {paid_before[person]}"
-                                              if person in paid_before else
-                                              f"ID {mask_number(person)} has no {programme_key} {term} case waiting for payment")))
+            problems.append((row_no, where + (
+                _("ID {id} was paid already on {day}").format(id=mask_number(person), day=paid_before[person]) if person in paid_before
+                else _("ID {id} has no {programme} {term} case waiting for payment").format(
+                    id=mask_number(person), programme=programme_key, term=term))))
             continue
         case_id, fen, approved_on, last_reason = waiting[person]
         if as_of < approved_on:
-            problems.append((row_no, where + f"case {case_id} was approved on {approved_on}: a return dated {as_of} "
-                                             f"cannot pay it"))
+            problems.append((row_no, where + _("case {case} was approved on {approved}: a return dated {day} cannot pay it").format(
+                case=case_id, approved=approved_on, day=as_of)))
         if _amount_fen(raw.get("amount")) != fen:
-            problems.append((row_no, where + f"amount '{sheets.text(raw.get('amount'))[:12]}' is not the case's {fen / 100:.2f}"))
+            problems.append((row_no, where + _("amount '{amount}' is not the case's {yuan:.2f}").format(
+                amount=sheets.text(raw.get("amount"))[:12], yuan=fen / 100)))
         result = RESULTS.get(sheets.text(raw.get("result")).lower())
         reason = sheets.text(raw.get("reason"))
         if result is None:
-            problems.append((row_no, where + f"result '{sheets.text(raw.get('result'))[:10]}' is not allowed (成功 or 失败)"))
+            problems.append((row_no, where + _("result '{result}' is not allowed (成功 or 失败)").format(
+                result=sheets.text(raw.get("result"))[:10])))
         elif not result and not reason:
-            problems.append((row_no, where + "a failed row needs the bank's reason (原因)"))
-        elif reason and (why := sheets.field_problem("reason", reason, "name")):
+            problems.append((row_no, where + _("a failed row needs the bank's reason (原因)")))
+        elif reason and (why := sheets.field_problem("reason", reason, "name", RETURN_ALIASES)):
             problems.append((row_no, where + why))
         elif result:
             paid.append(case_id)
@@ -125,13 +131,13 @@ def bank_return(conn: Connection, path, programme_key: str, term: str, as_of: da
     if problems:
         raise InputError(rows_listed(problems))
     if not data.rows:
-        raise InputError(f"{data.name}: no rows below the header")
+        raise InputError(_("{file}: no rows below the header").format(file=data.name))
     for chunk in range(0, len(paid), 5_000):
         conn.execute(c.update().where(c.c.id.in_(paid[chunk:chunk + 5_000])).values(bank_result=RETURNED))
     returned = [c.c.bank_result == RETURNED, *scope(None, programme_key, term)]
     moved = sum(apply(conn, spec, move, source, returned, as_of, by, "银行代发成功") for source in move.sources) if paid else 0
     if moved != len(paid):
-        raise InputError(f"{len(paid) - moved} rows the bank paid are held by a guard of the pay move; nothing was recorded")
+        raise InputError(_("{n} rows the bank paid are held by a guard of the pay move; nothing was recorded").format(n=len(paid) - moved))
     stamp = store.now()
     for reason, ids in refused.items():
         for chunk in range(0, len(ids), 5_000):
@@ -147,13 +153,14 @@ def bank_return(conn: Connection, path, programme_key: str, term: str, as_of: da
 def roster(conn: Connection, unit: str, programme_key: str, term: str) -> list[dict]:
     """The signed roster of one unit × programme × term: the cases paid out (never a fee
     waived at source), masked, to sign."""
-    known, _, _ = _pay_move(conn, programme_key)
+    known, _spec, _move = _pay_move(conn, programme_key)
     rows = conn.execute(
         select(c.c.id, u.c.code, c.c.name, c.c.id_number, c.c.grade, c.c.class_name, c.c.paid, c.c.roster_signed_by,
                c.c.roster_signed_on).join(u, u.c.id == c.c.unit_id)
         .where(*scope(unit, programme_key, term), c.c.paid.is_not(None)).order_by(c.c.grade, c.c.class_name, c.c.id)).all()
     if not rows:
-        raise InputError(f"unit {unit} has no paid {programme_key} cases for {term}: the roster lists the cases paid")
+        raise InputError(_("unit {unit} has no paid {programme} cases for {term}: the roster lists the cases paid").format(
+            unit=unit, programme=programme_key, term=term))
     return [dict(case=r[0], unit=r[1], name=r[2], id_number=mask_number(r[3]), grade=r[4], class_name=r[5],
                  programme=known.title, amount=yuan(r[6]), signed_by=r[7] or "",
                  signed_on=str(r[8]) if r[8] else "") for r in rows]
@@ -174,46 +181,48 @@ def roster_import(conn: Connection, path, as_of: date, by: str) -> dict:
         select(c.c.id, c.c.name, c.c.paid, c.c.paid_on, c.c.unit_id, c.c.programme, c.c.term)
         .where(c.c.id.in_(list(numbers.values())[chunk:chunk + 5_000])))}
     for row_no, raw in data.rows:
-        where = f"{data.name}: row {row_no}: "
+        where = at_row(data.name, row_no)
         if row_no not in numbers:
-            problems.append((row_no, where + f"case '{sheets.text(raw.get('case'))[:12]}' is not a case number"))
+            problems.append((row_no, where + _("case '{case}' is not a case number").format(case=sheets.text(raw.get("case"))[:12])))
             continue
         case_id, signer = numbers[row_no], sheets.text(raw.get("signed_by"))
         row = cases.get(case_id)
         if row is None:
-            problems.append((row_no, where + f"case {case_id} does not exist"))
+            problems.append((row_no, where + _("case {case} does not exist").format(case=case_id)))
             continue
         if case_id in seen:
-            problems.append((row_no, where + f"case {case_id} is already in row {seen[case_id]}"))
+            problems.append((row_no, where + _("case {case} is already in row {row}").format(case=case_id, row=seen[case_id])))
             continue
         seen[case_id] = row_no
         name, amount = sheets.text(raw.get("name")), raw.get("amount")
         if row.paid is None:
-            problems.append((row_no, where + f"case {case_id} was not paid: it has no line to sign"))
+            problems.append((row_no, where + _("case {case} was not paid: it has no line to sign").format(case=case_id)))
         elif name and name != row.name:
-            problems.append((row_no, where + f"the name differs from case {case_id}'s: the roster was changed after export"))
+            problems.append((row_no, where + _("the name differs from case {case}'s: the roster was changed after export").format(
+                case=case_id)))
         elif amount not in (None, "") and _amount_fen(amount) != row.paid:
-            problems.append((row_no, where + f"the amount differs from the {row.paid / 100:.2f} paid to case {case_id}"))
+            problems.append((row_no, where + _("the amount differs from the {yuan:.2f} paid to case {case}").format(
+                yuan=row.paid / 100, case=case_id)))
         elif signer and signer not in SIGNERS:
-            problems.append((row_no, where + f"signed_by '{signer[:10]}' is not allowed (本人 or 监护人)"))
+            problems.append((row_no, where + _("signed_by '{signer}' is not allowed (本人 or 监护人)").format(signer=signer[:10])))
         else:
             try:
                 on = sheets.parse_date(raw.get("signed_on")) or as_of
             except ValueError as exc:
-                problems.append((row_no, where + f"signed_on {exc}"))
+                problems.append((row_no, where + _("signed_on {problem}").format(problem=exc)))
                 continue
             if on > as_of:
-                problems.append((row_no, where + f"signed_on {on} is after {as_of}"))
+                problems.append((row_no, where + _("signed_on {day} is after {as_of}").format(day=on, as_of=as_of)))
             elif on < row.paid_on:
-                problems.append((row_no, where + f"signed_on {on} is before the payment on {row.paid_on}"))
+                problems.append((row_no, where + _("signed_on {day} is before the payment on {paid}").format(day=on, paid=row.paid_on)))
             elif signer:
                 signed.setdefault((signer, on), []).append(case_id)
             scopes.add((row.unit_id, row.programme, row.term))
     if problems:
         raise InputError(rows_listed(problems))
     if len(scopes) > 1:
-        raise InputError(f"{data.name}: a roster is one unit × programme × term; this one mixes {len(scopes)} "
-                         f"(a case transferred since the export belongs to its new school's roster)")
+        raise InputError(_("{file}: a roster is one unit × programme × term; this one mixes {n} "
+                           "(a case transferred since the export belongs to its new school's roster)").format(file=data.name, n=len(scopes)))
     count = 0
     for (signer, on), ids in signed.items():
         count += conn.execute(c.update().where(c.c.id.in_(ids)).values(roster_signed_by=signer, roster_signed_on=on)).rowcount

@@ -15,6 +15,8 @@ from datetime import date
 from sqlalchemy import and_, select, update
 from sqlalchemy.engine import Connection
 
+from aidcal.i18n import _
+
 from . import store
 from .authorities import scope
 from .calendar import PlanSpec
@@ -69,7 +71,8 @@ def load(conn: Connection, spec: PlanSpec, year: int, as_of: date, by: str, prog
         if row is None:
             task_id = conn.execute(t.insert().values(plan_id=plan_id, key=key, **fields)).inserted_primary_key[0]
             if not report.first_load:
-                report.changes.append(f"task {key}: new ({len(occurrences)} occurrences; none due before {as_of})")
+                report.changes.append(_("task {task}: new ({n} occurrences; none due before {day})").format(
+                    task=key, n=len(occurrences), day=as_of))
         else:
             task_id = row.id
             _diff_task(conn, report, row, fields, as_of)
@@ -78,7 +81,7 @@ def load(conn: Connection, spec: PlanSpec, year: int, as_of: date, by: str, prog
         if key not in wanted and row.removed_on is None:
             conn.execute(t.update().where(t.c.id == row.id).values(removed_on=as_of))
             n = _cancel_open(conn, i.c.occurrence_id.in_(select(o.c.id).where(o.c.task_id == row.id)), as_of)
-            report.changes.append(f"task {key}: removed from the plan; {n} open instances cancelled")
+            report.changes.append(_("task {task}: removed from the plan; {n} open instances cancelled").format(task=key, n=n))
 
     report.instances_created = expand(
         conn, plan_id=plan_id, from_date=None if report.first_load else as_of, progress=progress
@@ -102,9 +105,9 @@ def _diff_task(conn: Connection, report: LoadReport, row, fields: dict, as_of: d
     if not changed:
         return
     conn.execute(t.update().where(t.c.id == row.id).values(fields))
-    notes = [f"{name} changed" for name in changed if name in ("title", "evidence", "ladder", "completes_from")]
+    notes = [_("{field} changed").format(field=name) for name in changed if name in ("title", "evidence", "ladder", "completes_from")]
     if row.removed_on is not None:
-        notes.append(f"restored (removed on {row.removed_on})")
+        notes.append(_("restored (removed on {day})").format(day=row.removed_on))
     if "who_mask" in changed:
         # Units the task no longer applies to: their open instances from D on are cancelled.
         no_longer = (select(u.c.id).select_from(u, t.join(p, p.c.id == t.c.plan_id))
@@ -113,8 +116,8 @@ def _diff_task(conn: Connection, report: LoadReport, row, fields: dict, as_of: d
             i.c.occurrence_id.in_(select(o.c.id).where(o.c.task_id == row.id)),
             i.c.unit_id.in_(no_longer), i.c.due >= as_of,
         ), as_of)
-        notes.append(f"who changed ({n} open instances of units no longer concerned cancelled)")
-    report.changes.append(f"task {row.key}: " + ", ".join(notes))
+        notes.append(_("who changed ({n} open instances of units no longer concerned cancelled)").format(n=n))
+    report.changes.append(_("task {task}: ").format(task=row.key) + _(", ").join(notes))
 
 
 def _sync_occurrences(conn: Connection, report: LoadReport, key: str, task_id: int, wanted: dict, as_of: date) -> None:
@@ -124,7 +127,7 @@ def _sync_occurrences(conn: Connection, report: LoadReport, key: str, task_id: i
         if row is None:
             conn.execute(o.insert().values(task_id=task_id, period=period, nominal=occ.nominal, due=occ.due))
             if not report.first_load and stored:
-                report.changes.append(f"task {key} {period}: new occurrence due {occ.due}")
+                report.changes.append(_("task {task} {period}: new occurrence due {due}").format(task=key, period=period, due=occ.due))
         elif row.due != occ.due or row.cancelled_on is not None:
             conn.execute(o.update().where(o.c.id == row.id).values(nominal=occ.nominal, due=occ.due, cancelled_on=None))
             moved = conn.execute(
@@ -132,12 +135,14 @@ def _sync_occurrences(conn: Connection, report: LoadReport, key: str, task_id: i
                 .where(i.c.occurrence_id == row.id, is_open(), ~i.c.extended, i.c.due >= as_of)
                 .values(due=occ.due)
             ).rowcount
-            report.changes.append(f"task {key} {period}: due {row.due} → {occ.due} ({moved} open instances moved)")
+            report.changes.append(_("task {task} {period}: due {before} → {due} ({n} open instances moved)").format(
+                task=key, period=period, before=row.due, due=occ.due, n=moved))
     for period, row in stored.items():
         if period not in wanted and row.cancelled_on is None:
             conn.execute(o.update().where(o.c.id == row.id).values(cancelled_on=as_of))
             n = _cancel_open(conn, i.c.occurrence_id == row.id, as_of)
-            report.changes.append(f"task {key} {period}: occurrence removed; {n} open instances cancelled")
+            report.changes.append(_("task {task} {period}: occurrence removed; {n} open instances cancelled").format(
+                task=key, period=period, n=n))
 
 
 def _cancel_open(conn: Connection, where, as_of: date) -> int:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from aidcal.i18n import _
+
 from . import located
 from .errors import InputError
 from .unit_types import BUREAU, BUREAU_MASK, TYPES, mask_of
@@ -36,7 +38,7 @@ def level_title(key: str) -> str:
 def term_order(term: str) -> tuple[int, int]:
     match = TERM_RE.match(term)
     if not match:
-        raise InputError(f"term '{term}' is not YYYY-spring or YYYY-autumn")
+        raise InputError(_("term '{term}' is not YYYY-spring or YYYY-autumn").format(term=term))
     return int(match[1]), 0 if match[2] == "spring" else 1
 
 
@@ -88,7 +90,8 @@ class Programme:
         for a once-a-year award); a student without a level takes `without_level` or `any`."""
         rate = self.rate(term)
         if rate is None:
-            raise InputError(f"programme {self.key} has no rate for {term} (its first rate is from {self.rates[0].term_from})")
+            raise InputError(_("programme {programme} has no rate for {term} (its first rate is from {first})").format(
+                programme=self.key, term=term, first=self.rates[0].term_from))
         amounts = rate.amounts
         annual = amounts.get(level) if level else amounts.get("without_level")
         annual = annual if annual is not None else amounts.get("any", 0)
@@ -108,70 +111,74 @@ def parse(text: str, filename: str) -> dict[str, Programme]:
     problems, out = [], {}
 
     def error(line, message):
-        problems.append(f"{filename}:{line}: {message}")
+        problems.append(_("{file}:{line}: {problem}").format(file=filename, line=line, problem=message))
 
     def categories(item, field, where):
         value = item.get(field) or []
         bad = [v for v in value if v not in CATEGORIES] if isinstance(value, list) else [value]
         if bad:
-            error(located.line_of(item, field), where + f"{field}: '{bad[0]}' is not a category ({', '.join(CATEGORIES)})")
+            error(located.line_of(item, field), where + _("{field}: '{category}' is not a category ({allowed})").format(
+                field=field, category=bad[0], allowed=_(", ").join(CATEGORIES)))
         return tuple(v for v in value if v in CATEGORIES) if isinstance(value, list) else ()
 
     items = doc.get("programmes") if isinstance(doc, dict) else None
     if not isinstance(items, list) or not items:
-        raise InputError(f"{filename}:1: programmes: required, a list of programmes")
+        raise InputError(_("{file}:1: programmes: required, a list of programmes").format(file=filename))
     for k, item in enumerate(items):
         line = items.item_lines[k]
         key = item.get("key") if isinstance(item, dict) else None
-        where = f"programme {key}: "
+        where = _("programme {programme}: ").format(programme=key)
         if not isinstance(key, str) or key in out:
-            error(line, where + "key is required and must be unique")
+            error(line, where + _("key is required and must be unique"))
             continue
         for field in item:
             if field not in PROGRAMME_KEYS:
-                error(located.line_of(item, field), where + f"unknown key '{field}' (allowed: {', '.join(PROGRAMME_KEYS)})")
+                error(located.line_of(item, field), where + _("unknown key '{key}' (allowed: {allowed})").format(
+                    key=field, allowed=_(", ").join(PROGRAMME_KEYS)))
         types = item.get("unit_types") or []
         if not types or any(t not in TYPES and t != BUREAU for t in types):
-            error(located.line_of(item, "unit_types"), where + f"unit_types must list unit types ({', '.join(TYPES)}) or bureau")
+            error(located.line_of(item, "unit_types"), where + _("unit_types must list unit types ({types}) or bureau").format(
+                types=_(", ").join(TYPES)))
         share = item.get("non_boarder_share")
         if share is not None and not (isinstance(share, (int, float)) and 0 < share <= 1):
-            error(located.line_of(item, "non_boarder_share"), where + "non_boarder_share must be a fraction in (0, 1]")
+            error(located.line_of(item, "non_boarder_share"), where + _("non_boarder_share must be a fraction in (0, 1]"))
         ident = item.get("identification", "none")
         if ident not in ("required", "none"):
-            error(located.line_of(item, "identification"), where + f"identification '{ident}' is not allowed (required, none)")
+            error(located.line_of(item, "identification"), where + _("identification '{value}' is not allowed (required, none)").format(
+                value=ident))
         for flag in ("hardship_level", "agricultural_without_level", "once_a_year", "by_category"):
             if flag in item and not isinstance(item[flag], bool):
-                error(located.line_of(item, flag), where + f"{flag} must be true or false")
+                error(located.line_of(item, flag), where + _("{key} must be true or false").format(key=flag))
         phone = item.get("supervision_phone")
         if phone is not None and not (isinstance(phone, str) and re.match(r"^[0-9-]{7,20}$", phone)):
-            error(located.line_of(item, "supervision_phone"), where + "supervision_phone must be a phone number, e.g. 0913-2123456")
+            error(located.line_of(item, "supervision_phone"), where + _("supervision_phone must be a phone number, e.g. 0913-2123456"))
         rates = []
         for j, rate in enumerate(item.get("rates") or []):
             rline = item["rates"].item_lines[j]
             if not isinstance(rate, dict):
-                error(rline, where + "a rate is a mapping of from, amounts and grades")
+                error(rline, where + _("a rate is a mapping of from, amounts and grades"))
                 continue
             for field in rate:
                 if field not in RATE_KEYS:
-                    error(rline, where + f"rate: unknown key '{field}' (allowed: {', '.join(RATE_KEYS)})")
+                    error(rline, where + _("rate: unknown key '{key}' (allowed: {allowed})").format(key=field, allowed=_(", ").join(RATE_KEYS)))
             term, amounts, grades = str(rate.get("from", "")), rate.get("amounts"), rate.get("grades")
             if not TERM_RE.match(term):
-                error(rline, where + f"rate from '{term}' is not YYYY-spring or YYYY-autumn")
+                error(rline, where + _("rate from '{term}' is not YYYY-spring or YYYY-autumn").format(term=term))
                 continue
             if not isinstance(amounts, dict) or not amounts or any(
                     lv not in AMOUNT_KEYS or not isinstance(v, (int, float)) or isinstance(v, bool) or v <= 0
                     for lv, v in amounts.items()):
-                error(rline, where + f"amounts must map {', '.join(AMOUNT_KEYS)} to yuan per year")
+                error(rline, where + _("amounts must map {keys} to yuan per year").format(keys=_(", ").join(AMOUNT_KEYS)))
                 continue
             if "any" not in amounts and not set(LEVELS) <= set(amounts):
-                error(rline, where + f"amounts must give every level ({', '.join(LEVELS)}) or any")
+                error(rline, where + _("amounts must give every level ({levels}) or any").format(levels=_(", ").join(LEVELS)))
                 continue
             if grades is not None and not (isinstance(grades, list) and grades and all(g in (1, 2, 3) for g in grades)):
-                error(rline, where + "grades must list grades 1, 2 or 3")
+                error(rline, where + _("grades must list grades 1, 2 or 3"))
                 continue
             rates.append(Rate(term, dict(amounts), tuple(grades) if grades else None))
         if not rates:
-            error(line, where + "rates: at least one rate is required")
+            error(line, where + _("rates: at least one rate is required"))
         rates.sort(key=lambda r: term_order(r.term_from))
         mask = mask_of(t for t in types if t in TYPES) | (BUREAU_MASK if BUREAU in types else 0)
         out[key] = Programme(

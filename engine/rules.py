@@ -20,6 +20,8 @@ from importlib import resources
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
+from aidcal.i18n import _
+
 from . import programmes as progs
 from . import store
 from . import workflow as wf
@@ -61,14 +63,14 @@ def programmes(conn: Connection) -> dict[str, progs.Programme]:
     """The programmes in force."""
     rows = _newest(conn, PROGRAMMES, PROGRAMMES)
     if not rows:
-        raise InputError("no programmes are loaded in this database; load them with: aidcal programmes load programmes.yaml")
+        raise InputError(_("no programmes are loaded in this database; load them with: aidcal programmes load programmes.yaml"))
     return _spec(rows[0], progs.parse)
 
 
 def programme(conn: Connection, key: str) -> progs.Programme:
     known = programmes(conn)
     if key not in known:
-        raise InputError(f"programme '{key}' does not exist (known: {', '.join(known)})")
+        raise InputError(_("programme '{programme}' does not exist (known: {known})").format(programme=key, known=_(", ").join(known)))
     return known[key]
 
 
@@ -80,8 +82,9 @@ def workflows(conn: Connection) -> dict[str, wf.WorkflowSpec]:
 def workflow(conn: Connection, name: str) -> wf.WorkflowSpec:
     rows = _newest(conn, WORKFLOW, name)
     if not rows:
-        known = ", ".join(workflows(conn)) or "none"
-        raise InputError(f"workflow '{name}' does not exist (loaded: {known}); load it with: aidcal workflow load FILE")
+        known = _(", ").join(workflows(conn)) or _("none")
+        raise InputError(_("workflow '{name}' does not exist (loaded: {known}); load it with: aidcal workflow load FILE").format(
+            name=name, known=known))
     return _spec(rows[0], wf.parse)
 
 
@@ -117,18 +120,21 @@ def load_workflow(conn: Connection, text: str, source: str, as_of: date | None, 
             stranded = conn.execute(select(func.count()).select_from(c).where(
                 c.c.workflow == spec.name, c.c.state.in_(removed))).scalar()
             if stranded:
-                raise InputError(f"{source}: {stranded} cases of workflow {spec.name} are in states this file removes "
-                                 f"({', '.join(removed)}); move them first or keep the states")
-        changes += [f"state {s} added" for s in spec.states if s not in old.states]
-        changes += [f"state {s} removed" for s in removed]
+                raise InputError(_("{file}: {n} cases of workflow {workflow} are in states this file removes ({states}); "
+                                   "move them first or keep the states").format(
+                    file=source, n=stranded, workflow=spec.name, states=_(", ").join(removed)))
+        changes += [_("state {state} added").format(state=s) for s in spec.states if s not in old.states]
+        changes += [_("state {state} removed").format(state=s) for s in removed]
         before = {(t.trigger, t.sources, t.dest, t.guards) for t in old.transitions}
         after = {(t.trigger, t.sources, t.dest, t.guards) for t in spec.transitions}
-        changes += [f"move {t[0]}: {'|'.join(t[1])} → {t[2]} added" for t in sorted(after - before)]
-        changes += [f"move {t[0]}: {'|'.join(t[1])} → {t[2]} removed or changed" for t in sorted(before - after)]
+        changes += [_("move {trigger}: {sources} → {dest} added").format(trigger=t[0], sources="|".join(t[1]), dest=t[2])
+                    for t in sorted(after - before)]
+        changes += [_("move {trigger}: {sources} → {dest} removed or changed").format(trigger=t[0], sources="|".join(t[1]), dest=t[2])
+                    for t in sorted(before - after)]
         if (old.publicity_days, old.count_posting_day) != (spec.publicity_days, spec.count_posting_day):
-            changes.append(f"publicity {old.publicity_days} → {spec.publicity_days} working days")
+            changes.append(_("publicity {before} → {after} working days").format(before=old.publicity_days, after=spec.publicity_days))
         if old.documents != spec.documents:
-            changes.append(f"documents to archive: {', '.join(spec.documents)}")
+            changes.append(_("documents to archive: {documents}").format(documents=_(", ").join(spec.documents)))
     report = _store(conn, WORKFLOW, spec.name, source, text, as_of, by)
     report.changes = changes if report.changed else []
     return report
@@ -143,26 +149,28 @@ def load_programmes(conn: Connection, text: str, source: str, as_of: date | None
     loaded = workflows(conn)
     missing = sorted({p.workflow for p in new.values()} - set(loaded))
     if missing:
-        raise InputError(f"{source}: programmes name workflows that are not loaded ({', '.join(missing)}); "
-                         f"load them first with: aidcal workflow load FILE")
+        raise InputError(_("{file}: programmes name workflows that are not loaded ({workflows}); "
+                           "load them first with: aidcal workflow load FILE").format(file=source, workflows=_(", ").join(missing)))
     current = _newest(conn, PROGRAMMES, PROGRAMMES)
     old = _spec(current[0], progs.parse) if current else {}
     held = dict(conn.execute(select(c.c.programme, func.count()).group_by(c.c.programme)).all())
-    stranded = [f"{key} ({held[key]} cases)" for key in sorted(held)
+    stranded = [_("{programme} ({n} cases)").format(programme=key, n=held[key]) for key in sorted(held)
                 if key in old and (key not in new or new[key].workflow != old[key].workflow)]
     if stranded:
-        raise InputError(f"{source}: this file removes programmes, or moves them to another workflow, that have cases: "
-                         f"{', '.join(stranded)}; keep them as they are")
-    changes = [f"programme {k} added" for k in new if k not in old]
-    changes += [f"programme {k} removed" for k in old if k not in new]
+        raise InputError(_("{file}: this file removes programmes, or moves them to another workflow, that have cases: "
+                           "{programmes}; keep them as they are").format(file=source, programmes=_(", ").join(stranded)))
+    changes = [_("programme {programme} added").format(programme=k) for k in new if k not in old]
+    changes += [_("programme {programme} removed").format(programme=k) for k in old if k not in new]
     for key in (k for k in new if k in old):
         before = {r.term_from: r.amounts for r in old[key].rates}
         after = {r.term_from: r.amounts for r in new[key].rates}
         for term in sorted(set(before) | set(after), key=progs.term_order):
             if before.get(term) != after.get(term):
-                changes.append(f"programme {key}: rate from {term} " + (
-                    "removed" if term not in after else f"{_amounts(after[term])}"
-                    + (f" (was {_amounts(before[term])})" if term in before else " added")))
+                change = (_("programme {programme}: rate from {term} removed") if term not in after else
+                          _("programme {programme}: rate from {term} {amounts} (was {before})") if term in before else
+                          _("programme {programme}: rate from {term} {amounts} added"))
+                changes.append(change.format(programme=key, term=term, amounts=_amounts(after.get(term, {})),
+                                             before=_amounts(before.get(term, {}))))
     report = _store(conn, PROGRAMMES, PROGRAMMES, source, text, as_of, by)
     if report.changed:
         changes += _restandardise(conn, old, new, loaded)
@@ -171,7 +179,7 @@ def load_programmes(conn: Connection, text: str, source: str, as_of: date | None
 
 
 def _amounts(amounts: dict) -> str:
-    return ", ".join(f"{level} {amount}" for level, amount in amounts.items())
+    return _(", ").join(f"{level} {amount}" for level, amount in amounts.items())
 
 
 def _restandardise(conn: Connection, old: dict, new: dict, loaded: dict) -> list[str]:
@@ -187,8 +195,8 @@ def _restandardise(conn: Connection, old: dict, new: dict, loaded: dict) -> list
         where = [c.c.programme == key, c.c.term == term, c.c.workflow == workflow_name]
         moved = restandardise(conn, [*where, c.c.state == spec.initial])  # not yet posted publicly
         kept = conn.execute(select(func.count()).select_from(c).where(*where, c.c.state != spec.initial)).scalar()
-        lines.append(f"{key} {term}: {moved} cases not yet posted take the new standard; "
-                     f"{kept} posted, approved or paid keep theirs")
+        lines.append(_("{programme} {term}: {moved} cases not yet posted take the new standard; "
+                       "{kept} posted, approved or paid keep theirs").format(programme=key, term=term, moved=moved, kept=kept))
     return lines
 
 

@@ -19,6 +19,8 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
+from aidcal.i18n import _
+
 from .errors import InputError
 
 DEFAULT_URL = "sqlite:///state.db"
@@ -52,20 +54,22 @@ def connect(url: str = DEFAULT_URL, upgrade: bool | None = None, create: bool = 
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise InputError(f"'{url}' is not a database URL (e.g. sqlite:///state.db or postgresql+psycopg://user@host/db)") from None
+        raise InputError(_("'{url}' is not a database URL (e.g. sqlite:///state.db or postgresql+psycopg://user@host/db)").format(
+            url=url)) from None
     if (parsed.drivername.startswith("sqlite") and not create and parsed.database not in (None, "", ":memory:")
             and not Path(parsed.database).exists()):
-        raise InputError(f"no database at {shown(url)}; load a plan with aidcal calendar load (it creates the database), "
-                         f"or give --db")
+        raise InputError(_("no database at {url}; load a plan with aidcal calendar load (it creates the database), or give --db")
+                         .format(url=shown(url)))
     if parsed.drivername.startswith("sqlite") and parsed.database and not Path(parsed.database).resolve().parent.is_dir():
-        raise InputError(f"{shown(url)}: the folder {Path(parsed.database).resolve().parent} does not exist")
+        raise InputError(_("{url}: the folder {folder} does not exist").format(url=shown(url), folder=Path(parsed.database).resolve().parent))
     try:
         parsed.get_dialect()
     except Exception:  # NoSuchModuleError, or a driver that is not installed
         kind = parsed.drivername
-        hint = " (pip install 'aidcal[postgres]')" if kind.startswith("postgresql") else ""
-        raise InputError(f"'{kind}' is not a database aidcal can open: use sqlite:///FILE or "
-                         f"postgresql+psycopg://user@host/db{hint}") from None
+        raise InputError((_("'{kind}' is not a database aidcal can open: use sqlite:///FILE or postgresql+psycopg://user@host/db "
+                            "(pip install 'aidcal[postgres]')") if kind.startswith("postgresql") else
+                          _("'{kind}' is not a database aidcal can open: use sqlite:///FILE or postgresql+psycopg://user@host/db"))
+                         .format(kind=kind)) from None
     # preserve_rowcount: INSERT … SELECT counts (instances created, messages queued) on every backend;
     # SQLAlchemy keeps rowcount for UPDATE and DELETE only unless asked.
     options = {"preserve_rowcount": True}
@@ -276,20 +280,21 @@ def _ensure_schema(engine: Engine, upgrade: bool) -> None:
         from sqlalchemy import inspect
         found = sorted(set(inspect(engine).get_table_names()) & {"plan", "unit", "task_instance", "aid_case", "notice"})
         if found:
-            raise InputError(f"this database has aidcal's tables ({', '.join(found)}) but no schema version "
-                             f"(alembic_version is missing): it is damaged or was changed by hand; "
-                             f"restore a backup, or copy its data into a new database")
+            raise InputError(_("this database has aidcal's tables ({tables}) but no schema version (alembic_version is missing): "
+                               "it is damaged or was changed by hand; restore a backup, or copy its data into a new database")
+                             .format(tables=_(", ").join(found)))
     if version is not None and version not in known:
-        raise InputError(f"database schema {version!r} is unknown to this aidcal (a newer release made it?); upgrade aidcal")
+        raise InputError(_("database schema {version!r} is unknown to this aidcal (a newer release made it?); upgrade aidcal").format(
+            version=version))
     if version is not None and not upgrade:
-        raise InputError(f"database schema {version} is older than this aidcal's ({SCHEMA_HEAD}); "
-                         f"run: aidcal --db URL db upgrade")
+        raise InputError(_("database schema {version} is older than this aidcal's ({head}); run: aidcal --db URL db upgrade").format(
+            version=version, head=SCHEMA_HEAD))
     try:
         with writing(engine) as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
     except CommandError as exc:
-        raise InputError(f"database schema {version!r} cannot be upgraded: {exc}") from None
+        raise InputError(_("database schema {version!r} cannot be upgraded: {reason}").format(version=version, reason=exc)) from None
 
 
 def copy(source: Engine, target: Engine, progress=None) -> dict[str, int]:
@@ -305,7 +310,7 @@ def copy(source: Engine, target: Engine, progress=None) -> dict[str, int]:
     with reading(target) as conn:
         used = [t.name for t in tables if t.name != "rule_file" and conn.execute(select(func.count()).select_from(t)).scalar()]
     if used:
-        raise InputError(f"the target database is not empty ({', '.join(used)}); copy into a new database")
+        raise InputError(_("the target database is not empty ({tables}); copy into a new database").format(tables=_(", ").join(used)))
     copied = {}
     with reading(source) as src, writing(target) as dst:
         dst.execute(text("DELETE FROM rule_file"))

@@ -210,11 +210,11 @@ def _find(conn: Connection, unit_code: str, key: str, period: str | None, want: 
     plans = sorted({r.authority_code for r in rows})
     if len(plans) > 1:
         raise InputError(_("unit {unit} has task '{task}' from the plans of {n} authorities ({plans}); pass --plan CODE").format(
-            unit=unit_code, task=key, n=len(plans), plans=", ".join(plans)))
+            unit=unit_code, task=key, n=len(plans), plans=_(", ").join(plans)))
     if not rows:
         _unit_id(conn, unit_code)  # says so if the unit is unknown
         if period is not None:
-            periods = ", ".join(conn.execute(of_task.with_only_columns(o.c.period)).scalars())
+            periods = _(", ").join(conn.execute(of_task.with_only_columns(o.c.period)).scalars())
             if periods:
                 raise InputError(_("task {task} has no period {period} for unit {unit} (its periods: {periods})").format(
                     task=key, period=period, unit=unit_code, periods=periods))
@@ -244,12 +244,14 @@ def _find(conn: Connection, unit_code: str, key: str, period: str | None, want: 
             if len(current) == 1:
                 wanted = current
             else:
-                shown = ", ".join(r.period for r in current) or "none overdue or due this month"
-                raise InputError(f"task {key} has {len(current)} {word} periods overdue or due in {month} for unit "
-                                 f"{unit_code} ({shown}); pass --period YYYY-MM")
+                shown = _(", ").join(r.period for r in current) or _("none overdue or due this month")
+                raise InputError(_("task {task} has {n} {state} periods overdue or due in {month} for unit {unit} ({periods}); "
+                                   "pass --period YYYY-MM").format(task=key, n=len(current), state=_(word), month=month,
+                                                                   unit=unit_code, periods=shown))
         if len(wanted) != 1:
-            shown = ", ".join(r.period for r in wanted) or "none"
-            raise InputError(f"task {key} has {len(wanted)} {word} periods for unit {unit_code} ({shown}); pass --period YYYY-MM")
+            shown = _(", ").join(r.period for r in wanted) or _("none")
+            raise InputError(_("task {task} has {n} {state} periods for unit {unit} ({periods}); pass --period YYYY-MM").format(
+                task=key, n=len(wanted), state=_(word), unit=unit_code, periods=shown))
         row = wanted[0]
     if want == "any":
         return row

@@ -17,7 +17,12 @@ TYPES = {  # key: (bit, Chinese name as rosters write it)
 BUREAU = "bureau"
 BUREAU_MASK = 64
 _BY_NAME = {**{key: key for key in TYPES}, **{zh: key for key, (_, zh) in TYPES.items()}}
-ALLOWED = ", ".join(f"{key} ({zh})" for key, (_, zh) in TYPES.items())
+
+
+def allowed() -> str:
+    """The types as an error lists them, in the language in use: senior (高中), … or senior（高中）、…"""
+    from aidcal.i18n import _
+    return _(", ").join(_("{key} ({name})").format(key=key, name=zh) for key, (_bit, zh) in TYPES.items())
 
 
 def type_key(name: str) -> str | None:

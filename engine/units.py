@@ -12,8 +12,10 @@ from datetime import date
 from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.engine import Connection
 
+from aidcal.i18n import _
+
 from . import authorities, sheets, store
-from .errors import InputError, rows_listed
+from .errors import InputError, at_row, rows_listed
 from .expand import applies, expand
 from .masking import mask_phone, normalise_phone
 from .models import event
@@ -23,7 +25,7 @@ from .models import plan as p
 from .models import task as t
 from .models import unit as u
 from .status import is_open
-from .unit_types import ALLOWED, BUREAU_MASK, mask_of, type_key
+from .unit_types import BUREAU_MASK, allowed, mask_of, type_key
 
 COLUMNS = ["code", "name", "type", "town", "parent", "contact", "phone", "active_from", "email", "authority"]
 ALIASES = {
@@ -50,19 +52,18 @@ def read_roster(path) -> list[dict]:
     sheet = sheets.read(path, ALIASES, COLUMNS[:7])
     problems, units, seen = [], [], {}
     for row_no, raw in sheet.rows:
-        where = f"{sheet.name}: row {row_no}"
         unit, errors = _unit_from_row(raw)
         code = unit.get("code")
         if code and code in seen:
-            errors.append(f"code '{code}' is already used in row {seen[code]}")
+            errors.append(_("code '{code}' is already used in row {row}").format(code=code, row=seen[code]))
         seen.setdefault(code, row_no)
-        problems += [(row_no, f"{where}: {e}") for e in errors]
+        problems += [(row_no, at_row(sheet.name, row_no) + e) for e in errors]
         unit["row"] = row_no
         units.append(unit)
     if problems:
         raise InputError(rows_listed(problems))
     if not units:
-        raise InputError(f"{sheet.name}: no units below the header")
+        raise InputError(_("{file}: no units below the header").format(file=sheet.name))
     return units
 
 
@@ -70,32 +71,32 @@ def _unit_from_row(raw: dict) -> tuple[dict, list[str]]:
     errors = []
     unit = {c: sheets.text(raw.get(c)) for c in COLUMNS if c != "active_from"}
     if not unit["code"]:
-        errors.append("code is empty")
+        errors.append(_("{field} is empty").format(field=sheets.column_title("code", ALIASES)))
     if not unit["name"]:
-        errors.append("name is empty")
+        errors.append(_("{field} is empty").format(field=sheets.column_title("name", ALIASES)))
     checks = [("code", "code"), ("name", "name"), ("town", "name"), ("contact", "name")]
     checks += [("parent", "code")] if unit["parent"] else []
-    errors += [p for p in (sheets.field_problem(f, unit[f], kind) for f, kind in checks if unit[f]) if p]
+    errors += [p for p in (sheets.field_problem(f, unit[f], kind, ALIASES) for f, kind in checks if unit[f]) if p]
     names = [n for n in unit["type"].replace("｜", "|").split("|")]
     keys = [type_key(n) for n in names]
     if not unit["type"] or None in keys:
         bad = next((n for n, k in zip(names, keys) if k is None), "")
-        errors.append(f"type '{bad}' is unknown (allowed: {ALLOWED}; several joined by |)")
+        errors.append(_("type '{type}' is unknown (allowed: {allowed}; several joined by |)").format(type=bad, allowed=allowed()))
     else:
         unit["type_mask"] = mask_of(set(keys))
     phone = normalise_phone(unit["phone"]) if unit["phone"] else None
     if phone is None:
-        shown = mask_phone(unit["phone"]) if unit["phone"] else "empty"
-        errors.append(f"phone {shown} is not a mobile (11 digits) or a landline (e.g. 0561-6012345)")
+        shown = mask_phone(unit["phone"]) if unit["phone"] else _("empty")
+        errors.append(_("phone {phone} is not a mobile (11 digits) or a landline (e.g. 0561-6012345)").format(phone=shown))
     unit["phone"] = phone or ""
     if unit["authority"] and not authorities.CODE_RE.match(unit["authority"]):
-        errors.append(f"authority '{unit['authority']}' is not a 6-digit administrative code (e.g. 340621)")
+        errors.append(_("authority '{code}' is not a 6-digit administrative code (e.g. 340621)").format(code=unit["authority"]))
     if unit["email"] and not EMAIL_RE.match(unit["email"]):
-        errors.append(f"email '{unit['email']}' is not an e-mail address")
+        errors.append(_("email '{email}' is not an e-mail address").format(email=unit["email"]))
     try:
         unit["active_from"] = sheets.parse_date(raw.get("active_from"))
     except ValueError as exc:
-        errors.append(f"active_from {exc}")
+        errors.append(_("active_from {problem}").format(problem=exc))
     return unit, errors
 
 
@@ -114,9 +115,9 @@ def import_units(conn: Connection, units: list[dict], as_of: date, by: str, prog
         if x["active_from"] is None:  # a unit adopting aidcal mid-year owes nothing due before it joined
             x["active_from"] = old.active_from if old else as_of
     known_codes = set(existing) | {x["code"] for x in units}
-    problems = [f"row {x['row']}: parent '{x['parent']}' is not a unit code in this roster or the database"
+    problems = [_("row {row}: parent '{parent}' is not a unit code in this roster or the database").format(row=x["row"], parent=x["parent"])
                 for x in units if x["parent"] and x["parent"] not in known_codes]
-    problems += [f"row {x['row']}: code '{x['code']}' belongs to the education bureau itself"
+    problems += [_("row {row}: code '{code}' belongs to the education bureau itself").format(row=x["row"], code=x["code"])
                  for x in units if x["code"] in existing and existing[x["code"]].type_mask == BUREAU_MASK]
     if problems:
         raise InputError(problems)
@@ -186,9 +187,9 @@ def close_unit(conn: Connection, code: str, as_of: date, by: str) -> int:
     """Close a unit as of a date: its open instances due after it are cancelled."""
     row = conn.execute(select(u.c.id, u.c.closed_on).where(u.c.code == code)).first()
     if row is None:
-        raise InputError(f"unit '{code}' is not in the roster")
+        raise InputError(_("unit '{unit}' is not in the roster").format(unit=code))
     if row.closed_on is not None:
-        raise InputError(f"unit '{code}' is already closed since {row.closed_on}")
+        raise InputError(_("unit '{unit}' is already closed since {day}").format(unit=code, day=row.closed_on))
     conn.execute(u.update().where(u.c.id == row.id).values(closed_on=as_of, updated_at=store.now(), updated_by=by))
     cancelled = conn.execute(
         update(i).where(i.c.unit_id == row.id, i.c.due > as_of, is_open()).values(cancelled_on=as_of)

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from aidcal.i18n import _
+
 from . import located
 from .errors import InputError
 from .guards import EFFECTS, GUARDS
@@ -120,77 +122,83 @@ def _parse(doc, filename: str) -> WorkflowSpec:
     problems: list[str] = []
 
     def error(line: int, message: str) -> None:
-        problems.append(f"{filename}:{line}: {message}")
+        problems.append(_("{file}:{line}: {problem}").format(file=filename, line=line, problem=message))
 
     def unknown(mapping, allowed, where):
         for key in mapping:
             if key not in allowed:
-                error(located.line_of(mapping, key), f"{where}unknown key '{key}' (allowed: {', '.join(allowed)})")
+                error(located.line_of(mapping, key), where + _("unknown key '{key}' (allowed: {allowed})").format(
+                    key=key, allowed=_(", ").join(allowed)))
 
     if not isinstance(doc, dict):
-        raise InputError(f"{filename}:1: a workflow is a mapping of {', '.join(TOP_KEYS)}")
+        raise InputError(_("{file}:1: a workflow is a mapping of {keys}").format(file=filename, keys=_(", ").join(TOP_KEYS)))
     unknown(doc, TOP_KEYS, "")
     states, titles, finals = [], {}, set()
     for k, item in enumerate(doc.get("states") or []):
         line = doc["states"].item_lines[k]
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-            error(line, "state: each state needs a name")
+            error(line, _("state: each state needs a name"))
             continue
-        unknown(item, STATE_KEYS, f"state {item['name']}: ")
+        unknown(item, STATE_KEYS, _("state {state}: ").format(state=item["name"]))
         if item["name"] in titles:
-            error(line, f"state {item['name']}: defined twice")
+            error(line, _("state {state}: defined twice").format(state=item["name"]))
         states.append(item["name"])
         titles[item["name"]] = str(item.get("title", item["name"]))
         if item.get("final"):
             finals.add(item["name"])
     if not states:
-        error(located.line_of(doc, "states" if "states" in doc else None), "states: required, a list of states")
+        error(located.line_of(doc, "states" if "states" in doc else None), _("states: required, a list of states"))
     initial = doc.get("initial")
     if initial not in titles:
-        error(located.line_of(doc, "initial" if "initial" in doc else None), f"initial state '{initial}' is not a state")
+        error(located.line_of(doc, "initial" if "initial" in doc else None), _("initial state '{state}' is not a state").format(
+            state=initial))
 
     transitions = []
     for k, item in enumerate(doc.get("transitions") or []):
         line = doc["transitions"].item_lines[k]
         if not isinstance(item, dict):
-            error(line, "transition: must be a mapping of " + ", ".join(TRANSITION_KEYS))
+            error(line, _("transition: must be a mapping of {keys}").format(keys=_(", ").join(TRANSITION_KEYS)))
             continue
-        where = f"transition {item.get('trigger')}: "
+        where = _("transition {trigger}: ").format(trigger=item.get("trigger"))
         unknown(item, TRANSITION_KEYS, where)
         sources = item.get("source")
         sources = tuple(sources) if isinstance(sources, list) else (sources,)
         for state in (*sources, item.get("dest")):
             if state not in titles:
-                error(line, where + f"unknown state '{state}' (states: {', '.join(states)})")
-        for field, known in (("guards", GUARDS), ("effects", EFFECTS)):
+                error(line, where + _("unknown state '{state}' (states: {states})").format(state=state, states=_(", ").join(states)))
+        for field, known, message in (("guards", GUARDS, _("unknown guard '{name}' (known: {known})")),
+                                      ("effects", EFFECTS, _("unknown effect '{name}' (known: {known})"))):
             for name in item.get(field) or []:
                 if name not in known:
-                    error(located.line_of(item, field), where + f"unknown {field[:-1]} '{name}' (known: {', '.join(known)})")
+                    error(located.line_of(item, field), where + message.format(name=name, known=_(", ").join(known)))
         for state in sources:
             if state in finals:
-                error(line, where + f"leaves the final state '{state}'")
+                error(line, where + _("leaves the final state '{state}'").format(state=state))
         transitions.append(Transition(str(item.get("trigger")), sources, item.get("dest"),
                                       tuple(item.get("guards") or ()), tuple(item.get("effects") or ())))
 
     publicity = doc.get("publicity") or {}
-    unknown(publicity, PUBLICITY_KEYS, "publicity: ")
+    unknown(publicity, PUBLICITY_KEYS, _("publicity: "))
     days = publicity.get("working_days", 5)
     if not isinstance(days, int) or not 1 <= days <= 30:
-        error(located.line_of(publicity, "working_days"), f"publicity: working_days {days!r} is not allowed (1..30)")
+        error(located.line_of(publicity, "working_days"), _("publicity: working_days {days!r} is not allowed (1..30)").format(days=days))
     shows = publicity.get("shows", "level")
     if shows not in PUBLICITY_SHOWS:
-        error(located.line_of(publicity, "shows"), f"publicity: shows {shows!r} is not allowed ({', '.join(PUBLICITY_SHOWS)})")
+        error(located.line_of(publicity, "shows"), _("publicity: shows {shows!r} is not allowed ({allowed})").format(
+            shows=shows, allowed=_(", ").join(PUBLICITY_SHOWS)))
     documents = doc.get("documents") or []
     if initial in titles:
         reached = reachable(transitions, initial)
         for k, state in enumerate(states):
             if state not in reached:
-                error(doc["states"].item_lines[k], f"state {state}: unreachable from the initial state '{initial}'")
+                error(doc["states"].item_lines[k], _("state {state}: unreachable from the initial state '{initial}'").format(
+                    state=state, initial=initial))
     for key in ("name", "title"):
         if key in doc and not isinstance(doc[key], str):
-            error(located.line_of(doc, key), f"{key} must be text, not {located.kind(doc[key])}")
+            error(located.line_of(doc, key), _("{key} must be text, not {kind}").format(key=key, kind=located.kind(doc[key])))
     if isinstance(doc.get("name"), str) and not re.match(r"^[a-z][a-z0-9_]{0,31}$", doc["name"]):
-        error(located.line_of(doc, "name"), f"name '{doc['name']}' must be lowercase letters, digits and '_' (e.g. student_aid)")
+        error(located.line_of(doc, "name"), _("name '{name}' must be lowercase letters, digits and '_' (e.g. student_aid)").format(
+            name=doc["name"]))
     if problems:
         raise InputError(problems)
     return WorkflowSpec(str(doc.get("name") or filename.rsplit(".", 1)[0]), str(doc.get("title", "")), initial,

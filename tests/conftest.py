@@ -17,7 +17,15 @@ import pytest
 # Chinese interface unset it (tests/test_language.py).
 os.environ["AIDCAL_LANG"] = "en"
 
+from aidcal import i18n
 from helpers import BACKENDS, SMALL_ROSTER, Aidcal, write_adopted_from_new_year
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Engine functions called directly speak English too, whatever the test before chose
+    (a command run in Chinese leaves the process speaking Chinese)."""
+    i18n.use("en")
 
 
 @pytest.fixture(scope="session")

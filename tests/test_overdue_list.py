@@ -42,8 +42,8 @@ def test_bureau_lateness_is_listed_under_the_bureau(county):
 
 def test_table_shows_summary_by_town_and_type(county):
     out = county("overdue", "--as-of", "2021-03-02", "--limit", "3").stdout
-    assert "逾期汇总" in out and "濉溪镇" in out and "初中、高中" in out  # a roster's 初中|高中, as people read it
-    assert "逾期最久的 3 项" in out
+    assert "overdue as of 2021-03-02" in out and "濉溪镇" in out and "初中、高中" in out  # a roster's 初中|高中, as people read it
+    assert "the 3 longest overdue" in out
 
 
 def test_csv_file_has_a_bom_and_every_row(county, tmp_path):

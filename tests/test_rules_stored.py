@@ -21,7 +21,7 @@ def senior_hard(aidcal, term):
 def test_a_new_database_serves_the_shipped_rules_and_says_which_version(county):
     listed = county("programmes", "list")
     assert "普通高中国家助学金" in listed.stdout
-    assert "programmes: version 1 (programmes.yaml), loaded " in listed.stderr and "+08:00" in listed.stderr
+    assert re.search(r"programmes: version 1 \(programmes.yaml\), loaded \d{4}-\d{2}-\d{2} \d{2}:\d{2} by ", listed.stderr)
     shown = county("workflow", "show", "scholarship")
     assert "stateDiagram-v2" in shown.stdout and "scholarship: version 1 (workflows/scholarship.yaml)" in shown.stderr
     assert county.scalar("SELECT count(*) FROM rule_file") == 6  # five workflows and the programmes
