@@ -79,10 +79,12 @@ class Failures:
 
     def blocked(self, keys, now: float) -> bool:
         for key in keys:
-            times = self.seen[key]
+            times = self.seen.get(key)
             while times and now - times[0] > FAILURE_WINDOW:
                 times.popleft()
-        return any(len(self.seen[k]) >= FAILURES_ALLOWED for k in keys)
+            if times is not None and not times:
+                del self.seen[key]  # random made-up tokens must not grow the table without end
+        return any(len(self.seen.get(k, ())) >= FAILURES_ALLOWED for k in keys)
 
     def add(self, keys, now: float) -> None:
         for key in keys:

@@ -339,10 +339,8 @@ def write(obj, action: str, object: str, fn, *args, **kwargs):
 
 def not_after_today(as_of: date | None) -> date:
     """The day work was done, or today: never a day still to come."""
-    from aidcal.engine.errors import InputError
-    if as_of is not None and as_of > today():
-        raise InputError(_("--as-of {day} is after today ({today}): work is recorded on the day it was done").format(day=as_of, today=today()))
-    return as_of or today()
+    from aidcal.engine.tasks import not_after
+    return not_after(as_of, today())
 
 
 def evidence_max_mb(obj) -> int:

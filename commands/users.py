@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import click
 
-from aidcal.i18n import _
+from aidcal.i18n import N_, _
 
 from .shell import FORMATS, format_option, say, utc_now
 from .tables import render
 
-HEADERS = {"name": "用户名", "role": "角色", "scope": "范围", "created_at": "创建时间", "created_by": "创建人",
-           "revoked_at": "停用时间", "actor": "操作人", "action": "操作", "object": "对象", "outcome": "结果",
-           "rows": "写入行数", "summary": "摘要"}
+# Catalog messages, as commands/tables.py's HEADERS: the table speaks the language in use.
+HEADERS = {"name": N_("User name"), "role": N_("Role"), "scope": N_("Scope"), "created_at": N_("Created at"),
+           "created_by": N_("Created by"), "revoked_at": N_("Revoked at"), "actor": N_("Actor"), "action": N_("Act"),
+           "object": N_("Object"), "rows": N_("Rows written"), "summary": N_("Summary")}
 
 
 @click.group()

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 
 from aidcal.i18n import N_, _
 
-from . import authorities
+from . import authorities, store
 from .errors import InputError, Refused
 from .models import app_user as au
 from .models import unit as u
@@ -84,7 +84,6 @@ def revoke(conn: Connection, name: str, now: datetime, by: str) -> None:
 
 
 def list_users(conn: Connection) -> list[dict]:
-    from . import store
     return [dict(name=r.name, role=r.role, scope=r.scope, created_at=store.shown_moment(r.created_at),
                  created_by=r.created_by, revoked_at=store.shown_moment(r.revoked_at))
             for r in conn.execute(select(au).order_by(au.c.name))]

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from . import store
@@ -45,14 +45,10 @@ class Entry:
     rows: int | None = None  # the write's own count where it is not its history rows (an identification import)
 
 
-def _moment(value: datetime) -> str:
-    return store.shown_moment(value)
-
-
 def chained(prev: str, row) -> str:
     """The entry's hash: its fields in a fixed order with the previous hash (the id is
     left out: the order is the chain's own, by `prev`)."""
-    fields = [prev, _moment(row["at"]), row["actor"], row["action"], row["object"], row["outcome"],
+    fields = [prev, store.shown_moment(row["at"]), row["actor"], row["action"], row["object"], row["outcome"],
               row["rows"], row["written"], row["digest"], row["summary"]]
     return hashlib.sha256(json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
 
@@ -86,9 +82,7 @@ def _written(conn: Connection, marks: dict[str, int]) -> tuple[int, dict, str]:
     for table in RECORDED:
         if now[table.name] == marks[table.name]:
             continue
-        query = select(table).where(table.c.id > marks[table.name]).order_by(table.c.id)
-        if conn.dialect.name == "postgresql":  # other writers' rows may be interleaved: keep this transaction's
-            query = query.where(literal_column("xmin::text::bigint") == literal_column("txid_current() & 4294967295"))
+        query = select(table).where(table.c.id > marks[table.name], store.inserted_here(conn)).order_by(table.c.id)
         ids = []
         for row in conn.execute(query.execution_options(yield_per=10_000)):
             digest.update(_row_text(table, row).encode())

@@ -114,14 +114,12 @@ def tasks_list(conn, actor, today, unit, month=None, status=None, plan=None, as_
 
 @op("tasks.done", SCHOOL, **TARGET, as_of=_date, note=_text, files=_files)
 def tasks_done(conn, actor, today, unit, task, period=None, plan=None, as_of=None, note=None, files=()):
-    if as_of is not None and as_of > today:
-        raise InputError(_("--as-of {day} is after today ({today}): work is recorded on the day it was done").format(
-            day=as_of, today=today))
+    as_of = engine_tasks.not_after(as_of, today)
     limit = plan_limit(conn) or EVIDENCE_MAX_MB
     for name, content in files:  # an upload is checked as a local file is
         if len(content) > limit * 1024 * 1024:
             raise InputError(_("evidence file '{name}' is larger than {mb} MB").format(name=name, mb=limit))
-    return engine_tasks.done(conn, unit, task, period, as_of or today, actor.by, files=files, note=note, plan=plan)
+    return engine_tasks.done(conn, unit, task, period, as_of, actor.by, files=files, note=note, plan=plan)
 
 
 @op("tasks.reopen", SCHOOL, **TARGET, reason=_text, as_of=_date)
@@ -170,7 +168,7 @@ def call(engine, actor: Actor, name: str, params: dict, today: date, expired=Non
     unknown = sorted(set(params) - set(spec.params))
     if unknown:
         raise InputError(_("unknown parameter: {name}").format(name=unknown[0]))
-    values = {k: spec.params[k](v) if spec.params[k] is not bool else bool(v) for k, v in params.items()}
+    values = {k: spec.params[k](v) for k, v in params.items()}
     entry = audit.Entry(actor.name, name, object=str(values.get("unit") or values.get("authority") or ""))
     try:
         if not spec.writes:

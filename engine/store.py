@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, literal_column, text, true
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
@@ -234,6 +234,15 @@ def lock(conn: Connection, name: str) -> None:
     conn.execute(insert(conn, lease).values(name=name, holder="", expires_at=epoch)
                  .on_conflict_do_nothing(index_elements=["name"]))
     conn.execute(lease.select().where(lease.c.name == name).with_for_update())
+
+
+def inserted_here(conn: Connection):
+    """Rows inserted by this transaction, among rows with ids past a mark: on SQLite the
+    write lock makes every such row this transaction's; on PostgreSQL other writers' rows
+    may interleave, and a row's xmin names the transaction that wrote it."""
+    if conn.dialect.name != "postgresql":
+        return true()
+    return literal_column("xmin::text::bigint") == literal_column("txid_current() & 4294967295")
 
 
 def shown_moment(moment: datetime | None) -> str | None:

@@ -50,6 +50,14 @@ def list_tasks(conn: Connection, unit_code: str, as_of: date, month: str | None 
     ]
 
 
+def not_after(as_of: date | None, today: date) -> date:
+    """The day work was done, or today: never a day still to come."""
+    if as_of is not None and as_of > today:
+        raise InputError(_("--as-of {day} is after today ({today}): work is recorded on the day it was done").format(
+            day=as_of, today=today))
+    return as_of or today
+
+
 def done(conn: Connection, unit_code: str, key: str, period: str | None, as_of: date, by: str,
          files: list[tuple[str, bytes]] = (), note: str | None = None, plan: str | None = None) -> dict:
     """Record the work as done on `as_of`; a task whose plan asks for evidence needs some."""
