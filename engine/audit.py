@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Connection
 
 from . import store
@@ -53,10 +53,26 @@ def chained(prev: str, row) -> str:
     return hashlib.sha256(json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
 
 
+# Every write runs these, inside its write lock: compiled once per dialect and run on the
+# driver (store.Prepared), as the completion's own statements are.
+_MARKS = store.Prepared(select(*[select(func.coalesce(func.max(t.c.id), 0)).scalar_subquery() for t in RECORDED]))
+_HEAD = store.Prepared(select(a.c.hash).order_by(a.c.id.desc()).limit(1))
+_APPEND = store.Prepared(a.insert().values({c.name: bindparam(c.name) for c in a.c if c.name != "id"}))
+_NEW_ROWS: dict[tuple[str, str], object] = {}
+
+
 def _marks(conn: Connection) -> dict[str, int]:
     """The highest id of every recorded table, in one statement."""
-    query = select(*[select(func.coalesce(func.max(t.c.id), 0)).scalar_subquery().label(t.name) for t in RECORDED])
-    return dict(conn.execute(query).one()._mapping)
+    return dict(zip((t.name for t in RECORDED), _MARKS(conn, {})[0]))
+
+
+def _new_rows(conn: Connection, table):
+    """The rows of `table` this transaction inserted past a mark, oldest first (built once per dialect)."""
+    key = (conn.dialect.name, table.name)
+    if key not in _NEW_ROWS:
+        _NEW_ROWS[key] = (select(table).where(table.c.id > bindparam("mark"), store.inserted_here(conn))
+                          .order_by(table.c.id).execution_options(yield_per=10_000))
+    return _NEW_ROWS[key]
 
 
 def _row_text(table, row) -> str:
@@ -82,9 +98,8 @@ def _written(conn: Connection, marks: dict[str, int]) -> tuple[int, dict, str]:
     for table in RECORDED:
         if now[table.name] == marks[table.name]:
             continue
-        query = select(table).where(table.c.id > marks[table.name], store.inserted_here(conn)).order_by(table.c.id)
         ids = []
-        for row in conn.execute(query.execution_options(yield_per=10_000)):
+        for row in conn.execute(_new_rows(conn, table), {"mark": marks[table.name]}):
             digest.update(_row_text(table, row).encode())
             ids.append(row.id)
         if ids:
@@ -96,13 +111,14 @@ def _written(conn: Connection, marks: dict[str, int]) -> tuple[int, dict, str]:
 def append(conn: Connection, entry: Entry, rows: int = 0, written: dict | None = None, digest: str = "") -> str:
     """Append one entry at the chain's head; returns its hash."""
     store.lock(conn, "audit")  # from here to the commit: the chain stays one line
-    last = conn.execute(select(a.c.hash).order_by(a.c.id.desc()).limit(1)).scalar() or GENESIS
+    head = _HEAD(conn, {})
+    last = head[0][0] if head else GENESIS
     row = dict(at=store.now(), actor=entry.actor[:80], action=entry.action, object=entry.object[:200],
                outcome=entry.outcome, rows=rows if entry.rows is None else entry.rows,
                written=json.dumps(written or {}, separators=(",", ":")), digest=digest,
                summary=entry.summary[:500], prev=last)
     row["hash"] = chained(last, row)
-    conn.execute(a.insert().values(**row))
+    _APPEND(conn, row)
     return row["hash"]
 
 
