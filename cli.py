@@ -17,6 +17,7 @@ from aidcal import __version__
 from aidcal.commands.cases import cases
 from aidcal.commands.database import db as db_group
 from aidcal.commands.identification import identification
+from aidcal.commands.keys import key_group
 from aidcal.commands.ladder import engine_group, escalate, notices, outbox_group, runs
 from aidcal.commands.plans import calendar, units
 from aidcal.commands.publicity import publicity
@@ -65,6 +66,7 @@ cli.add_command(users)
 cli.add_command(audit)
 cli.add_command(serve)
 cli.add_command(login)
+cli.add_command(key_group)
 
 
 def main() -> None:

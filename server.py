@@ -91,8 +91,9 @@ class Failures:
             self.seen[key].append(now)
 
 
-def create(url: str, max_body_mb: int = 60, timeout: float = 60.0, today=None) -> FastAPI:
-    """The server's application on the database at `url`; `today` is its clock."""
+def create(url: str, max_body_mb: int = 60, timeout: float = 60.0, today=None, keys=None) -> FastAPI:
+    """The server's application on the database at `url`; `today` is its clock; `keys` seal
+    and open the personal data (engine/sealing.py), read once at start."""
     from aidcal.commands.shell import today as beijing_today
     engine = store.connect(url)
     today = today or beijing_today
@@ -111,12 +112,12 @@ def create(url: str, max_body_mb: int = 60, timeout: float = 60.0, today=None) -
         i18n.use("en" if request.headers.get("x-aidcal-lang") == "en" else "zh")
         address = request.client.host if request.client else "?"
         token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        keys = (f"token:{hashlib.sha256(token.encode()).hexdigest()[:16]}", f"address:{address}")
-        if failures.blocked(keys, time.monotonic()):
+        asker = (f"token:{hashlib.sha256(token.encode()).hexdigest()[:16]}", f"address:{address}")
+        if failures.blocked(asker, time.monotonic()):
             return error(429, [_("too many failed logins from this token or address; wait a minute")])
         actor = await run_in_threadpool(_authenticate, engine, token)
         if actor is None:
-            failures.add(keys, time.monotonic())
+            failures.add(asker, time.monotonic())
             await run_in_threadpool(audit.refused, engine, audit.Entry(f"unknown@{address}", name),
                                     "unknown or revoked token")
             return error(401, [_("the token is unknown or revoked; ask the bureau for a new one")])
@@ -129,7 +130,7 @@ def create(url: str, max_body_mb: int = 60, timeout: float = 60.0, today=None) -
         deadline = time.monotonic() + timeout
         try:
             result = await asyncio.wait_for(run_in_threadpool(
-                service.call, engine, actor, name, params, today(), lambda: time.monotonic() > deadline), timeout + 5)
+                service.call, engine, actor, name, params, today(), lambda: time.monotonic() > deadline, keys), timeout + 5)
         except InputError as exc:
             return error(400, exc.problems)
         except Refused as exc:

@@ -26,6 +26,19 @@ FLOORS = str(ROOT / "bench" / "floors.py")
 OUT = ROOT / "bench" / "out"  # everything the benches write (ignored by git): one folder per script, the databases
 
 
+def _key_file() -> Path:
+    """The key that seals the benches' personal data (engine/sealing.py); the commands they run inherit it."""
+    from aidcal.engine import sealing
+    path = OUT / "keys.json"
+    if not path.exists():
+        OUT.mkdir(parents=True, exist_ok=True)
+        sealing.write(path, sealing.new_keys(), new=True)
+    return path
+
+
+os.environ.setdefault("AIDCAL_KEY_FILE", str(_key_file()))
+
+
 def timed(args: list[str], cwd: Path) -> tuple[float, float]:
     """Wall seconds and peak resident MB of one command in its own process."""
     start = time.perf_counter()

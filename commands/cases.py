@@ -29,7 +29,7 @@ def cases_import(obj, file, programme, term, as_of):
     from aidcal.engine import cases as engine_cases
     with working(_("importing cases")):
         n = engine_cases.import_file(obj.engine, file, programme, term, as_of or today(), user(),
-                                      obj.entry("cases.import", file))
+                                      obj.entry("cases.import", file), obj.keys)
     click.echo(_("cases: {n} imported into {programme} {term}").format(n=n, programme=programme, term=term))
 
 
@@ -53,7 +53,7 @@ def cases_list(obj, authority, unit, programme, term, state, held_by, limit, as_
         where = engine_cases.scope(unit, programme, term, state, authority and authority.strip())
         if held_by:
             where.append(engine_cases.held_by(conn, held_by, as_of or today()))
-        rows = engine_cases.list_cases(conn, where, limit)
+        rows = engine_cases.list_cases(conn, where, obj.keys, limit)
     render(fmt, _("cases: {n}").format(n=len(rows)), rows,
            ["case", "unit", "name", "id_number", "programme", "term", "level", "amount", "state"])
 
@@ -156,7 +156,7 @@ def cases_record(obj, case_id, sheet, callback_outcome, documents, card, cash_ap
         else:
             engine_cases.record(conn, case_id, as_of, user(), callback_outcome=callback_outcome, documents=documents,
                                 card=card, cash_approval=cash_approval, amount_yuan=amount, reason=reason,
-                                bank_card=bank_card)
+                                bank_card=bank_card, keys=obj.keys if bank_card else None)
             n = 1
     click.echo(_("recorded for {n} case(s)").format(n=n))
 
@@ -226,6 +226,28 @@ def _output_format(output: str) -> str:
     return suffix
 
 
+@cases.command("purge")
+@click.option("--before", required=True, metavar="YYYY-spring|YYYY-autumn",
+              help="Erase the personal data of cases of every term before this one (and of those school years' identifications).")
+@click.option("--reason", required=True, help="Why: the retention period the bureau follows (kept in the audit log).")
+@as_of_option
+@click.pass_obj
+def cases_purge(obj, before, reason, as_of):
+    """Erase names, ID numbers, phones, cards and categories of finished cases past retention; amounts and history stay."""
+    from aidcal.engine import audit, reseal, store
+
+    from .keys import SEALED_TABLES
+    obj.local_only("cases purge")
+    entry = obj.entry("cases.purge", before)
+    with audit.audited(obj.engine, entry) as conn:
+        result = reseal.purge(conn, before, obj.keys, as_of or today())
+        entry.rows = result["cases"] + result["identifications"]
+        entry.summary = f"before={before} cases={result['cases']} identifications={result['identifications']} reason={reason}"
+    store.compact(obj.engine, SEALED_TABLES)
+    click.echo(_("purged before {term}: {cases} cases and {identifications} identifications (names, numbers and categories "
+                 "erased; programmes, amounts, states and history kept)").format(term=before, **result))
+
+
 @cases.group("payfile")
 def payfile():
     """The bank's payment file (代发): approved cases paying to a card."""
@@ -236,18 +258,23 @@ def payfile():
 @term_option(required=True)
 @click.option("--unit", help="Only this unit (code); without it, every unit.")
 @click.option("--output", required=True, type=click.Path(dir_okay=False), help="The file to write (.csv or .xlsx).")
+@click.option("--reason", required=True, help="Why full numbers leave the database (kept in the audit log), e.g. 2021年秋季代发.")
 @click.pass_obj
-def payfile_export(obj, programme, term, unit, output):
+def payfile_export(obj, programme, term, unit, output, reason):
     """Write the payment file: 姓名,身份证号,银行卡号,金额, full numbers as the bank needs them (mode 0600).
 
-    Cases the bank refused last time are in it again; paid cases never are.
+    Cases the bank refused last time are in it again; paid cases never are. The export is in the audit log, with --reason.
     """
     from aidcal.actions.exports import write
-    from aidcal.engine import filters, payouts, store
+    from aidcal.engine import filters, payouts
     fmt = _output_format(output)
-    with working(_("writing the payment file")), store.reading(obj.engine) as conn:
+    from aidcal.engine import audit
+    entry = obj.entry("cases.payfile.export", unit or f"{programme} {term}")
+    entry.summary = f"{programme} {term} reason={reason}"
+    with working(_("writing the payment file")), audit.audited(obj.engine, entry) as conn:
         filters.check(conn, unit=unit, programme=programme, term=term)
-        rows = payouts.payfile(conn, programme, term, unit)
+        rows = payouts.payfile(conn, programme, term, unit, obj.keys)
+        entry.rows = len(rows)
     write(rows, payouts.PAYFILE_COLUMNS, payouts.PAYFILE_HEADERS, fmt, output, title=f"代发名单 {programme} {term}")
     total = sum(r["amount"] for r in rows)
     say(_("payment file of {n} cases, {total:.2f} yuan, written to {file}").format(n=len(rows), total=total, file=output))
@@ -273,7 +300,7 @@ def bankreturn_import(obj, file, programme, term, as_of):
     from aidcal.engine import payouts
     day = not_after_today(as_of)
     with working(_("reading the bank's return")), obj.writing("cases.bankreturn.import") as conn:
-        result = payouts.bank_return(conn, file, programme, term, day, user())
+        result = payouts.bank_return(conn, file, programme, term, day, user(), obj.keys)
     click.echo((_("bank return: {paid} paid, {failed} failed (they go into the next payment file)") if result["failed"]
                 else _("bank return: {paid} paid, {failed} failed")).format(paid=result["paid"], failed=result["failed"]))
 

@@ -30,7 +30,7 @@ def identification_import(obj, file, year, as_of):
     from aidcal.engine import identification as ident
     with working(_("importing identifications")):
         result = ident.import_file(obj.engine, file, year, as_of or today(), user(),
-                                   obj.entry("identification.import", file))
+                                   obj.entry("identification.import", file), obj.keys)
     click.echo(_("identification: {imported} imported for the school year {year}; {linked} cases linked").format(
         imported=result["imported"], year=year, linked=result["linked"]))
     if result["differing"]:
@@ -49,7 +49,7 @@ def identification_list(obj, unit, year, fmt):
     from aidcal.engine import identification as ident
     with store.reading(obj.engine) as conn:
         filters.check(conn, unit=unit)
-        rows = ident.list_identifications(conn, unit, year)
+        rows = ident.list_identifications(conn, unit, year, obj.keys)
     render(fmt, _("hardship identifications: {n} students").format(n=len(rows)), rows, ident.LIST_COLUMNS,
            {"id": N_("Identification"), "year": N_("School year"), "categories": N_("Categories"), "reviewed_on": N_("Reviewed on"),
             "pledge": N_("Pledge")})
@@ -66,7 +66,7 @@ def identification_review(obj, ident_id, level, categories, reason, as_of):
     """Record a term's review: cases not yet posted follow the new level; posted ones keep theirs."""
     from aidcal.engine import identification as ident
     with obj.writing("identification.review") as conn:
-        result = ident.review(conn, ident_id, level, categories, reason, as_of or today(), user())
+        result = ident.review(conn, ident_id, level, categories, reason, as_of or today(), user(), obj.keys)
     level = _("{level} ({categories})").format(level=result["level"], categories="、".join(result["categories"])) \
         if result["categories"] else result["level"]
     click.echo(_("identification {id}: {level}; {following} cases not yet posted follow, {kept} keep theirs").format(

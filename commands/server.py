@@ -27,7 +27,7 @@ def serve(obj, host, port, max_body_mb, timeout):
     from aidcal.server import create
     obj.local_only("serve")
     obj.engine  # noqa: B018 — a database with no plan is refused here, before listening
-    app = create(obj.url, max_body_mb, timeout)
+    app = create(obj.url, max_body_mb, timeout, keys=obj.keys)
     say(_("aidcal serving {db} on http://{host}:{port}").format(db=obj.url.split("://")[0], host=host, port=port))
     uvicorn.run(app, host=host, port=port, log_level="warning", timeout_keep_alive=30)
 

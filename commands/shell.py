@@ -123,7 +123,8 @@ class Ctx:
         if self.remote is not None:
             return self.remote.call(name, _jsonable(params))
         from aidcal.engine import service
-        return service.call(self.engine, self.actor, name, params, today())
+        sealed = name in service.OPS and service.OPS[name].sealed
+        return service.call(self.engine, self.actor, name, params, today(), keys=self.keys if sealed else None)
 
     def local_only(self, command: str) -> None:
         """A command that runs on the bureau's database only: never silently on another."""
@@ -141,6 +142,12 @@ class Ctx:
         """A local write transaction that ends with its audit entry."""
         from aidcal.engine import audit
         return audit.audited(engine or self.engine, self.entry(action, object))
+
+    @property
+    def keys(self):
+        """The bureau's key file (AIDCAL_KEY_FILE, else the user's own), read when a command
+        seals or opens personal data; None where there is none (the engine says what to do)."""
+        return key_file(required=False)
 
     @property
     def notify(self):
@@ -367,6 +374,22 @@ def evidence_file(obj, path: str) -> tuple[str, bytes]:
         return evidence(path, None, evidence_max_mb(obj))
     except ValueError as exc:
         raise InputError(_("--evidence: {problem}").format(problem=exc)) from None
+
+
+def key_file_path():
+    from pathlib import Path
+    named = os.environ.get("AIDCAL_KEY_FILE", "").strip()
+    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(named) if named else Path(base) / "aidcal" / "keys.json"
+
+
+def key_file(required: bool = True):
+    """The keys of AIDCAL_KEY_FILE (which must exist when named), else of the user's own key file."""
+    from aidcal.engine import sealing
+    path = key_file_path()
+    if not required and not os.environ.get("AIDCAL_KEY_FILE", "").strip() and not path.exists():
+        return None
+    return sealing.read(path)
 
 
 def say(message: str) -> None:

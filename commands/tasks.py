@@ -120,7 +120,7 @@ def tasks_evidence(obj, unit_code, task, period, plan, folder):
     from aidcal.engine import tasks as engine_tasks
     obj.local_only("tasks evidence")
     with store.reading(obj.engine) as conn:
-        files = engine_tasks.evidence_files(conn, unit_code, task, period, plan)
+        files = engine_tasks.evidence_files(conn, unit_code, task, period, plan, obj.keys)
     written = write_files(files, folder)
     say(_("{n} evidence files written to {folder}: {files}").format(n=len(written), folder=folder, files=_(", ").join(written)))
 
@@ -141,7 +141,7 @@ def tasks_import(obj, file, as_of):
     with working(_("importing completions")):
         parsed = read_sheet(file, evidence_max_mb(obj))
         with obj.writing("tasks.import", file) as conn:
-            report = import_completions(conn, parsed, as_of, user())
+            report = import_completions(conn, parsed, as_of, user(), obj.keys if parsed.files else None)
     click.echo(_("completions: {recorded} recorded ({late} late), {already} already done").format(
         recorded=report.recorded, late=report.late, already=report.already_done))
 

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from aidcal.i18n import N_, _
 
-from . import audit, authorities, idnumber, rules, sheets, store
+from . import audit, authorities, idnumber, rules, sealing, sheets, store
 from . import programmes as progs
 from .errors import InputError, RowProblems
 from .guards import GUARDS
@@ -138,7 +138,7 @@ def apply_policy(programme: progs.Programme, term: str, case: dict, found: tuple
     return errors
 
 
-def _checked(conn: Connection, rows, programme: progs.Programme, term: str):
+def _checked(conn: Connection, rows, programme: progs.Programme, term: str, keys: sealing.Keys):
     """Rows with the programme's policy applied, the identifications fetched a chunk at a time."""
     from . import identification
 
@@ -146,7 +146,8 @@ def _checked(conn: Connection, rows, programme: progs.Programme, term: str):
     chunk = []
 
     def flush():
-        found = identification.find(conn, year, (case["id_number"] for _, case, _ in chunk)) if programme.hardship_level else {}
+        found = (identification.find(conn, year, (case["id_number"] for _, case, _ in chunk), keys)
+                 if programme.hardship_level else {})
         for row_no, case, errors in chunk:
             if not errors:
                 errors = apply_policy(programme, term, case, found.get(case["id_number"]))
@@ -177,18 +178,18 @@ def _check_term(programme: progs.Programme, term: str) -> None:
 
 
 def validate(conn: Connection, path, programme: progs.Programme, term: str, unit_types: dict[str, int],
-             existing: set[str], as_of: date) -> int:
+             existing: set[str], as_of: date, keys: sealing.Keys) -> int:
     """Check every row before anything is written; one InputError lists the bad rows
     (the first ROWS_LISTED, then how many more). Streams the file: only the index of
     ID numbers seen is kept, and the problems of at most ROWS_LISTED rows."""
     _check_term(programme, term)
     name, rows = _parse(path, programme, term, unit_types, as_of)
     problems, seen, count = RowProblems(name), {}, 0
-    for row_no, case, errors in _checked(conn, rows, programme, term):
+    for row_no, case, errors in _checked(conn, rows, programme, term, keys):
         person = case["id_number"]
         if person in seen:
             errors.append(_("the same person (ID {id}) is already in row {row}").format(id=mask_number(person), row=seen[person]))
-        elif person in existing:
+        elif keys.person(person) in existing:
             errors.append(_("ID {id} already has a {programme} case for {term}").format(
                 id=mask_number(person), programme=programme.key, term=term))
         seen.setdefault(person, row_no)
@@ -200,14 +201,31 @@ def validate(conn: Connection, path, programme: progs.Programme, term: str, unit
     return count
 
 
-def existing_ids(conn: Connection, programme: str, term: str) -> set[str]:
-    return set(conn.execute(select(c.c.id_number).where(c.c.programme == programme, c.c.term == term)).scalars())
+def existing_people(conn: Connection, programme: str, term: str) -> set[str]:
+    """The keyed hashes of the people who have a case of the programme and term."""
+    return set(conn.execute(select(c.c.id_hash).where(c.c.programme == programme, c.c.term == term)).scalars())
 
 
-def import_cases(conn: Connection, path, programme: progs.Programme, term: str, as_of: date, by: str) -> int:
+def _sealed(rows, programme: str, term: str, keys: sealing.Keys):
+    """Each case with its personal values sealed to its row, its keyed hash and masked forms."""
+    seal = keys.seal
+    for x in rows:
+        person = keys.person(x["id_number"])
+        row = sealing.case_row(programme, term, person)
+        x.update(id_hash=person, id_masked=mask_number(x["id_number"]), phone_masked=mask_phone(x["phone"]) if x["phone"] else "",
+                 card_masked=mask_number(x["bank_card"]) if x["bank_card"] else "",
+                 id_number=seal(x["id_number"], "aid_case.id_number", row), phone=seal(x["phone"], "aid_case.phone", row),
+                 bank_card=seal(x["bank_card"], "aid_case.bank_card", row),
+                 categories=seal(x["categories"], "aid_case.categories", row))
+        yield x
+
+
+def import_cases(conn: Connection, path, programme: progs.Programme, term: str, as_of: date, by: str,
+                 keys: sealing.Keys) -> int:
     """Write a validated file's cases in the workflow's initial state, each with
     its first history row (the file is read again: nothing large is held). A
     re-application links to the student's case of the year before."""
+    keys = sealing.bind(conn, keys)
     spec = rules.workflow(conn, programme.workflow)
     units = dict(conn.execute(select(u.c.code, u.c.id)).all())
     stamp = store.now()
@@ -216,13 +234,13 @@ def import_cases(conn: Connection, path, programme: progs.Programme, term: str, 
     columns = ["workflow", "programme", "term", "unit_id", "name", "id_number", "phone", "grade", "class_name", "level",
                "boarding", "bank_card", "standard", "amount", "state", "state_since", "objection_open", "created_at",
                "created_by", "categories", "identification_id", "needs_identification", "agricultural", "recovered",
-               "card_type"]
+               "card_type", "id_hash", "id_masked", "phone_masked", "card_masked"]
     count = store.bulk_insert(conn, c, columns, (
         (spec.name, programme.key, term, units[x["unit"]], x["name"], x["id_number"], x["phone"], x["grade"],
          x["class_name"], x["level"], x["boarding"], x["bank_card"], x["standard"], x["standard"], spec.initial, since,
          False, created, by, x["categories"], x["identification_id"], x["needs_identification"], x["agricultural"], 0,
-         "bank" if x["bank_card"] else None)
-        for x in _unchanged(_checked(conn, rows, programme, term), path)))
+         "bank" if x["bank_card"] else None, x["id_hash"], x["id_masked"], x["phone_masked"], x["card_masked"])
+        for x in _sealed(_unchanged(_checked(conn, rows, programme, term, keys), path), programme.key, term, keys)))
     new = [c.c.programme == programme.key, c.c.term == term, c.c.created_at == stamp]
     conn.execute(e.insert().from_select(
         ["case_id", "trigger", "to_state", "on_date", "at", "by"],
@@ -234,7 +252,7 @@ def import_cases(conn: Connection, path, programme: progs.Programme, term: str, 
         return count  # no case of last year to re-apply from: a million rows are not looked up for nothing
     conn.execute(c.update().where(*new).values(previous_case_id=(
         select(before.c.id).where(before.c.programme == programme.key, before.c.term == last_year,
-                                  before.c.id_number == c.c.id_number,
+                                  before.c.id_hash == c.c.id_hash,
                                   before.c.state.not_in(("withdrawn", "terminated"))).scalar_subquery())))
     return count
 
@@ -267,16 +285,18 @@ def held_by(conn: Connection, guard: str, as_of: date):
     return or_(*waits) if waits else literal(False)
 
 
-def list_cases(conn: Connection, where: list, limit: int | None = None) -> list[dict]:
+def list_cases(conn: Connection, where: list, keys: sealing.Keys, limit: int | None = None) -> list[dict]:
+    """The cases, masked; their categories (sensitive, sealed) opened for the list."""
+    keys = sealing.bind(conn, keys, register=False)
     query = (select(c.c.id, u.c.code, c.c.name, c.c.programme, c.c.term, c.c.level, c.c.amount, c.c.state,
-                    c.c.id_number, c.c.phone, c.c.bank_card, c.c.grade, c.c.class_name, c.c.paid, c.c.recovered,
-                    c.c.categories)
+                    c.c.id_masked, c.c.phone_masked, c.c.card_masked, c.c.grade, c.c.class_name, c.c.paid, c.c.recovered,
+                    c.c.categories, c.c.id_hash)
              .join(u, u.c.id == c.c.unit_id).where(*where).order_by(c.c.id).limit(limit))
     return [dict(case=r[0], unit=r[1], name=r[2], programme=r[3], term=r[4], level=progs.level_title(r[5]),
-                 amount=money(r[6]), state=r[7], id_number=mask_number(r[8]), phone=mask_phone(r[9]) if r[9] else "",
-                 bank_card=mask_number(r[10]) if r[10] else "", grade=r[11], class_name=r[12],
-                 paid=None if r[13] is None else money(r[13]), recovered=money(r[14]),
-                 categories=[x for x in r[15].split("|") if x])
+                 amount=money(r[6]), state=r[7], id_number=r[8], phone=r[9] or "", bank_card=r[10] or "", grade=r[11],
+                 class_name=r[12], paid=None if r[13] is None else money(r[13]), recovered=money(r[14]),
+                 categories=[x for x in keys.unseal(r[15], "aid_case.categories", sealing.case_row(r[3], r[4], r[16])).split("|")
+                             if x])
             for r in conn.execute(query)]
 
 
@@ -303,10 +323,11 @@ def restandardise(conn: Connection, where: list) -> int:
 
 
 def record(conn: Connection, case_id: int, as_of: date, by: str, *, callback_outcome=None, documents=(),
-           card=None, cash_approval=None, amount_yuan=None, reason=None, bank_card=None) -> list[str]:
+           card=None, cash_approval=None, amount_yuan=None, reason=None, bank_card=None, keys=None) -> list[str]:
     """Record the facts guards look at; returns what was recorded. A new card number (the
-    bank refused the old one) goes into the next payment file."""
-    row = conn.execute(select(c.c.id, c.c.bank_card, c.c.workflow, c.c.state, c.c.paid).where(c.c.id == case_id)).first()
+    bank refused the old one) goes into the next payment file, sealed (it needs `keys`)."""
+    row = conn.execute(select(c.c.id, c.c.bank_card, c.c.workflow, c.c.state, c.c.paid, c.c.programme, c.c.term, c.c.id_hash)
+                       .where(c.c.id == case_id)).first()
     if row is None:
         raise InputError(_("case {case} does not exist").format(case=case_id))
     if amount_yuan is not None and row.state in rules.workflow(conn, row.workflow).approved_states():
@@ -319,7 +340,9 @@ def record(conn: Connection, case_id: int, as_of: date, by: str, *, callback_out
             raise InputError(_("case {case}: card number {card} is not 12 to 19 digits").format(case=case_id, card=mask_number(number)))
         if row.paid is not None:
             raise InputError(_("case {case} was paid on its card already; a new card is for the next term's case").format(case=case_id))
-        values.update(bank_card=number, card_type=card or "bank", bank_result=None, bank_reason=None)
+        keys = sealing.bind(conn, keys)
+        values.update(bank_card=keys.seal(number, "aid_case.bank_card", sealing.case_row(row.programme, row.term, row.id_hash)),
+                      card_masked=mask_number(number), card_type=card or "bank", bank_result=None, bank_reason=None)
         done.append(_("card {card}").format(card=mask_number(number)))
     if callback_outcome:
         values.update(callback_outcome=callback_outcome, callback_on=as_of)
@@ -376,18 +399,20 @@ def record_sheet(conn: Connection, path, as_of: date, by: str) -> int:
     return len(data.rows)
 
 
-def import_file(engine, path, programme_key: str, term: str, as_of: date, by: str, entry: audit.Entry) -> int:
+def import_file(engine, path, programme_key: str, term: str, as_of: date, by: str, entry: audit.Entry,
+                keys: sealing.Keys) -> int:
     """Import a case file all or nothing: validate every row first (a read
     transaction: the roster and the IDs already known), then write the cases in
     one write transaction, so a bad file never holds the write lock."""
     progs.term_order(term)
     with store.reading(engine) as conn:
+        keys = sealing.bind(conn, keys, register=False)
         programme = rules.programme(conn, programme_key)
         unit_types = dict(conn.execute(select(u.c.code, u.c.type_mask)).all())
-        known = existing_ids(conn, programme_key, term)
-        validate(conn, path, programme, term, unit_types, known, as_of)
+        known = existing_people(conn, programme_key, term)
+        validate(conn, path, programme, term, unit_types, known, as_of, keys)
     with audit.audited(engine, entry) as conn:
-        return import_cases(conn, path, programme, term, as_of, by)
+        return import_cases(conn, path, programme, term, as_of, by, keys)
 
 
 def history(conn: Connection, case_id: int) -> list[dict]:

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from aidcal.i18n import _
 
-from . import sheets, store
+from . import sealing, sheets, store
 from .errors import InputError, at_row, rows_listed
 from .models import event, evidence
 from .models import instance as i
@@ -101,9 +101,10 @@ def _period(value) -> str | None:
     return None
 
 
-def import_completions(conn: Connection, parsed: Sheet, as_of: date, by: str) -> ImportReport:
+def import_completions(conn: Connection, parsed: Sheet, as_of: date, by: str, keys=None) -> ImportReport:
     """Validate every row against the store, then write, in the caller's transaction.
-    Every bad row is reported at once, whatever is wrong with it; nothing is written then."""
+    Every bad row is reported at once, whatever is wrong with it; nothing is written then.
+    Evidence is stored sealed (`keys`)."""
     rows, good = parsed.rows, {r["row_no"] for r in parsed.rows}
     files = [f for f in parsed.files if f[0] in good]
     sheet = Table("import_row", MetaData(), Column("row_no", Integer, primary_key=True),
@@ -113,7 +114,8 @@ def import_completions(conn: Connection, parsed: Sheet, as_of: date, by: str) ->
                   prefixes=["TEMPORARY"])
     sheet.create(conn)
     try:
-        evidence_of = {row_no: (store_blob(conn, content), name) for row_no, name, content in files}
+        keys = sealing.bind(conn, keys) if files else None
+        evidence_of = {row_no: (store_blob(conn, content, keys), name) for row_no, name, content in files}
         if rows:  # a sheet whose every row is bad still reaches _apply, which reports them
             conn.execute(sheet.insert(), [
                 {**r, "sha256": evidence_of.get(r["row_no"], (None, None))[0],

@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import and_, exists, false, func, or_, select
+from sqlalchemy import and_, bindparam, exists, false, func, or_, select
 from sqlalchemy.engine import Connection
 
 from aidcal.i18n import _
 
-from . import audit, idnumber, sheets, store
+from . import audit, idnumber, sealing, sheets, store
 from . import programmes as progs
 from .errors import InputError, RowProblems
 from .masking import mask_number
@@ -101,18 +101,19 @@ def _rows(path, units: set[str], as_of: date):
         yield name, row_no, row, errors
 
 
-def import_file(engine, path, year: int, as_of: date, by: str, entry: audit.Entry) -> dict:
+def import_file(engine, path, year: int, as_of: date, by: str, entry: audit.Entry, keys: sealing.Keys) -> dict:
     """Import a school year's identifications all or nothing, then link the cases of
     that school year that wait for them. Returns {imported, linked, differing}."""
     with store.reading(engine) as conn:
+        keys = sealing.bind(conn, keys, register=False)
         units = set(conn.execute(select(u.c.code)).scalars())
-        known = set(conn.execute(select(ident.c.id_number).where(ident.c.year == year)).scalars())
+        known = set(conn.execute(select(ident.c.id_hash).where(ident.c.year == year)).scalars())
     problems, seen, count = RowProblems(Path(path).name), {}, 0
     for _name, row_no, row, errors in _rows(path, units, as_of):
         person = row["id_number"]
         if person in seen:
             errors.append(_("the same person (ID {id}) is already in row {row}").format(id=mask_number(person), row=seen[person]))
-        elif person in known:
+        elif keys.person(person) in known:
             errors.append(_("ID {id} is already identified for the school year {year} "
                             "(a term's change is a review: aidcal identification review ID)").format(id=mask_number(person), year=year))
         seen.setdefault(person, row_no)
@@ -123,23 +124,27 @@ def import_file(engine, path, year: int, as_of: date, by: str, entry: audit.Entr
         raise InputError(_("{file}: no identifications below the header").format(file=path))
     entry.rows = count
     with audit.audited(engine, entry) as conn:
+        keys = sealing.bind(conn, keys)
         unit_ids = dict(conn.execute(select(u.c.code, u.c.id)).all())
         stamp = store.now()
         created = store.driver_value(conn, ident.c.created_at, stamp)
         columns = ["year", "unit_id", "name", "id_number", "level", "categories", "pledge", "reviewed_on", "created_at",
-                   "created_by"]
+                   "created_by", "id_hash", "id_masked"]
         reviewed = ident.c.reviewed_on
-        known = set(conn.execute(select(ident.c.id_number).where(ident.c.year == year)).scalars())
+        known = set(conn.execute(select(ident.c.id_hash).where(ident.c.year == year)).scalars())
 
         def checked():  # the write pass trusts nothing the read pass saw: the file or the database may have changed
             for _name, row_no, r, errors in _rows(path, units, as_of):
-                if errors or r["id_number"] in known:
+                person = keys.person(r["id_number"])
+                if errors or person in known:
                     raise InputError(_("{file}: row {row} changed since it was checked (or was identified meanwhile); "
                                        "nothing was written: import the file again").format(file=path, row=row_no))
-                yield (year, unit_ids[r["unit"]], r["name"], r["id_number"], r["level"], r["categories"], r["pledge"],
-                       store.driver_value(conn, reviewed, r["reviewed_on"]), created, by)
+                row = sealing.identification_row(year, person)
+                yield (year, unit_ids[r["unit"]], r["name"], keys.seal(r["id_number"], "identification.id_number", row),
+                       r["level"], keys.seal(r["categories"], "identification.categories", row), r["pledge"],
+                       store.driver_value(conn, reviewed, r["reviewed_on"]), created, by, person, mask_number(r["id_number"]))
         imported = store.bulk_insert(conn, ident, columns, checked())
-        linked, differing = link_cases(conn, year)
+        linked, differing = link_cases(conn, year, keys)
     return dict(imported=imported, linked=linked, differing=differing)
 
 
@@ -147,52 +152,69 @@ def _terms(year: int) -> tuple[str, str]:
     return f"{year}-autumn", f"{year + 1}-spring"
 
 
-def link_cases(conn: Connection, year: int) -> tuple[int, int]:
+def link_cases(conn: Connection, year: int, keys: sealing.Keys) -> tuple[int, int]:
     """Cases of the school year imported before their identification: those whose
-    level agrees (or that have none) take the identification and its categories;
-    those whose level differs are counted, for the school to correct."""
-    match = and_(ident.c.year == year, ident.c.id_number == c.c.id_number)
-    waiting = [c.c.term.in_(_terms(year)), c.c.needs_identification, c.c.identification_id.is_(None), exists().where(match)]
+    level agrees (or that have none) take the identification and its categories
+    (opened, and sealed again to the case); those whose level differs are counted,
+    for the school to correct."""
+    match = and_(ident.c.year == year, ident.c.id_hash == c.c.id_hash)
+    unlinked = [c.c.term.in_(_terms(year)), c.c.needs_identification, c.c.identification_id.is_(None)]
+    waiting = [*unlinked, exists().where(match)]
     agrees = exists().where(match, ident.c.level == c.c.level)
-    linked = conn.execute(c.update().where(*waiting, agrees).values(
-        identification_id=select(ident.c.id).where(match).scalar_subquery(),
-        categories=select(ident.c.categories).where(match).scalar_subquery())).rowcount
+    found = conn.execute(select(c.c.id, c.c.programme, c.c.term, c.c.id_hash, ident.c.id, ident.c.categories)
+                         .join(ident, and_(match, ident.c.level == c.c.level)).where(*unlinked)).all()
+    if found:
+        conn.execute(c.update().where(c.c.id == bindparam("case")).values(
+            identification_id=bindparam("ident"), categories=bindparam("sealed")), [
+            dict(case=r[0], ident=r[4], sealed=keys.seal(
+                keys.unseal(r[5], "identification.categories", sealing.identification_row(year, r[3])),
+                "aid_case.categories", sealing.case_row(r[1], r[2], r[3]))) for r in found])
     differing = conn.execute(select(func.count()).select_from(c).where(*waiting, ~agrees)).scalar()
-    return linked, differing
+    return len(found), differing
 
 
-def find(conn: Connection, year: int, id_numbers) -> dict[str, tuple]:
-    """{id_number: (id, level, categories, pledge)} of the school year's identifications."""
-    rows = conn.execute(select(ident.c.id_number, ident.c.id, ident.c.level, ident.c.categories, ident.c.pledge)
-                        .where(ident.c.year == year, ident.c.id_number.in_(list(id_numbers)))).all()
-    return {r[0]: tuple(r[1:]) for r in rows}
+def find(conn: Connection, year: int, id_numbers, keys: sealing.Keys) -> dict[str, tuple]:
+    """{id_number: (id, level, categories, pledge)} of the school year's identifications,
+    looked up by keyed hash."""
+    people = {keys.person(number): number for number in id_numbers}
+    rows = conn.execute(select(ident.c.id_hash, ident.c.id, ident.c.level, ident.c.categories, ident.c.pledge)
+                        .where(ident.c.year == year, ident.c.id_hash.in_(list(people)))).all()
+    return {people[r[0]]: (r[1], r[2], keys.unseal(r[3], "identification.categories", sealing.identification_row(year, r[0])), r[4])
+            for r in rows}
 
 
-def list_identifications(conn: Connection, unit: str | None, year: int | None) -> list[dict]:
-    query = select(ident.c.id, u.c.code, ident.c.name, ident.c.id_number, ident.c.year, ident.c.level,
-                   ident.c.categories, ident.c.reviewed_on, ident.c.pledge).join(u, u.c.id == ident.c.unit_id).order_by(ident.c.id)
+def list_identifications(conn: Connection, unit: str | None, year: int | None, keys: sealing.Keys) -> list[dict]:
+    """Masked; the categories (sensitive, sealed) opened for the list."""
+    keys = sealing.bind(conn, keys, register=False)
+    query = select(ident.c.id, u.c.code, ident.c.name, ident.c.id_masked, ident.c.year, ident.c.level,
+                   ident.c.categories, ident.c.reviewed_on, ident.c.pledge, ident.c.id_hash).join(
+        u, u.c.id == ident.c.unit_id).order_by(ident.c.id)
     if unit:
         query = query.where(u.c.code == unit)
     if year:
         query = query.where(ident.c.year == year)
-    return [dict(id=r[0], unit=r[1], name=r[2], id_number=mask_number(r[3]), year=r[4], level=progs.level_title(r[5]),
-                 categories=[x for x in r[6].split("|") if x], reviewed_on=str(r[7]), pledge=r[8])
+    return [dict(id=r[0], unit=r[1], name=r[2], id_number=r[3], year=r[4], level=progs.level_title(r[5]),
+                 categories=[x for x in keys.unseal(r[6], "identification.categories", sealing.identification_row(r[4], r[9]))
+                             .split("|") if x], reviewed_on=str(r[7]), pledge=r[8])
             for r in conn.execute(query)]
 
 
 def review(conn: Connection, ident_id: int, level: str, categories: str | None, reason: str, as_of: date,
-           by: str) -> dict:
+           by: str, keys: sealing.Keys) -> dict:
     """A term's review: the identification takes the new level (and categories);
     its cases not yet posted for publicity follow, with the standard of the new
     level; posted, approved and paid cases keep theirs."""
     from . import rules
     from .cases import restandardise
 
+    keys = sealing.bind(conn, keys)
     row = conn.execute(select(ident).where(ident.c.id == ident_id)).first()
     if row is None:
         raise InputError(_("identification {id} does not exist (see: aidcal identification list)").format(id=ident_id))
+    where = sealing.identification_row(row.year, row.id_hash)
+    old_categories = keys.unseal(row.categories, "identification.categories", where)
     key, why = parse_level(level)
-    found, why2 = parse_categories(categories) if categories is not None else (row.categories.split("|"), None)
+    found, why2 = parse_categories(categories) if categories is not None else (old_categories.split("|"), None)
     if why or why2:
         raise InputError(why or why2)
     new_categories = "|".join(x for x in found if x)
@@ -200,24 +222,33 @@ def review(conn: Connection, ident_id: int, level: str, categories: str | None, 
         raise InputError(_("a review without a level needs the categories that qualify (--categories)"))
     if not reason.strip():
         raise InputError(_("--reason is required: what the review found"))
-    conn.execute(ident.update().where(ident.c.id == ident_id).values(level=key, categories=new_categories))
-    conn.execute(review_t.insert().values(identification_id=ident_id, on_date=as_of, level_from=row.level, level_to=key,
-                                          categories_from=row.categories, categories_to=new_categories, reason=reason,
-                                          at=store.now(), by=by))
+    conn.execute(ident.update().where(ident.c.id == ident_id).values(
+        level=key, categories=keys.seal(new_categories, "identification.categories", where)))
+    reviewed = f"identification_review|{ident_id}"
+    conn.execute(review_t.insert().values(
+        identification_id=ident_id, on_date=as_of, level_from=row.level, level_to=key,
+        categories_from=keys.seal(old_categories, "identification_review.categories_from", reviewed),
+        categories_to=keys.seal(new_categories, "identification_review.categories_to", reviewed),
+        reason=reason, at=store.now(), by=by))
     initial = [and_(c.c.workflow == name, c.c.state == spec.initial) for name, spec in rules.workflows(conn).items()]
     unposted = [c.c.identification_id == ident_id, c.c.publicity_from.is_(None), or_(false(), *initial)]
     from .cases import apply_policy
     known = rules.programmes(conn)
     refused = []
-    for case in conn.execute(select(c.c.id, c.c.programme, c.c.term, c.c.boarding, c.c.agricultural, c.c.grade)
-                             .where(*unposted)).all():
+    following = conn.execute(select(c.c.id, c.c.programme, c.c.term, c.c.boarding, c.c.agricultural, c.c.grade, c.c.id_hash)
+                             .where(*unposted)).all()
+    for case in following:
         facts = dict(level=key, boarding=case.boarding, agricultural=case.agricultural, grade=case.grade, categories="")
         problems = apply_policy(known[case.programme], case.term, facts, (ident_id, key, new_categories, row.pledge))
         refused += [_("case {case}: {problem}").format(case=case.id, problem=p) for p in problems]
     if refused:
         raise InputError([_("identification {id}: after this review its cases not yet posted would not qualify; "
                             "withdraw them first or review otherwise").format(id=ident_id), *refused])
-    followed = conn.execute(c.update().where(*unposted).values(level=key, categories=new_categories)).rowcount
+    if following:
+        conn.execute(c.update().where(c.c.id == bindparam("case")).values(level=key, categories=bindparam("sealed")), [
+            dict(case=r.id, sealed=keys.seal(new_categories, "aid_case.categories", sealing.case_row(r.programme, r.term, r.id_hash)))
+            for r in following])
+    followed = len(following)
     restandardise(conn, unposted)
     kept = conn.execute(select(func.count()).select_from(c).where(c.c.identification_id == ident_id)).scalar() - followed
     return dict(level=progs.level_title(key), categories=[x for x in new_categories.split("|") if x],

@@ -230,7 +230,11 @@ class AidCase(SQLModel, table=True):
     (engine/cases.py) along its workflow; personal numbers are stored here and
     masked everywhere they leave the store."""
     __tablename__ = "aid_case"
+    # From 0011 id_number holds a sealed token, unique by chance: a person is id_hash
+    # (uq_aid_case_person); the old constraint stays because SQLite drops one only by
+    # rebuilding the table.
     __table_args__ = (UniqueConstraint("programme", "term", "id_number"),
+                      Index("uq_aid_case_person", "programme", "term", "id_hash", unique=True),
                       Index("ix_aid_case_scope", "unit_id", "programme", "term", "state"))
     id: int | None = Field(default=None, primary_key=True)
     workflow: str = Field(max_length=32)
@@ -238,13 +242,13 @@ class AidCase(SQLModel, table=True):
     term: str = Field(max_length=12)  # YYYY-spring | YYYY-autumn
     unit_id: int = Field(foreign_key="unit.id")
     name: str
-    id_number: str = Field(max_length=18)  # GB 11643, checked at import
-    phone: str = ""
+    id_number: str  # GB 11643, checked at import; sealed (engine/sealing.py) from 0011
+    phone: str = ""  # sealed
     grade: str = ""
     class_name: str = ""
     level: str = Field(max_length=16)  # special | hard | general
     boarding: bool = True
-    bank_card: str = ""
+    bank_card: str = ""  # sealed
     standard: int  # fen: half the annual standard of the programme, level and boarding
     amount: int  # fen: the standard unless overridden
     override_reason: str | None = None
@@ -261,7 +265,7 @@ class AidCase(SQLModel, table=True):
     created_at: datetime
     created_by: str
     # ── from 0008: identification, payout by the bank, a case's life after payout ──
-    categories: str = ""  # '|'-joined hardship categories (engine/identification.py), from the identification
+    categories: str = ""  # sealed '|'-joined hardship categories (engine/identification.py), from the identification
     identification_id: int | None = None  # identification.id (no declared key: SQLite adds none without a table rebuild)
     needs_identification: bool = False  # the programme requires one (guard `identified`); False for older cases
     agricultural: bool = False  # 涉农专业: covered by the vocational grant without a hardship level
@@ -276,23 +280,31 @@ class AidCase(SQLModel, table=True):
     pay_unit_id: int | None = None  # unit.id, on a stop (异动): the school paying the term
     previous_case_id: int | None = None  # aid_case.id of last year's case this one re-applies from
     publicity_down_on: date | None = None  # the day the publicity list was taken down
+    # ── from 0011: personal data sealed; what look-ups and lists use instead ──
+    id_hash: str | None = Field(default=None, max_length=32)  # HMAC of the ID number: duplicates, links, the bank's return
+    id_masked: str | None = Field(default=None, max_length=18)
+    phone_masked: str | None = None
+    card_masked: str | None = None
 
 
 class Identification(SQLModel, table=True):
     """A student's hardship identification (认定) for one school year (教财〔2018〕16号):
     made once a year, reviewed each term, and referred to by every programme's case."""
-    __table_args__ = (UniqueConstraint("year", "id_number"),)
+    __table_args__ = (UniqueConstraint("year", "id_number"),  # sealed from 0011: the person is id_hash
+                      Index("uq_identification_person", "year", "id_hash", unique=True))
     id: int | None = Field(default=None, primary_key=True)
     year: int  # the school year starting in autumn of this year
     unit_id: int = Field(foreign_key="unit.id")
     name: str
-    id_number: str = Field(max_length=18)
+    id_number: str  # sealed from 0011
     level: str = Field(default="", max_length=16)  # special | hard | general, or "" where a category suffices
-    categories: str = ""  # '|'-joined, from engine/identification.py CATEGORIES
+    categories: str = ""  # sealed '|'-joined, from engine/identification.py CATEGORIES
     pledge: bool  # the signed pledge (承诺书) is on file
     reviewed_on: date  # the class review (民主评议)
     created_at: datetime
     created_by: str
+    id_hash: str | None = Field(default=None, max_length=32)  # from 0011
+    id_masked: str | None = Field(default=None, max_length=18)
 
 
 class IdentificationReview(SQLModel, table=True):
@@ -303,8 +315,8 @@ class IdentificationReview(SQLModel, table=True):
     on_date: date
     level_from: str
     level_to: str
-    categories_from: str
-    categories_to: str
+    categories_from: str  # sealed from 0011
+    categories_to: str  # sealed from 0011
     reason: str
     at: datetime
     by: str
@@ -369,6 +381,18 @@ class AuditEntry(SQLModel, table=True):
     hash: str = Field(unique=True, max_length=64)
 
 
+class SealKey(SQLModel, table=True):
+    """A key that sealed this database's personal data: its id and fingerprint, never the
+    key itself (that is in the key file, kept apart: engine/sealing.py). `hashing` is the
+    key of the ID numbers' keyed hash."""
+    __tablename__ = "seal_key"
+    key_id: str = Field(primary_key=True, max_length=16)
+    purpose: str = Field(max_length=16)  # sealing | hashing
+    fingerprint: str = Field(max_length=16)
+    added_at: datetime
+    retired_at: datetime | None = None  # nothing is sealed with it any more (aidcal key rotate)
+
+
 plan = Plan.__table__
 unit = Unit.__table__
 task = Task.__table__
@@ -391,3 +415,4 @@ identification = Identification.__table__
 identification_review = IdentificationReview.__table__
 app_user = AppUser.__table__
 audit = AuditEntry.__table__
+seal_key = SealKey.__table__

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from aidcal.i18n import _
 
-from . import idnumber, rules, sheets, store
+from . import idnumber, rules, sealing, sheets, store
 from .cases import scope
 from .errors import InputError, at_row, rows_listed
 from .masking import mask_number
@@ -52,18 +52,22 @@ def _pay_move(conn: Connection, programme_key: str):
     return programme, spec, move
 
 
-def payfile(conn: Connection, programme_key: str, term: str, unit: str | None) -> list[dict]:
-    """The bank's payment file: approved cases paying to a card, not yet paid."""
+def payfile(conn: Connection, programme_key: str, term: str, unit: str | None, keys: sealing.Keys) -> list[dict]:
+    """The bank's payment file: approved cases paying to a card, not yet paid, with the full
+    numbers the bank needs (opened here, and only here)."""
     _programme, spec, move = _pay_move(conn, programme_key)
+    keys = sealing.bind(conn, keys, register=False)
     rows = conn.execute(
-        select(c.c.name, c.c.id_number, c.c.bank_card, c.c.amount).where(
+        select(c.c.name, c.c.id_number, c.c.bank_card, c.c.amount, c.c.id_hash).where(
             *scope(unit, programme_key, term), c.c.workflow == spec.name, c.c.state.in_(move.sources),
             c.c.card_type.is_not(None), c.c.bank_card != "").order_by(c.c.unit_id, c.c.id)).all()
     if not rows:
         raise InputError((_("no {programme} {term} cases of {unit} are approved and waiting for payment to a card") if unit else
                           _("no {programme} {term} cases are approved and waiting for payment to a card")).format(
             programme=programme_key, term=term, unit=unit))
-    return [dict(name=r[0], id_number=r[1], bank_card=r[2], amount=yuan(r[3])) for r in rows]
+    return [dict(name=r[0], id_number=keys.unseal(r[1], "aid_case.id_number", row),
+                 bank_card=keys.unseal(r[2], "aid_case.bank_card", row), amount=yuan(r[3]))
+            for r in rows for row in (sealing.case_row(programme_key, term, r[4]),)]
 
 
 def yuan(fen: int) -> Decimal:
@@ -80,17 +84,19 @@ def _amount_fen(raw) -> int | None:
     return int(fen) if fen == fen.to_integral_value() and fen > 0 else None
 
 
-def bank_return(conn: Connection, path, programme_key: str, term: str, as_of: date, by: str) -> dict:
+def bank_return(conn: Connection, path, programme_key: str, term: str, as_of: date, by: str, keys: sealing.Keys) -> dict:
     """Apply the bank's return, all or nothing: paid rows move to payout dated as_of;
-    refused rows stay, with the bank's reason, and go into the next payment file."""
+    refused rows stay, with the bank's reason, and go into the next payment file. Its
+    rows find their cases by the keyed hash of the ID number."""
     _programme, spec, move = _pay_move(conn, programme_key)
+    keys = sealing.bind(conn, keys)
     store.lock(conn, "case-moves")  # the marker below and the move are one mover's work
     data = sheets.read(path, RETURN_ALIASES, ["id_number", "amount", "result"])
     waiting = {r[0]: tuple(r[1:]) for r in conn.execute(
-        select(c.c.id_number, c.c.id, c.c.amount, c.c.state_since, c.c.bank_reason).where(
+        select(c.c.id_hash, c.c.id, c.c.amount, c.c.state_since, c.c.bank_reason).where(
             *scope(None, programme_key, term), c.c.workflow == spec.name, c.c.state.in_(move.sources)))}
     paid_before = {r[0]: r[1] for r in conn.execute(
-        select(c.c.id_number, c.c.paid_on).where(*scope(None, programme_key, term), c.c.paid_on.is_not(None)))}
+        select(c.c.id_hash, c.c.paid_on).where(*scope(None, programme_key, term), c.c.paid_on.is_not(None)))}
     problems, paid, refused, seen = [], [], {}, {}
     for row_no, raw in data.rows:
         person = idnumber.normalise(sheets.text(raw.get("id_number")))
@@ -102,13 +108,14 @@ def bank_return(conn: Connection, path, programme_key: str, term: str, as_of: da
             problems.append((row_no, where + _("ID {id} is already in row {row}").format(id=mask_number(person), row=seen[person])))
             continue
         seen[person] = row_no
-        if person not in waiting:
+        hashed = keys.person(person)
+        if hashed not in waiting:
             problems.append((row_no, where + (
-                _("ID {id} was paid already on {day}").format(id=mask_number(person), day=paid_before[person]) if person in paid_before
+                _("ID {id} was paid already on {day}").format(id=mask_number(person), day=paid_before[hashed]) if hashed in paid_before
                 else _("ID {id} has no {programme} {term} case waiting for payment").format(
                     id=mask_number(person), programme=programme_key, term=term))))
             continue
-        case_id, fen, approved_on, last_reason = waiting[person]
+        case_id, fen, approved_on, last_reason = waiting[hashed]
         if as_of < approved_on:
             problems.append((row_no, where + _("case {case} was approved on {approved}: a return dated {day} cannot pay it").format(
                 case=case_id, approved=approved_on, day=as_of)))
@@ -155,13 +162,13 @@ def roster(conn: Connection, unit: str, programme_key: str, term: str) -> list[d
     waived at source), masked, to sign."""
     known, _spec, _move = _pay_move(conn, programme_key)
     rows = conn.execute(
-        select(c.c.id, u.c.code, c.c.name, c.c.id_number, c.c.grade, c.c.class_name, c.c.paid, c.c.roster_signed_by,
+        select(c.c.id, u.c.code, c.c.name, c.c.id_masked, c.c.grade, c.c.class_name, c.c.paid, c.c.roster_signed_by,
                c.c.roster_signed_on).join(u, u.c.id == c.c.unit_id)
         .where(*scope(unit, programme_key, term), c.c.paid.is_not(None)).order_by(c.c.grade, c.c.class_name, c.c.id)).all()
     if not rows:
         raise InputError(_("unit {unit} has no paid {programme} cases for {term}: the roster lists the cases paid").format(
             unit=unit, programme=programme_key, term=term))
-    return [dict(case=r[0], unit=r[1], name=r[2], id_number=mask_number(r[3]), grade=r[4], class_name=r[5],
+    return [dict(case=r[0], unit=r[1], name=r[2], id_number=r[3], grade=r[4], class_name=r[5],
                  programme=known.title, amount=yuan(r[6]), signed_by=r[7] or "",
                  signed_on=str(r[8]) if r[8] else "") for r in rows]
 

@@ -74,10 +74,11 @@ def _files(value):
 
 @dataclass(frozen=True)
 class Op:
-    fn: Callable  # (conn, actor, today, **params) -> a JSON value
+    fn: Callable  # (conn, actor, today, **params) -> a JSON value; a sealed one also takes keys=
     act: str
     params: dict[str, Callable]
     units: Callable[[dict], list] = field(default=lambda p: [p["unit"]] if p.get("unit") else [])
+    sealed: bool = False  # it seals or opens personal data (engine/sealing.py): it is handed the keys
 
     @property
     def writes(self) -> bool:
@@ -87,9 +88,9 @@ class Op:
 OPS: dict[str, Op] = {}
 
 
-def op(name: str, act: str, **params):
+def op(name: str, act: str, sealed: bool = False, **params):
     def register(fn):
-        OPS[name] = Op(fn, act, params)
+        OPS[name] = Op(fn, act, params, sealed=sealed)
         return fn
     return register
 
@@ -112,14 +113,15 @@ def tasks_list(conn, actor, today, unit, month=None, status=None, plan=None, as_
     return dict(as_of=as_of.isoformat(), rows=engine_tasks.list_tasks(conn, unit, as_of, month, status, plan))
 
 
-@op("tasks.done", SCHOOL, **TARGET, as_of=_date, note=_text, files=_files)
-def tasks_done(conn, actor, today, unit, task, period=None, plan=None, as_of=None, note=None, files=()):
+@op("tasks.done", SCHOOL, sealed=True, **TARGET, as_of=_date, note=_text, files=_files)
+def tasks_done(conn, actor, today, unit, task, period=None, plan=None, as_of=None, note=None, files=(), keys=None):
     as_of = engine_tasks.not_after(as_of, today)
     limit = plan_limit(conn) or EVIDENCE_MAX_MB
     for name, content in files:  # an upload is checked as a local file is
         if len(content) > limit * 1024 * 1024:
             raise InputError(_("evidence file '{name}' is larger than {mb} MB").format(name=name, mb=limit))
-    return engine_tasks.done(conn, unit, task, period, as_of, actor.by, files=files, note=note, plan=plan)
+    return engine_tasks.done(conn, unit, task, period, as_of, actor.by, files=files, note=note, plan=plan,
+                             keys=keys if files else None)
 
 
 @op("tasks.reopen", SCHOOL, **TARGET, reason=_text, as_of=_date)
@@ -160,8 +162,9 @@ def overdue(conn, actor, today, as_of=None, authority=None, plan=None, unit=None
     return result
 
 
-def call(engine, actor: Actor, name: str, params: dict, today: date, expired=None):
-    """Run one act for `actor`: refused (and the refusal audited) unless allowed."""
+def call(engine, actor: Actor, name: str, params: dict, today: date, expired=None, keys=None):
+    """Run one act for `actor`: refused (and the refusal audited) unless allowed. `keys`
+    (engine/sealing.py) reach only the acts that seal or open personal data."""
     spec = OPS.get(name)
     if spec is None:
         raise InputError(_("no such act: {name}").format(name=name))
@@ -170,14 +173,15 @@ def call(engine, actor: Actor, name: str, params: dict, today: date, expired=Non
         raise InputError(_("unknown parameter: {name}").format(name=unknown[0]))
     values = {k: spec.params[k](v) for k, v in params.items()}
     entry = audit.Entry(actor.name, name, object=str(values.get("unit") or values.get("authority") or ""))
+    sealed = {"keys": keys} if spec.sealed else {}
     try:
         if not spec.writes:
             with store.reading(engine) as conn:
                 _authorise(conn, actor, spec, values)
-                return spec.fn(conn, actor, today, **values)
+                return spec.fn(conn, actor, today, **values, **sealed)
         with audit.audited(engine, entry, expired) as conn:
             _authorise(conn, actor, spec, values)
-            result = spec.fn(conn, actor, today, **values)
+            result = spec.fn(conn, actor, today, **values, **sealed)
             entry.summary = _summary(values, result)
             return result
     except Refused as exc:

@@ -24,7 +24,7 @@ from aidcal.i18n import _
 from .errors import InputError
 
 DEFAULT_URL = "sqlite:///state.db"
-SCHEMA_HEAD = "0010"  # the newest migration in engine/migrations/versions
+SCHEMA_HEAD = "0011"  # the newest migration in engine/migrations/versions
 BUSY_TIMEOUT_MS = 30_000
 BEIJING = ZoneInfo("Asia/Shanghai")
 LOCK_RETRIES = 5
@@ -92,6 +92,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA secure_delete=ON")  # a freed page is zeroed: what was resealed or purged is gone from the file
     cur.close()
 
 
@@ -223,6 +224,22 @@ def analyze(conn: Connection, table) -> None:
     does well without."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(f"ANALYZE {table.name}")
+
+
+def compact(engine: Engine, tables: list[str]) -> None:
+    """Leave no old copy of rewritten rows in the database's files: SQLite rebuilds the file
+    (VACUUM; secure_delete has zeroed freed pages already) and empties its WAL; PostgreSQL
+    rewrites the tables (VACUUM FULL), so their dead tuples leave the data files too."""
+    if engine.dialect.name == "sqlite":
+        raw = engine.raw_connection()  # outside any transaction, as VACUUM must be (the driver is in autocommit)
+        try:
+            raw.driver_connection.execute("VACUUM")
+            raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            raw.close()
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM FULL " + ", ".join(tables))
 
 
 def lock(conn: Connection, name: str) -> None:

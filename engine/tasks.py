@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from aidcal.i18n import _
 
-from . import store
+from . import sealing, store
 from .errors import InputError
 from .models import event, evidence, evidence_blob
 from .models import instance as i
@@ -59,8 +59,10 @@ def not_after(as_of: date | None, today: date) -> date:
 
 
 def done(conn: Connection, unit_code: str, key: str, period: str | None, as_of: date, by: str,
-         files: list[tuple[str, bytes]] = (), note: str | None = None, plan: str | None = None) -> dict:
-    """Record the work as done on `as_of`; a task whose plan asks for evidence needs some."""
+         files: list[tuple[str, bytes]] = (), note: str | None = None, plan: str | None = None,
+         keys: sealing.Keys | None = None) -> dict:
+    """Record the work as done on `as_of`; a task whose plan asks for evidence needs some
+    (stored sealed: `keys`)."""
     if period is not None and not files and period[:4].isdigit() and as_of.year >= int(period[:4]):
         recorded = _done_at_once(conn, unit_code, key, period, as_of, by, note, plan)
         if recorded is not None:
@@ -72,8 +74,9 @@ def done(conn: Connection, unit_code: str, key: str, period: str | None, as_of: 
         raise InputError(_("task {task} {period}: --as-of {day} is before the plan's year {year}").format(
             task=key, period=target.period, day=as_of, year=target.year))
     stamp = store.now()
+    keys = sealing.bind(conn, keys) if files else None
     for name, content in files:
-        _attach(conn, target.id, name, content, stamp, by)
+        _attach(conn, target.id, name, content, stamp, by, keys)
     if target.evidence and not _evidence_count(conn, target.id):
         raise InputError(_("task {task}: the plan requires evidence ({evidence}); attach it with --evidence FILE").format(
             task=key, evidence=target.evidence))
@@ -181,16 +184,17 @@ def history(conn: Connection, unit_code: str, key: str, period: str | None, plan
 
 
 def evidence_files(conn: Connection, unit_code: str, key: str, period: str | None,
-                   plan: str | None = None) -> list[tuple[str, bytes]]:
-    """The stored evidence of one occurrence: (file name as attached, content)."""
+                   plan: str | None = None, keys: sealing.Keys | None = None) -> list[tuple[str, bytes]]:
+    """The stored evidence of one occurrence: (file name as attached, content opened)."""
     target = _find(conn, unit_code, key, period, "any", plan)
-    rows = conn.execute(select(evidence.c.filename, evidence_blob.c.content)
+    rows = conn.execute(select(evidence.c.filename, evidence.c.sha256, evidence_blob.c.content)
                         .join(evidence_blob, evidence_blob.c.sha256 == evidence.c.sha256)
                         .where(evidence.c.instance_id == target.id).order_by(evidence.c.id)).all()
     if not rows:
         raise InputError(_("task {task} {period} of unit {unit} has no evidence stored").format(
             task=key, period=target.period, unit=unit_code))
-    return [(r.filename, bytes(r.content)) for r in rows]
+    keys = sealing.bind(conn, keys, register=False)
+    return [(r.filename, keys.unseal_bytes(r.content, "evidence_blob.content", sealing.blob_row(r.sha256))) for r in rows]
 
 
 def _unit_id(conn: Connection, code: str) -> int:
@@ -279,15 +283,17 @@ def _event(conn: Connection, target, kind: str, as_of: date, by: str, detail: st
                                        on_date=as_of, at=store.now(), by=by, detail=detail))
 
 
-def store_blob(conn: Connection, content: bytes) -> str:
+def store_blob(conn: Connection, content: bytes, keys: sealing.Keys) -> str:
+    """Stored once by the hash of its content, the content sealed (a file may show a child)."""
     digest = hashlib.sha256(content).hexdigest()
-    stmt = store.insert(conn, evidence_blob).values(sha256=digest, size=len(content), content=content)
+    sealed = keys.seal_bytes(content, "evidence_blob.content", sealing.blob_row(digest))
+    stmt = store.insert(conn, evidence_blob).values(sha256=digest, size=len(content), content=sealed)
     conn.execute(stmt.on_conflict_do_nothing(index_elements=["sha256"]))
     return digest
 
 
-def _attach(conn: Connection, instance_id: int, name: str, content: bytes, stamp, by: str) -> None:
-    digest = store_blob(conn, content)
+def _attach(conn: Connection, instance_id: int, name: str, content: bytes, stamp, by: str, keys: sealing.Keys) -> None:
+    digest = store_blob(conn, content, keys)
     stmt = store.insert(conn, evidence).values(instance_id=instance_id, sha256=digest, filename=name, added_at=stamp, added_by=by)
     conn.execute(stmt.on_conflict_do_nothing(index_elements=["instance_id", "sha256"]))
 

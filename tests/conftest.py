@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -18,7 +19,14 @@ import pytest
 os.environ["AIDCAL_LANG"] = "en"
 
 from aidcal import i18n
+from aidcal.engine import sealing
 from helpers import BACKENDS, SMALL_ROSTER, Aidcal, write_adopted_from_new_year
+
+# Personal data is sealed with a key kept outside the database: one key file for the whole run (child
+# processes inherit it); the tests of the key commands make their own (tests/test_sealed_data.py).
+KEY_FILE = Path(tempfile.mkdtemp(prefix="aidcal-keys-")) / "keys.json"
+sealing.write(KEY_FILE, sealing.new_keys(), new=True)
+os.environ["AIDCAL_KEY_FILE"] = str(KEY_FILE)
 
 
 @pytest.fixture(autouse=True)

@@ -116,7 +116,7 @@ def test_a_fee_waiver_by_category_needs_no_card_and_ends_waived(county):
     moved = bulk(county, "approval", "waived", "2021-10-11", programme="senior-fee-waiver")
     assert moved == {"moved": 2, "held": {}, "possible_from": {}}  # no has_payment_route: nothing is paid out
     assert [(r["state"], r["paid"], r["level"]) for r in cases(county)] == [("waived", 500, "不分等级")] * 2
-    refused = county("cases", "payfile", "export", "--programme", "senior-fee-waiver", "--term", "2021-autumn",
+    refused = county("cases", "payfile", "export", "--reason", "2021年秋季代发", "--programme", "senior-fee-waiver", "--term", "2021-autumn",
                      "--output", county.workdir / "pay.csv", ok=False)
     assert refused.exit_code == 2 and "waived at source" in refused.stderr
 
@@ -217,7 +217,8 @@ def test_the_donor_scholarship_terminates_after_award_and_a_reapplication_links_
 def test_a_bank_return_with_failures_leaves_exactly_the_failed_cases_unpaid(county):
     paid_cases(county, 4)
     out = county.workdir / "pay.csv"
-    result = county("cases", "payfile", "export", "--programme", "senior-grant", "--term", "2021-autumn", "--output", out)
+    result = county("cases", "payfile", "export", "--reason", "2021年秋季代发", "--programme", "senior-grant", "--term", "2021-autumn",
+                    "--output", out)
     assert "payment file of 4 cases, 4000.00 yuan" in result.stderr
     text = out.read_text(encoding="utf-8-sig")
     assert text.splitlines()[0] == "姓名,身份证号,银行卡号,金额" and make_id(0) in text and "6222021234500000000" in text
@@ -235,7 +236,7 @@ def test_a_bank_return_with_failures_leaves_exactly_the_failed_cases_unpaid(coun
     assert states == {1: ("payout", 1000), 2: ("payout", 1000), 3: ("approval", None), 4: ("payout", 1000)}
     assert county.scalar("SELECT paid_on FROM aid_case WHERE id = 1") == "2021-10-22"
     assert "银行代发失败：户名与卡号不符" in json.loads(county("cases", "history", "3", "--format", "json").stdout)[-1]["reason"]
-    county("cases", "payfile", "export", "--programme", "senior-grant", "--term", "2021-autumn", "--output", out)
+    county("cases", "payfile", "export", "--reason", "2021年秋季代发", "--programme", "senior-grant", "--term", "2021-autumn", "--output", out)
     assert [line.split(",")[1] for line in out.read_text(encoding="utf-8-sig").splitlines()[1:]] == [make_id(2)]
 
 
@@ -418,7 +419,7 @@ def test_a_refused_card_is_replaced_and_a_bank_return_read_twice_changes_nothing
     assert "was approved on 2021-10-09: a return dated 2021-10-01 cannot pay it" in dated.stderr
     county("cases", "record", "2", "--bank-card", "6228480012345678901", "--as-of", "2021-10-25")
     out = county.workdir / "pay.csv"
-    county("cases", "payfile", "export", "--programme", "senior-grant", "--term", "2021-autumn", "--output", out)
+    county("cases", "payfile", "export", "--reason", "2021年秋季代发", "--programme", "senior-grant", "--term", "2021-autumn", "--output", out)
     assert "6228480012345678901" in out.read_text(encoding="utf-8-sig")
 
 

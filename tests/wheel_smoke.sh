@@ -13,7 +13,7 @@ PYTHON=${1:-$REPO/.venv/bin/python}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/aidcal-wheel-smoke.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 # nothing from the caller's environment may stand in for what the wheel installs
-unset PYTHONPATH PYTHONHOME AIDCAL_DB AIDCAL_NOTIFY VIRTUAL_ENV
+unset PYTHONPATH PYTHONHOME AIDCAL_DB AIDCAL_NOTIFY AIDCAL_KEY_FILE VIRTUAL_ENV
 
 step() { printf 'wheel smoke: %s\n' "$*" >&2; }
 fail() { printf 'wheel smoke: FAILED: %s\n' "$*" >&2; exit 1; }
@@ -94,6 +94,11 @@ aidcal programmes list
 step "aidcal workflow show student_aid"
 aidcal workflow show student_aid
 
+step "aidcal key init"
+export AIDCAL_KEY_FILE=$TMP/keys/bureau.json  # apart from the database, as a bureau keeps it
+aidcal key init
+[ "$(stat -c %a "$AIDCAL_KEY_FILE")" = 600 ] || fail "the key file is not mode 0600"
+
 step "aidcal cases import"
 # a senior high school of the example county, and two GB 11643 ID numbers (check digit included)
 unit=$(awk -F, 'NR > 1 && $3 == "高中" { print $1; exit }' "$REPO/examples/units.csv")
@@ -116,6 +121,8 @@ with open(path, "w", encoding="utf-8") as f:
     f.write("\n".join(rows) + "\n")
 EOF
 aidcal cases import "$TMP/cases.csv" --programme senior-grant --term 2021-autumn --as-of 2021-09-01
+step "no ID number in the database file"
+! grep -qa 34062120050301 "$TMP"/state.db* || fail "an ID number is in the database file in clear"
 
 left=$(ls -A "$RUN")
 [ -z "$left" ] || fail "the commands wrote into the working folder: $left"

@@ -7,21 +7,23 @@ process, for test_many_writers.py.
     python writer_process.py URL import-cases FILE PROGRAMME TERM
 """
 import json
+import os
 import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-from aidcal.engine import cases, escalation, moves, rules, store, tasks
+from aidcal.engine import cases, escalation, moves, rules, sealing, store, tasks
 
 
 def main() -> None:
     url, role = sys.argv[1], sys.argv[2]
     engine = store.connect(url)
+    keys = sealing.read(os.environ["AIDCAL_KEY_FILE"])  # the tests' key file (tests/conftest.py)
     if role == "done":  # one transaction per completion, as `aidcal tasks done` does
         for unit, key, period, needs_evidence in json.loads(Path(sys.argv[3]).read_text()):
             files = [("佐证.pdf", b"evidence")] if needs_evidence else []
             with store.writing(engine) as conn:
-                tasks.done(conn, unit, key, period, date(2021, 7, 1), sys.argv[4], files=files)
+                tasks.done(conn, unit, key, period, date(2021, 7, 1), sys.argv[4], files=files, keys=keys)
     elif role == "advance":  # bulk moves, one transaction each, as `aidcal cases advance` does
         programme, term, source, dest, as_of, name = sys.argv[3:9]
         for _ in range(5):
@@ -31,7 +33,7 @@ def main() -> None:
     elif role == "import-cases":
         path, programme, term = sys.argv[3:6]
         with store.writing(engine) as conn:
-            cases.import_cases(conn, path, rules.programme(conn, programme), term, date(2021, 3, 1), "importer")
+            cases.import_cases(conn, path, rules.programme(conn, programme), term, date(2021, 3, 1), "importer", keys)
     else:
         day, last = date.fromisoformat(sys.argv[3]), date.fromisoformat(sys.argv[4])
         while day <= last:

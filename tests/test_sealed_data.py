@@ -1,0 +1,215 @@
+"""Personal data sealed at rest: the database file (or a pg_dump) alone holds no child's ID
+number, phone, bank card, hardship category or evidence; the key file, kept apart, opens them
+where a job needs them; a wrong or missing key is refused before anything is written."""
+import csv
+import io
+import json
+import os
+import stat
+import subprocess
+
+import pytest
+
+from helpers import CASE_HEADER, bulk, case_file, make_id
+
+PEOPLE = range(4)
+SECRETS = [make_id(k) for k in PEOPLE] + [f"139{k:08d}" for k in PEOPLE] + [f"62220212345{k:08d}" for k in PEOPLE]
+
+
+def raw_bytes(aidcal, request) -> bytes:
+    """Everything the database keeps on disk: the SQLite file with its WAL, or a pg_dump."""
+    if aidcal.url.startswith("sqlite"):
+        path = aidcal.url.removeprefix("sqlite:///")
+        aidcal.engine().dispose()
+        return b"".join(open(p, "rb").read() for p in (path, path + "-wal") if os.path.exists(p))
+    server = request.getfixturevalue("pg_server")
+    name = aidcal.url.rsplit("/", 1)[1]
+    return subprocess.run([str(server.bin / "pg_dump"), "-h", "127.0.0.1", "-p", str(server.port), "-U", "postgres", name],
+                          check=True, capture_output=True, timeout=120).stdout
+
+
+@pytest.fixture
+def sealed(county):
+    """Four senior-grant applicants of S002, identified as 孤儿, and a task done with evidence."""
+    from helpers import identify
+    identify(county, "S002", 4, categories="孤儿")
+    county("cases", "import", case_file(county, "c.csv", "S002", 4, year=None), "--programme", "senior-grant",
+           "--term", "2021-autumn", "--as-of", "2021-09-20")
+    proof = county.workdir / "proof.pdf"
+    proof.write_bytes(b"%PDF-1.4 EVIDENCE-MARKER-7731")
+    county("tasks", "done", "--unit", "S001", "monthly-report", "--period", "2021-02", "--as-of", "2021-02-26",
+           "--evidence", proof)
+    return county
+
+
+def listed(aidcal):
+    return json.loads(aidcal("cases", "list", "--format", "json").stdout)
+
+
+def test_the_database_alone_holds_no_personal_number_category_or_evidence(sealed, request):
+    raw = raw_bytes(sealed, request)
+    for secret in SECRETS:
+        assert secret.encode() not in raw
+    assert "孤儿".encode() not in raw and b"EVIDENCE-MARKER-7731" not in raw
+    cases = listed(sealed)
+    assert [c["id_number"] for c in cases] == [f"340621********{make_id(k)[-4:]}" for k in PEOPLE]
+    assert cases[0]["phone"] == "139****0000" and cases[0]["categories"] == ["孤儿"]
+    out = sealed.workdir / "back"
+    sealed("tasks", "evidence", "--unit", "S001", "monthly-report", "--period", "2021-02", "--output", out)
+    assert (out / "proof.pdf").read_bytes() == b"%PDF-1.4 EVIDENCE-MARKER-7731"
+
+
+def test_the_payment_file_opens_full_numbers_only_with_a_reason_and_is_audited(sealed):
+    bulk(sealed, "eligibility", "publicity", "2021-09-27")
+    bulk(sealed, "publicity", "approval", "2021-10-09")
+    out = sealed.workdir / "pay.csv"
+    missing = sealed("cases", "payfile", "export", "--programme", "senior-grant", "--term", "2021-autumn",
+                     "--output", out, ok=False)
+    assert missing.exit_code == 2 and "--reason" in missing.stderr and not out.exists()
+    sealed("cases", "payfile", "export", "--programme", "senior-grant", "--term", "2021-autumn", "--output", out,
+           "--reason", "2021年秋季代发")
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    assert [r["身份证号"] for r in rows] == [make_id(k) for k in PEOPLE]
+    assert rows[0]["银行卡号"] == "6222021234500000000"
+    entries = json.loads(sealed("audit", "show", "--action", "cases.payfile.export", "--format", "json").stdout)
+    assert len(entries) == 1 and entries[0]["rows"] == 4 and "2021年秋季代发" in entries[0]["summary"]
+    assert make_id(0) not in entries[0]["summary"]
+
+
+def test_without_the_key_file_personal_data_is_refused_and_nothing_is_written(sealed, tmp_path):
+    before = sealed.dump()
+    sheet = case_file(sealed, "more.csv", "S002", 2, start=10, year=None)
+    for env in ({"AIDCAL_KEY_FILE": str(tmp_path / "nowhere.json")},):
+        refused = sealed("cases", "import", sheet, "--programme", "senior-grant", "--term", "2021-autumn",
+                         "--as-of", "2021-09-20", ok=False, env=env)
+        assert refused.exit_code == 2 and "does not exist" in refused.stderr and "aidcal key init" in refused.stderr
+    other = tmp_path / "other.json"
+    sealed("key", "init", "--file", other)
+    wrong = sealed("cases", "list", ok=False, env={"AIDCAL_KEY_FILE": str(other)})
+    assert wrong.exit_code == 2 and "not this database's" in wrong.stderr
+    wrong = sealed("cases", "import", sheet, "--programme", "senior-grant", "--term", "2021-autumn", "--as-of", "2021-09-20",
+                   ok=False, env={"AIDCAL_KEY_FILE": str(other)})
+    assert wrong.exit_code == 2 and "Traceback" not in wrong.stderr
+    assert sealed.dump() == before
+
+
+def test_key_init_writes_an_owner_only_file_and_never_overwrites_it(offline, tmp_path):
+    path = tmp_path / "keys" / "bureau.json"
+    made = offline("key", "init", "--file", path)
+    assert "Keep a copy apart" in made.stderr
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    again = offline("key", "init", "--file", path, ok=False)
+    assert again.exit_code == 2 and "never overwritten" in again.stderr
+
+
+def test_a_key_file_others_may_read_is_refused(sealed, tmp_path):
+    shared = tmp_path / "shared.json"
+    shared.write_bytes(open(os.environ["AIDCAL_KEY_FILE"], "rb").read())
+    shared.chmod(0o644)
+    refused = sealed("cases", "list", ok=False, env={"AIDCAL_KEY_FILE": str(shared)})
+    assert refused.exit_code == 2 and "chmod 600" in refused.stderr
+
+
+def test_a_sealed_value_moved_to_another_case_does_not_open(sealed):
+    bulk(sealed, "eligibility", "publicity", "2021-09-27")
+    bulk(sealed, "publicity", "approval", "2021-10-09")
+    from sqlalchemy import text
+
+    from aidcal.engine import store
+    with store.writing(sealed.engine()) as conn:
+        card = conn.execute(text("SELECT bank_card FROM aid_case ORDER BY id LIMIT 1")).scalar()
+        conn.execute(text("UPDATE aid_case SET bank_card = :card WHERE id = (SELECT max(id) FROM aid_case)"), {"card": card})
+    refused = sealed("cases", "payfile", "export", "--programme", "senior-grant", "--term", "2021-autumn",
+                     "--output", sealed.workdir / "p.csv", "--reason", "test", ok=False)
+    assert refused.exit_code == 2 and "does not open" in refused.stderr and not (sealed.workdir / "p.csv").exists()
+
+
+def test_key_rotate_seals_everything_again_and_retires_the_old_key(sealed, tmp_path, request):
+    keyfile = tmp_path / "rotated.json"
+    keyfile.write_bytes(open(os.environ["AIDCAL_KEY_FILE"], "rb").read())
+    keyfile.chmod(0o600)
+    env = {"AIDCAL_KEY_FILE": str(keyfile)}
+    old = json.loads(keyfile.read_text())["current"]
+    result = sealed("key", "rotate", env=env)
+    new = json.loads(keyfile.read_text())["current"]
+    assert new != old and old in json.loads(keyfile.read_text())["sealing"]
+    assert "4 cases, 4 identifications, 1 evidence files" in result.stdout
+    assert sealed.scalar(f"SELECT count(*) FROM aid_case WHERE id_number LIKE '{old}.%' OR phone LIKE '{old}.%'") == 0
+    assert sealed.scalar(f"SELECT count(*) FROM seal_key WHERE key_id = '{old}' AND retired_at IS NOT NULL") == 1
+    cases = json.loads(sealed("cases", "list", "--format", "json", env=env).stdout)
+    assert cases[0]["categories"] == ["孤儿"]
+    raw = raw_bytes(sealed, request)
+    assert all(secret.encode() not in raw for secret in SECRETS)
+    entries = json.loads(sealed("audit", "show", "--action", "key.rotate", "--format", "json").stdout)
+    assert len(entries) == 1 and entries[0]["rows"] == 9
+
+
+def clear_rows(aidcal):
+    """Personal rows as a release before sealing wrote them (the columns 0011 added still empty)."""
+    from sqlalchemy import text
+
+    from aidcal.engine import store
+    with store.writing(aidcal.engine()) as conn:
+        unit = conn.execute(text("SELECT id FROM unit WHERE code = 'S002'")).scalar()
+        for k in PEOPLE:
+            conn.execute(text(
+                "INSERT INTO aid_case (workflow, programme, term, unit_id, name, id_number, phone, grade, class_name, level, "
+                "boarding, bank_card, standard, amount, state, state_since, objection_open, created_at, created_by, categories, "
+                "needs_identification, agricultural, recovered) VALUES ('student_aid', 'senior-grant', '2020-autumn', :unit, "
+                ":name, :id, :phone, '高二', '1班', 'hard', true, :card, 100000, 100000, 'archive', '2021-01-10', false, "
+                "'2020-09-20 00:00:00', 'old', '孤儿', false, false, 0)"),
+                dict(unit=unit, name=f"学生{k}", id=make_id(k), phone=f"139{k:08d}", card=f"62220212345{k:08d}"))
+            conn.execute(text(
+                "INSERT INTO identification (year, unit_id, name, id_number, level, categories, pledge, reviewed_on, "
+                "created_at, created_by) VALUES (2020, :unit, :name, :id, 'hard', '孤儿', true, '2020-09-10', "
+                "'2020-09-15 00:00:00', 'old')"), dict(unit=unit, name=f"学生{k}", id=make_id(k)))
+
+
+def test_a_database_from_before_sealing_is_sealed_only_on_purpose_then_holds_nothing_in_clear(county, request):
+    clear_rows(county)
+    refused = county("cases", "list", ok=False)
+    assert refused.exit_code == 2 and "aidcal key encrypt-existing" in refused.stderr
+    result = county("key", "encrypt-existing")
+    assert "sealed: 4 cases, 4 identifications" in result.stdout
+    cases = listed(county)
+    assert [c["id_number"] for c in cases] == [f"340621********{make_id(k)[-4:]}" for k in PEOPLE]
+    assert cases[0]["categories"] == ["孤儿"] and cases[0]["phone"] == "139****0000"
+    raw = raw_bytes(county, request)
+    assert all(secret.encode() not in raw for secret in SECRETS) and "孤儿".encode() not in raw
+    again = county("key", "encrypt-existing", ok=False)
+    assert again.exit_code == 2 and "sealed already" in again.stderr
+    # the keyed hash of the numbers once in clear finds the person: the same case twice is refused
+    line = f"学生0,{make_id(0)},13900000000,S002,高二,1班,困难,6222021234500000000,是"
+    twice = county("cases", "import", county.file("again.csv", f"{CASE_HEADER}\n{line}\n"), "--programme", "senior-grant",
+                   "--term", "2020-autumn", "--as-of", "2020-09-20", ok=False)
+    assert twice.exit_code == 2 and "already has a senior-grant case for 2020-autumn" in twice.stderr
+
+
+def test_cases_purge_erases_finished_cases_past_retention_and_keeps_the_accounts(county, request):
+    clear_rows(county)
+    county("key", "encrypt-existing")
+    early = county("cases", "purge", "--before", "2026-autumn", "--reason", "保存期满", "--as-of", "2026-03-01", ok=False)
+    assert early.exit_code == 2 and "current term" in early.stderr
+    result = county("cases", "purge", "--before", "2021-autumn", "--reason", "档案保存期满（县局规定五年）", "--as-of", "2026-03-01")
+    assert "4 cases and 4 identifications" in result.stdout
+    cases = listed(county)
+    assert {c["name"] for c in cases} == {"（已清除）"} and {c["id_number"] for c in cases} == {""}
+    assert sum(c["amount"] for c in cases) == 4000 and {c["state"] for c in cases} == {"archive"}
+    raw = raw_bytes(county, request)
+    assert all(secret.encode() not in raw for secret in SECRETS) and "学生0".encode() not in raw
+    entries = json.loads(county("audit", "show", "--action", "cases.purge", "--format", "json").stdout)
+    assert entries[0]["rows"] == 8 and "档案保存期满" in entries[0]["summary"]
+
+
+def test_an_unfinished_case_is_never_purged(school):
+    before = school.dump()
+    refused = school("cases", "purge", "--before", "2022-spring", "--reason", "x", "--as-of", "2026-03-01", ok=False)
+    assert refused.exit_code == 2 and "not finished" in refused.stderr
+    assert school.dump() == before
+
+
+@pytest.fixture
+def school(county):
+    county("cases", "import", case_file(county, "c.csv", "S002", 4), "--programme", "senior-grant",
+           "--term", "2021-autumn", "--as-of", "2021-09-20")
+    return county
