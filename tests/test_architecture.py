@@ -125,3 +125,10 @@ def test_architecture_doc_lists_every_module_and_no_other():
         real = {p.stem for p in (ROOT / folder).glob("*.py") if p.stem != "__init__"}
         real |= {p.name for p in (ROOT / folder).iterdir() if p.is_dir() and (p / "__init__.py").exists()}
         assert named == real, f"docs/architecture.md {folder}/: missing {sorted(real - named)}, stale {sorted(named - real)}"
+
+
+def test_each_module_of_acts_stays_small_enough_to_read():
+    """The acts grow with every remote command: one module per concept, none past 400 lines."""
+    long = [f"{p.relative_to(ROOT)}: {n} lines" for p in (ROOT / "engine" / "acts").glob("*.py")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) >= 400]
+    assert not long, "split these into modules per concept:\n" + "\n".join(long)
