@@ -324,11 +324,53 @@ class _null:
 
 
 def _jsonable(params: dict) -> dict:
+    """A request's parameters: files (evidence, a sheet) as a name with base64 content."""
     import base64
+
+    def encoded(upload):
+        name, content = upload
+        return {"name": name, "content": base64.b64encode(content).decode()}
     out = dict(params)
-    if "files" in out:
-        out["files"] = [{"name": name, "content": base64.b64encode(content).decode()} for name, content in out["files"]]
+    for key in ("files", "evidence"):
+        if key in out:
+            out[key] = [encoded(upload) for upload in out[key]]
+    if "sheet" in out:
+        out["sheet"] = encoded(out["sheet"])
     return out
+
+
+def sheet_upload(obj, path: str, aliases: dict, required: list[str]):
+    """A sheet as (name, bytes) and the evidence files its `evidence` column names, each as (its name in
+    the sheet, bytes), checked here as the engine checks them (beside the sheet, regular, within the limit):
+    the same act then reads it on the bureau's database or on the server. A file that fails the check is
+    reported with its row, and nothing is sent."""
+    from pathlib import Path, PurePath
+
+    from aidcal.engine import sheets
+    from aidcal.engine.errors import InputError, at_row, rows_listed
+    name, _columns, rows = sheets.stream(path, aliases, required)
+    folder, limit = Path(path).parent, evidence_max_mb(obj)
+    files, problems, seen = [], [], set()
+    for row_no, raw in rows:
+        named = sheets.text(raw.get("evidence"))
+        if not named or named in seen:
+            continue
+        seen.add(named)
+        try:
+            files.append((PurePath(named).as_posix(), sheets.evidence(named, folder, limit)[1]))
+        except ValueError as exc:
+            problems.append((row_no, at_row(name, row_no) + str(exc)))
+    if problems:
+        raise InputError(rows_listed(problems))
+    return (name, Path(path).read_bytes()), files
+
+
+def write_produced(files: list[dict], folder: str) -> list[str]:
+    """Files an act handed back (`{"name", "content": base64}`), written into `folder` only."""
+    import base64
+
+    from aidcal.actions.exports import write_files
+    return write_files([(f["name"], base64.b64decode(f["content"])) for f in files], folder)
 
 
 def write(obj, action: str, object: str, fn, *args, **kwargs):

@@ -13,9 +13,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 from aidcal.i18n import _
 
@@ -110,6 +115,32 @@ def within_limit(conn, files) -> int:
     return limit
 
 
+def sheet_within_limit(sheet: tuple[str, bytes], limit: int) -> None:
+    if len(sheet[1]) > limit * 1024 * 1024:
+        raise InputError(_("sheet '{name}' is larger than {mb} MB").format(name=sheet[0], mb=limit))
+
+
+@contextmanager
+def received(sheet: tuple[str, bytes], files: list[tuple[str, bytes]]) -> Iterator[Path]:
+    """An uploaded sheet and the files it names, as files in a private folder (0700) for as long
+    as they are read, so the engine's readers (which take paths, and check evidence beside a
+    sheet) read an upload exactly as they read a local file; the folder is removed after."""
+    folder = Path(tempfile.mkdtemp(prefix="aidcal-upload-"))
+    try:
+        for name, content in [sheet, *files]:
+            path = folder / name
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            try:
+                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except (FileExistsError, IsADirectoryError, NotADirectoryError):
+                raise InputError(_("file '{name}' is sent twice, or as a file and a folder").format(name=name)) from None
+            with os.fdopen(descriptor, "wb") as f:
+                f.write(content)
+        yield folder / sheet[0]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _named_reach(conn, values: dict) -> dict:
     """What an act reaches when its parameters say it: the unit and the bureau named."""
     return dict(units=[values["unit"]] if values.get("unit") else [], authority=values.get("authority"))
@@ -122,6 +153,8 @@ class Op:
     params: dict[str, Callable]
     reach: Callable[..., dict] = _named_reach  # (conn, values) -> access.authorise's units= and authority=
     about: Callable[[dict], str] = lambda values: str(values.get("unit") or values.get("authority") or "")
+    prepare: Callable[..., dict] | None = None  # (engine, values) -> values: heavy reading done before the write lock
+
 
     @property
     def writes(self) -> bool:
@@ -131,11 +164,13 @@ class Op:
 OPS: dict[str, Op] = {}
 
 
-def op(name: str, act: str, reach: Callable | None = None, about: Callable | None = None, **params):
+def op(name: str, act: str, reach: Callable | None = None, about: Callable | None = None,
+       prepare: Callable | None = None, **params):
     """Register an act. `reach` names what it touches where its parameters do not (a notice's bureau);
-    an act that learns its units only from what it reads (a sheet) authorises them itself too."""
+    an act that learns its units only from what it reads (a sheet) authorises them itself too.
+    `prepare` reads an upload before the write transaction, so no writer waits while a sheet is parsed."""
     def register(fn):
-        hooks = {k: v for k, v in (("reach", reach), ("about", about)) if v is not None}
+        hooks = {k: v for k, v in (("reach", reach), ("about", about), ("prepare", prepare)) if v is not None}
         OPS[name] = Op(fn, act, params, **hooks)
         return fn
     return register
@@ -152,6 +187,9 @@ def call(engine, actor: Actor, name: str, params: dict, today: date, expired=Non
     values = {k: spec.params[k](v) for k, v in params.items()}
     entry = audit.Entry(actor.name, name, object=spec.about(values))
     try:
+        if spec.prepare is not None:
+            _authorise_role(engine, actor, spec)
+            values = spec.prepare(engine, values)
         if not spec.writes:
             with store.reading(engine) as conn:
                 _authorise(conn, actor, spec, values)
@@ -164,6 +202,13 @@ def call(engine, actor: Actor, name: str, params: dict, today: date, expired=Non
     except Refused as exc:
         audit.refused(engine, entry, str(exc))
         raise
+
+
+def _authorise_role(engine, actor: Actor, spec: Op) -> None:
+    """Whether the role may do the act at all, before its upload is read: an auditor's sheet is never parsed."""
+    if actor.role != "operator":
+        with store.reading(engine) as conn:
+            access.authorise(conn, actor, spec.act)
 
 
 def _authorise(conn, actor: Actor, spec: Op, values: dict) -> None:

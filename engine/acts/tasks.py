@@ -1,15 +1,27 @@
-"""A unit's tasks (list, done, reopen, extend, waive, history) and the overdue list: the acts
+"""A unit's tasks (list, done, reopen, extend, waive, history, evidence, import) and the overdue list: the acts
 schools and supervisors do every day, locally or through the server."""
 from __future__ import annotations
 
 from aidcal.i18n import _
 
-from .. import access, filters
+from .. import access, completions, filters, store
 from .. import overdue as od
 from .. import tasks as engine_tasks
 from ..access import READ, SCHOOL, SUPERVISE
 from ..errors import InputError, Refused
-from ..service import as_count, as_date, as_files, as_text, op, within_limit
+from ..service import (
+    as_count,
+    as_date,
+    as_files,
+    as_sheet,
+    as_sheet_evidence,
+    as_text,
+    op,
+    produced,
+    received,
+    sheet_within_limit,
+    within_limit,
+)
 from ..vocabulary import TASK_STATUSES
 
 TARGET = dict(unit=as_text, task=as_text, period=as_text, plan=as_text)
@@ -68,3 +80,29 @@ def overdue(conn, actor, today, as_of=None, authority=None, plan=None, unit=None
     if table:
         result["summary_columns"], result["summary"] = od.summary(conn, as_of, **chosen)
     return result
+
+
+@op("tasks.evidence", READ, **TARGET)
+def tasks_evidence(conn, actor, today, unit, task, period=None, plan=None):
+    """The files stored for one occurrence, under the names they were attached with."""
+    return [produced(name, content) for name, content in engine_tasks.evidence_files(conn, unit, task, period, plan)]
+
+
+def _read_completions(engine, values: dict) -> dict:
+    """The sheet as the engine reads a local one, from a private folder holding it and the evidence it names."""
+    with store.reading(engine) as conn:
+        limit = within_limit(conn, values.get("evidence", ()))
+    sheet_within_limit(values["sheet"], limit)
+    with received(values["sheet"], values.get("evidence", ())) as path:
+        return {**values, "parsed": completions.read_sheet(path, limit)}
+
+
+@op("tasks.import", SCHOOL, about=lambda values: values["sheet"][0], prepare=_read_completions,
+    sheet=as_sheet, evidence=as_sheet_evidence, as_of=as_date)
+def tasks_import(conn, actor, today, sheet, parsed, evidence=(), as_of=None):
+    """Many completions from one sheet, all or nothing; every unit it names must be within the actor's reach
+    (a school imports only its own units' work)."""
+    as_of = engine_tasks.not_after(as_of, today)
+    access.authorise(conn, actor, SCHOOL, units=[row["unit_code"] for row in parsed.rows])
+    report = completions.import_completions(conn, parsed, as_of, actor.by)
+    return dict(recorded=report.recorded, late=report.late, already_done=report.already_done)
