@@ -373,12 +373,6 @@ def write_produced(files: list[dict], folder: str) -> list[str]:
     return write_files([(f["name"], base64.b64decode(f["content"])) for f in files], folder)
 
 
-def write(obj, action: str, object: str, fn, *args, **kwargs):
-    """One engine function in one all-or-nothing, audited write transaction."""
-    with obj.writing(action, object) as conn:
-        return fn(conn, *args, **kwargs)
-
-
 def not_after_today(as_of: date | None) -> date:
     """The day work was done, or today: never a day still to come."""
     from aidcal.engine.tasks import not_after

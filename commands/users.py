@@ -1,5 +1,6 @@
 """`aidcal users …` and `aidcal audit …`: who may reach the bureau's server, and the record
-of what everyone did. Run by the database's operator, on the database itself."""
+of what everyone did. Users and `audit verify` are the database's operator's, on the database
+itself; `audit show` an auditor or supervisor also reads through the server, within its subtree."""
 from __future__ import annotations
 
 import click
@@ -105,10 +106,7 @@ def audit_verify(obj, head, data, latest):
 @click.pass_obj
 def audit_show(obj, unit, actor, since, action, outcome, limit, fmt):
     """The audit entries, oldest first: when, who, what, on what, outcome, rows written."""
-    from aidcal.engine import audit as engine_audit
-    from aidcal.engine import store
-    obj.local_only("audit show")
-    with store.reading(obj.engine) as conn:
-        rows = engine_audit.show(conn, unit, actor, since and since.date(), action, outcome, limit or None)
+    rows = obj.call("audit.show", unit=unit, who=actor, since=since and since.date(), action=action, outcome=outcome,
+                    limit=limit)
     render(fmt, _("audit entries: {n}").format(n=len(rows)), rows,
            ["id", "at", "actor", "action", "object", "outcome", "rows", "summary"], HEADERS)

@@ -25,7 +25,7 @@ from pathlib import Path
 from aidcal.i18n import _
 
 from . import access, audit, store
-from .access import READ, Actor
+from .access import Actor
 from .errors import InputError, Refused
 from .plan import evidence_max_mb as plan_limit
 from .sheets import EVIDENCE_MAX_MB
@@ -141,7 +141,7 @@ def received(sheet: tuple[str, bytes], files: list[tuple[str, bytes]]) -> Iterat
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _named_reach(conn, values: dict) -> dict:
+def _named_reach(conn, actor: Actor, values: dict) -> dict:
     """What an act reaches when its parameters say it: the unit and the bureau named."""
     return dict(units=[values["unit"]] if values.get("unit") else [], authority=values.get("authority"))
 
@@ -151,14 +151,14 @@ class Op:
     fn: Callable  # (conn, actor, today, **params) -> a JSON value
     act: str
     params: dict[str, Callable]
-    reach: Callable[..., dict] = _named_reach  # (conn, values) -> access.authorise's units= and authority=
-    about: Callable[[dict], str] = lambda values: str(values.get("unit") or values.get("authority") or "")
+    reach: Callable[..., dict] = _named_reach  # (conn, actor, values) -> access.authorise's units= and authority=
+    about: Callable[[dict, dict], str] = lambda values, reached: str(values.get("unit") or values.get("authority") or "")
     prepare: Callable[..., dict] | None = None  # (engine, values) -> values: heavy reading done before the write lock
 
 
     @property
     def writes(self) -> bool:
-        return self.act != READ
+        return self.act not in access.READS
 
 
 OPS: dict[str, Op] = {}
@@ -185,17 +185,17 @@ def call(engine, actor: Actor, name: str, params: dict, today: date, expired=Non
     if unknown:
         raise InputError(_("unknown parameter: {name}").format(name=unknown[0]))
     values = {k: spec.params[k](v) for k, v in params.items()}
-    entry = audit.Entry(actor.name, name, object=spec.about(values))
+    entry = audit.Entry(actor.name, name, object=spec.about(values, {}))
     try:
         if spec.prepare is not None:
             _authorise_role(engine, actor, spec)
             values = spec.prepare(engine, values)
         if not spec.writes:
             with store.reading(engine) as conn:
-                _authorise(conn, actor, spec, values)
+                _authorise(conn, actor, spec, values, entry)
                 return spec.fn(conn, actor, today, **values)
         with audit.audited(engine, entry, expired) as conn:
-            _authorise(conn, actor, spec, values)
+            _authorise(conn, actor, spec, values, entry)
             result = spec.fn(conn, actor, today, **values)
             entry.summary = _summary(values, result)
             return result
@@ -211,13 +211,16 @@ def _authorise_role(engine, actor: Actor, spec: Op) -> None:
             access.authorise(conn, actor, spec.act)
 
 
-def _authorise(conn, actor: Actor, spec: Op, values: dict) -> None:
-    access.authorise(conn, actor, spec.act, **spec.reach(conn, values))
+def _authorise(conn, actor: Actor, spec: Op, values: dict, entry) -> None:
+    """Decide on what the act reaches; its audit entry (done or refused) names it."""
+    reached = spec.reach(conn, actor, values)
+    entry.object = spec.about(values, reached)
+    access.authorise(conn, actor, spec.act, **reached)
 
 
 def _summary(values: dict, result) -> str:
     """What was done, in words kept in the record: the target and outcome, never personal numbers."""
-    parts = [f"{k}={values[k]}" for k in ("task", "period", "as_of", "to", "signer") if values.get(k)]
+    parts = [f"{k}={values[k]}" for k in ("notice", "task", "period", "as_of", "to", "signer") if values.get(k)]
     if values.get("sheet"):
         parts.append("sheet=" + values["sheet"][0])
     for key in ("files", "evidence"):

@@ -37,7 +37,7 @@ class Bureau:
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def bureau(request, tmp_path_factory):
-    """A county with its 2021 plan, roster, a drafted notice and S002's cases in publicity;
+    """A county with its 2021 plan, roster, two drafted notices and S002's cases in publicity;
     a user of each role; its server running."""
     workdir = tmp_path_factory.mktemp(f"bureau-{request.param}")
     if request.param == "sqlite":
@@ -49,7 +49,8 @@ def bureau(request, tmp_path_factory):
     county = Aidcal(url, workdir)
     county("calendar", "load", write_adopted_from_new_year(workdir / "calendar.yaml"), "--as-of", "2021-01-01")
     county("units", "import", county.file("units.csv", SMALL_ROSTER), "--as-of", "2021-01-01")
-    county("escalate", "--as-of", "2021-01-26")
+    county("escalate", "--as-of", "2021-01-26")  # notice 1: January's system-update, five units
+    county("escalate", "--as-of", "2021-02-26")  # notice 2: February's
     county("cases", "import", case_file(county, "c.csv", "S002", 4), "--programme", "senior-grant",
            "--term", "2021-autumn", "--as-of", "2021-09-20")
     bulk(county, "eligibility", "publicity", "2021-09-27")
@@ -115,3 +116,136 @@ def test_a_sheet_naming_evidence_that_cannot_be_sent_says_so_by_row_locally_and_
     assert here.stderr.splitlines() == ["error: c.csv: row 2: evidence file 'missing.pdf' not found next to the sheet",
                                         "error: c.csv: row 3: evidence '../outside.pdf' must be a file next to the sheet "
                                         "(no absolute path, no '..')"]
+
+
+# ── units list ────────────────────────────────────────────────────────────────
+def test_the_roster_is_read_within_each_users_reach(bureau, tmp_path):
+    for fmt in ("table", "json"):
+        local = bureau.county("units", "list", "--format", fmt).stdout
+        assert bureau.remote("sup", "units", "list", "--format", fmt).stdout == local
+        assert bureau.remote("aud", "units", "list", "--format", fmt).stdout == local
+    assert [u["code"] for u in json.loads(bureau.remote("s1", "units", "list", "--format", "json").stdout)] == ["K001", "S001"]
+    bureau.remote("sup", "units", "list", "--format", "xlsx", "--output", tmp_path / "r.xlsx")
+    bureau.county("units", "list", "--format", "xlsx", "--output", tmp_path / "l.xlsx")
+    assert (tmp_path / "r.xlsx").stat().st_size == (tmp_path / "l.xlsx").stat().st_size
+    bureau.refused("s1", "units", "list", "--authority", "340621", says=["340621"])
+    bureau.refused("elsewhere", "units", "list", "--authority", "340621", says=["340621"])
+
+
+# ── notices ───────────────────────────────────────────────────────────────────
+def test_a_bureaus_notices_are_read_by_its_supervisor_and_auditor_only(bureau, tmp_path):
+    for args in (["notices", "list"], ["notices", "show", "1", "--as-of", "2021-01-26"]):
+        for fmt in ("table", "json"):
+            local = bureau.county(*args, "--format", fmt).stdout
+            assert bureau.remote("sup", *args, "--format", fmt).stdout == local
+            assert bureau.remote("aud", *args, "--format", fmt).stdout == local
+    export = ["notices", "export", "1", "--format", "md", "--as-of", "2021-01-26", "--output"]
+    bureau.remote("aud", *export, tmp_path / "remote.md")
+    bureau.county(*export, tmp_path / "local.md")
+    assert (tmp_path / "remote.md").read_text(encoding="utf-8") == (tmp_path / "local.md").read_text(encoding="utf-8")
+    bureau.remote("sup", "notices", "export", "1", "--format", "docx", "--output", tmp_path / "n.docx")
+    bureau.refused("s1", "notices", "list", says=["340621"])
+    bureau.refused("s1", "notices", "show", "1", says=["340621"])
+    bureau.refused("elsewhere", "notices", "show", "1", says=["340621"])
+    bureau.refused("elsewhere", "notices", "export", "1", "--format", "md", "--output", tmp_path / "x.md", says=["340621"])
+    bureau.refused("elsewhere", "notices", "list", "--authority", "340621", says=["340621"])
+    assert not (tmp_path / "x.md").exists()
+
+
+def test_a_supervisor_signs_its_notice_remotely_under_its_own_name_beside_the_signer(bureau):
+    sign = ["notices", "sign", "1", "--by", "张局长", "--as-of", "2021-01-27"]
+    bureau.refused("aud", *sign, says=["auditor"])
+    bureau.refused("s1", *sign, says=["supervisor"])
+    bureau.refused("elsewhere", *sign, says=["340621"])
+    signed = bureau.remote("sup", *sign)
+    assert signed.stdout.startswith("notice 1 issued as 2021-1 on 2021-01-27 by 张局长: ")
+    entry = json.loads(bureau.county("audit", "show", "--action", "notices.sign", "--outcome", "done", "--format", "json").stdout)[-1]
+    assert (entry["actor"], entry["object"]) == ("sup", "340621") and "signer=张局长" in entry["summary"]
+    assert json.loads(bureau.county("notices", "show", "1", "--format", "json").stdout)[0]["signed_by"] == "张局长"
+    here, there = bureau.remote("sup", *sign, ok=False), bureau.county(*sign, ok=False)
+    assert here.exit_code == there.exit_code == 2 and here.stderr == there.stderr and "already issued as 2021-1" in here.stderr
+
+    rectify = ["notices", "rectify", "1", "--unit", "V001", "--task", "system-update", "--note", "已补报", "--as-of", "2021-01-28"]
+    bureau.refused("s1", *rectify, says=["supervisor"])
+    bureau.refused("elsewhere", *rectify, says=["340621"])
+    assert bureau.remote("sup", *rectify).stdout == "notice 1: 1 items of unit V001 rectified on 2021-01-28\n"
+    assert bureau.county(*rectify[:4], "S003", *rectify[5:]).stdout == "notice 1: 1 items of unit S003 rectified on 2021-01-28\n"
+
+
+def test_a_supervisor_drops_items_from_its_draft_and_discards_it_and_no_one_else_may(bureau):
+    drop = ["notices", "drop", "2", "--unit", "S001", "--reason", "已请假", "--as-of", "2021-02-27"]
+    bureau.refused("aud", *drop, says=["auditor"])
+    bureau.refused("elsewhere", *drop, says=["340621"])
+    assert bureau.remote("sup", *drop).stdout == "notice 2: 2 items of unit S001 dropped from the draft\n"
+    discard = ["notices", "discard", "2", "--reason", "改为约谈", "--as-of", "2021-02-27"]
+    bureau.refused("s2", *discard, says=["supervisor"])
+    assert bureau.remote("sup", *discard).stdout == "notice 2: discarded\n"
+    assert json.loads(bureau.county("notices", "list", "--format", "json").stdout)[1]["status"] == "discarded"
+
+
+# ── publicity ─────────────────────────────────────────────────────────────────
+def test_a_school_exports_its_own_publicity_list_and_takes_it_down_and_no_other_school_may(bureau, tmp_path):
+    listing = ["publicity", "export", "--unit", "S002", "--programme", "senior-grant", "--term", "2021-autumn"]
+    bureau.remote("s2", *listing, "--format", "csv", "--output", tmp_path / "remote.csv")
+    bureau.county(*listing, "--format", "csv", "--output", tmp_path / "local.csv")
+    assert (tmp_path / "remote.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
+    assert "学生0" in (tmp_path / "remote.csv").read_text(encoding="utf-8-sig")
+    bureau.remote("aud", *listing, "--format", "docx", "--output", tmp_path / "p.docx")
+    bureau.refused("s1", *listing, "--format", "csv", "--output", tmp_path / "x.csv", says=["S002"])
+    bureau.refused("elsewhere", *listing, "--format", "csv", "--output", tmp_path / "x.csv", says=["S002"])
+    assert not (tmp_path / "x.csv").exists()
+    takedown = ["publicity", "takedown", "--unit", "S002", "--programme", "senior-grant", "--term", "2021-autumn",
+                "--as-of", "2021-10-09"]
+    bureau.refused("s1", *takedown, says=["S002"])
+    bureau.refused("aud", *takedown, says=["auditor"])
+    assert bureau.remote("s2", *takedown).stdout == "publicity list of S002 senior-grant 2021-autumn taken down on 2021-10-09 (4 cases)\n"
+
+
+# ── audit show ────────────────────────────────────────────────────────────────
+def test_the_audit_log_is_read_within_the_readers_subtree_and_never_by_a_school(bureau):
+    bureau.remote("s1", "tasks", "done", "--unit", "S001", "system-update", "--period", "2021-06", "--as-of", "2021-06-18")
+    bureau.refused("elsewhere", "tasks", "list", "--unit", "S001", says=["S001"])
+    for fmt in ("table", "json"):
+        local = bureau.county("audit", "show", "--actor", "s1", "--limit", "0", "--format", fmt).stdout
+        assert bureau.remote("aud", "audit", "show", "--actor", "s1", "--limit", "0", "--format", fmt).stdout == local
+        assert bureau.remote("sup", "audit", "show", "--actor", "s1", "--limit", "0", "--format", fmt).stdout == local
+    seen = json.loads(bureau.remote("aud", "audit", "show", "--limit", "0", "--format", "json").stdout)
+    everything = json.loads(bureau.county("audit", "show", "--limit", "0", "--format", "json").stdout)
+    assert {"s1", "elsewhere"} <= {e["actor"] for e in seen}  # an attempt on its units is in its log
+    assert "calendar.load" in {e["action"] for e in everything} - {e["action"] for e in seen}  # the operator's file
+    assert json.loads(bureau.remote("elsewhere", "audit", "show", "--actor", "s1", "--format", "json").stdout) == []
+    bureau.refused("elsewhere", "audit", "show", "--unit", "S001", says=["S001"])
+    bureau.refused("s1", "audit", "show", says=["audit log"])
+    verify = bureau.remote("aud", "audit", "verify", ok=False)
+    assert verify.exit_code == 2 and "bureau's database" in verify.stderr
+
+
+def test_the_remote_commands_load_no_database_layer(bureau, tmp_path):
+    """A school's machine has no database: the client path never imports SQLAlchemy or SQLModel."""
+    sheet = tmp_path / "c.csv"
+    sheet.write_text("unit,task,period,done_at,note\nS001,system-update,2021-09,2021-09-17,\n", encoding="utf-8")
+    (tmp_path / "十月.pdf").write_bytes(b"october")
+    runs = [("s1", ["tasks", "import", str(sheet), "--as-of", "2021-09-20"]),
+            ("s1", ["tasks", "done", "--unit", "S001", "monthly-report", "--period", "2021-10", "--as-of", "2021-10-26",
+                    "--evidence", str(tmp_path / "十月.pdf")]),
+            ("s1", ["tasks", "evidence", "--unit", "S001", "monthly-report", "--period", "2021-10", "--output",
+                    str(tmp_path / "back")]),
+            ("sup", ["units", "list"]), ("sup", ["notices", "list"]), ("sup", ["notices", "show", "1"]),
+            ("sup", ["notices", "export", "1", "--format", "md", "--output", str(tmp_path / "n.md")]),
+            ("s2", ["publicity", "export", "--unit", "S002", "--programme", "senior-grant", "--term", "2021-autumn",
+                    "--format", "xlsx", "--output", str(tmp_path / "p.xlsx")]),
+            ("aud", ["audit", "show"])]
+    script = f"""
+import json, sys
+from click.testing import CliRunner
+from aidcal import cli
+codes = [CliRunner().invoke(cli.cli, args, env={{"AIDCAL_SERVER": {bureau.server.address!r}, "AIDCAL_TOKEN": token,
+                                                "AIDCAL_DB": None, "AIDCAL_LANG": "en"}}).exit_code
+         for token, args in json.loads(sys.argv[1])]
+print(json.dumps([codes, sorted(m for m in sys.modules if m.split(".")[0] in ("sqlalchemy", "sqlmodel"))]))
+"""
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-c", script, json.dumps([(bureau.tokens[u], a) for u, a in runs])],
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert json.loads(out.stdout) == [[0] * len(runs), []], out.stderr

@@ -97,7 +97,7 @@ def _read_completions(engine, values: dict) -> dict:
         return {**values, "parsed": completions.read_sheet(path, limit)}
 
 
-@op("tasks.import", SCHOOL, about=lambda values: values["sheet"][0], prepare=_read_completions,
+@op("tasks.import", SCHOOL, about=lambda values, reached: values["sheet"][0], prepare=_read_completions,
     sheet=as_sheet, evidence=as_sheet_evidence, as_of=as_date)
 def tasks_import(conn, actor, today, sheet, parsed, evidence=(), as_of=None):
     """Many completions from one sheet, all or nothing; every unit it names must be within the actor's reach
