@@ -27,6 +27,7 @@ from aidcal.i18n import _
 from . import access, audit, store
 from .access import Actor
 from .errors import InputError, Refused
+from .masking import mask_personal
 from .plan import evidence_max_mb as plan_limit
 from .sheets import EVIDENCE_MAX_MB
 
@@ -76,11 +77,13 @@ def _upload(item, relative: bool = False) -> tuple[str, bytes]:
         name, content = item
     except (TypeError, ValueError):
         raise InputError(_("an upload is not a name with base64 content")) from None
+    if not isinstance(content, bytes | bytearray):
+        raise InputError(_("an upload is not a name with base64 content"))
     parts = name.split("/") if isinstance(name, str) and relative else [name]
     if (not isinstance(name, str) or len(name) > 200 or "\\" in name or any(not ch.isprintable() for ch in name)
             or any(not part or part in (".", "..") or "/" in part for part in parts)):
         raise InputError(_("file name '{name}' must be a plain file name").format(name=str(name)[:60]))
-    if not isinstance(content, bytes | bytearray) or not content:
+    if not content:
         raise InputError(_("file '{name}' is empty").format(name=name))
     return name, bytes(content)
 
@@ -116,6 +119,7 @@ def within_limit(conn, files) -> int:
 
 
 def sheet_within_limit(sheet: tuple[str, bytes], limit: int) -> None:
+    """A sheet is held to the evidence limit too: a request never makes the server read more than a file would."""
     if len(sheet[1]) > limit * 1024 * 1024:
         raise InputError(_("sheet '{name}' is larger than {mb} MB").format(name=sheet[0], mb=limit))
 
@@ -185,7 +189,7 @@ def call(engine, actor: Actor, name: str, params: dict, today: date, expired=Non
     if unknown:
         raise InputError(_("unknown parameter: {name}").format(name=unknown[0]))
     values = {k: spec.params[k](v) for k, v in params.items()}
-    entry = audit.Entry(actor.name, name, object=spec.about(values, {}))
+    entry = audit.Entry(actor.name, name, object=mask_personal(spec.about(values, {})))
     try:
         if spec.prepare is not None:
             _authorise_role(engine, actor, spec)
@@ -214,19 +218,20 @@ def _authorise_role(engine, actor: Actor, spec: Op) -> None:
 def _authorise(conn, actor: Actor, spec: Op, values: dict, entry) -> None:
     """Decide on what the act reaches; its audit entry (done or refused) names it."""
     reached = spec.reach(conn, actor, values)
-    entry.object = spec.about(values, reached)
+    entry.object = mask_personal(spec.about(values, reached))
     access.authorise(conn, actor, spec.act, **reached)
 
 
 def _summary(values: dict, result) -> str:
-    """What was done, in words kept in the record: the target and outcome, never personal numbers."""
+    """What was done, in words kept in the record: the target and outcome, never personal numbers
+    (a file named after a student's ID number is masked like an error line)."""
     parts = [f"{k}={values[k]}" for k in ("notice", "task", "period", "as_of", "to", "signer") if values.get(k)]
     if values.get("sheet"):
         parts.append("sheet=" + values["sheet"][0])
     for key in ("files", "evidence"):
         if values.get(key):
             parts.append("files=" + ",".join(name for name, _content in values[key]))
-    return " ".join(parts)
+    return mask_personal(" ".join(parts))
 
 
 from . import acts  # noqa: E402,F401  every act registers itself in OPS when its module is imported

@@ -118,6 +118,14 @@ def test_a_sheet_naming_evidence_that_cannot_be_sent_says_so_by_row_locally_and_
                                         "(no absolute path, no '..')"]
 
 
+
+def test_a_file_named_by_a_personal_number_is_masked_in_the_audit_log(bureau, tmp_path):
+    sheet = tmp_path / "340621200503010008.csv"
+    sheet.write_text("unit,task,period,done_at,note\nS001,system-update,2021-11,2021-11-10,\n", encoding="utf-8")
+    bureau.remote("s1", "tasks", "import", sheet, "--as-of", "2021-11-20")
+    entry = json.loads(bureau.county("audit", "show", "--action", "tasks.import", "--format", "json").stdout)[-1]
+    assert "340621200503010008" not in json.dumps(entry, ensure_ascii=False) and "****" in entry["object"]
+
 # ── units list ────────────────────────────────────────────────────────────────
 def test_the_roster_is_read_within_each_users_reach(bureau, tmp_path):
     for fmt in ("table", "json"):
@@ -249,3 +257,29 @@ print(json.dumps([codes, sorted(m for m in sys.modules if m.split(".")[0] in ("s
     out = subprocess.run([sys.executable, "-c", script, json.dumps([(bureau.tokens[u], a) for u, a in runs])],
                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert json.loads(out.stdout) == [[0] * len(runs), []], out.stderr
+
+
+@pytest.mark.parametrize("act, params, says", [
+    ("tasks.import", {"sheet": {"name": "../c.csv", "content": "dW5pdAo="}}, "must be a plain file name"),
+    ("tasks.import", {"sheet": {"name": "c.csv", "content": "dW5pdAo="},
+                      "evidence": [{"name": "proofs/../../etc/passwd", "content": "eA=="}]}, "must be a plain file name"),
+    ("tasks.import", {"sheet": {"name": "c.csv", "content": "not base64!"}}, "not a name with base64 content"),
+    ("tasks.import", {"sheet": "c.csv"}, "not a name with base64 content"),
+    ("tasks.import", {"sheet": {"name": "c.csv", "content": "dW5pdAo="},
+                      "evidence": [{"name": "c.csv", "content": "eA=="}]}, "sent twice"),
+    ("notices.show", {"notice": "1 or 1=1"}, "is not a row number"),
+    ("notices.show", {"notice": 99}, "notice 99 does not exist"),
+    ("audit.show", {"since": "yesterday"}, "is not a date"),
+])
+def test_a_hostile_request_is_one_line_and_writes_nothing(bureau, act, params, says):
+    import urllib.error
+    import urllib.request
+    before = {k: v for k, v in bureau.county.dump().items() if k != "audit"}
+    request = urllib.request.Request(f"{bureau.server.address}/api/{act}", data=json.dumps({"params": params}).encode(),
+                                     method="POST", headers={"Authorization": f"Bearer {bureau.tokens['sup']}",
+                                                             "Content-Type": "application/json", "X-Aidcal-Lang": "en"})
+    with pytest.raises(urllib.error.HTTPError) as answer:
+        urllib.request.urlopen(request, timeout=30)
+    problems = json.loads(answer.value.read())["problems"]
+    assert answer.value.code == 400 and len(problems) == 1 and says in problems[0], problems
+    assert {k: v for k, v in bureau.county.dump().items() if k != "audit"} == before

@@ -10,8 +10,11 @@ from ..access import AUDIT
 from ..service import as_count, as_date, as_text, op
 
 
-@op("audit.show", AUDIT, reach=lambda conn, actor, values: dict(units=[values["unit"]] if values.get("unit") else [],
-                                                                  authority=access.default_authority(actor)),
-    unit=as_text, who=as_text, since=as_date, action=as_text, outcome=as_text, limit=as_count)
+def _subtree(conn, actor, values: dict) -> dict:
+    """The reader's own subtree, and the unit it names."""
+    return dict(units=[values["unit"]] if values.get("unit") else [], authority=access.default_authority(actor))
+
+
+@op("audit.show", AUDIT, reach=_subtree, unit=as_text, who=as_text, since=as_date, action=as_text, outcome=as_text, limit=as_count)
 def audit_show(conn, actor, today, unit=None, who=None, since=None, action=None, outcome=None, limit=None):
     return engine_audit.show(conn, unit, who, since, action, outcome, limit or None, within=access.default_authority(actor))
