@@ -125,13 +125,6 @@ class Ctx:
         from aidcal.engine import service
         return service.call(self.engine, self.actor, name, params, today())
 
-    def local_only(self, command: str) -> None:
-        """A command that runs on the bureau's database only: never silently on another."""
-        if self.remote is not None:
-            from aidcal.engine.errors import InputError
-            raise InputError(_("{command} runs on the bureau's database, not through the server "
-                               "(the bureau's operator runs it; or give --db)").format(command=command))
-
     def entry(self, action: str, object: str = ""):
         """The audit entry of a local write (engine/audit.py): the operator, the act, its object."""
         from aidcal.engine import audit
@@ -147,11 +140,21 @@ class Ctx:
         from aidcal.engine import channels
         return channels.read(self.notify_path, os.environ)
 
+    def _bureau_only(self) -> None:
+        """A command that reaches the database directly runs on the bureau's machine only: with a
+        server set (and no --db), it is refused rather than run on whatever database lies here."""
+        if self.remote is not None:
+            from aidcal.engine.errors import InputError
+            command = " ".join(click.get_current_context().command_path.split()[1:])
+            raise InputError(_("{command} runs on the bureau's database, not through the server "
+                               "(the bureau's operator runs it; or give --db)").format(command=command))
+
     @property
     def engine(self):
         """The database, which must exist and hold a plan: anything else would answer
         with an empty list that reads as an all-clear."""
         if self._engine is None:
+            self._bureau_only()
             from aidcal.engine import plan, store
             from aidcal.engine.errors import InputError
             engine = store.connect(self.url)
@@ -167,6 +170,7 @@ class Ctx:
     def new_engine(self):
         """The database, created if it does not exist yet (only `calendar load` may)."""
         if self._engine is None:
+            self._bureau_only()
             from aidcal.engine import store
             self._engine = store.connect(self.url, create=True)
         return self._engine

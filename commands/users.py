@@ -31,7 +31,6 @@ def users():
 def users_add(obj, name, role, scope):
     """Create user NAME and print its token, once: only its hash is kept, so a lost token is revoked and replaced."""
     from aidcal.engine import access
-    obj.local_only("users add")
     with obj.writing("users.add", name) as conn:
         token = access.add_user(conn, name, role, scope.strip(), utc_now(), obj.actor.name)
     say(_("user {name} ({role}, {scope}) added; its token, shown only this once:").format(name=name, role=_(role),
@@ -45,7 +44,6 @@ def users_add(obj, name, role, scope):
 def users_list(obj, fmt):
     """Every user, with role, scope and whether it is revoked (tokens are never shown again)."""
     from aidcal.engine import access, store
-    obj.local_only("users list")
     with store.reading(obj.engine) as conn:
         rows = access.list_users(conn)
     render(fmt, _("users: {n}").format(n=len(rows)), rows,
@@ -58,7 +56,6 @@ def users_list(obj, fmt):
 def users_revoke(obj, name):
     """Revoke user NAME's token at once; its past acts stay in the audit log."""
     from aidcal.engine import access
-    obj.local_only("users revoke")
     with obj.writing("users.revoke", name) as conn:
         access.revoke(conn, name, utc_now(), obj.actor.name)
     click.echo(_("user {name} revoked").format(name=name))
@@ -80,7 +77,6 @@ def audit_verify(obj, head, data, latest):
     """Check that no audit entry was edited, deleted, inserted or moved; print the head hash to keep outside."""
     from aidcal.engine import audit as engine_audit
     from aidcal.engine import store
-    obj.local_only("audit verify")
     with store.reading(obj.engine) as conn:
         verdict = engine_audit.verify(conn, head and head.strip(), data, latest)
     if verdict.broken:
