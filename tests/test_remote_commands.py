@@ -152,6 +152,11 @@ def test_a_bureaus_notices_are_read_by_its_supervisor_and_auditor_only(bureau, t
     bureau.county(*export, tmp_path / "local.md")
     assert (tmp_path / "remote.md").read_text(encoding="utf-8") == (tmp_path / "local.md").read_text(encoding="utf-8")
     bureau.remote("sup", "notices", "export", "1", "--format", "docx", "--output", tmp_path / "n.docx")
+    chinese = {"AIDCAL_LANG": "zh"}
+    for args in (["notices", "list"], ["units", "list"], ["notices", "show", "1", "--as-of", "2021-01-26"]):
+        assert remote(bureau.server, bureau.tokens["aud"], *args, env=chinese).stdout == bureau.county(*args, env=chinese).stdout
+    refusal = remote(bureau.server, bureau.tokens["s1"], "notices", "list", env=chinese, ok=False)
+    assert refusal.exit_code == 3 and refusal.stderr.startswith("拒绝：") and "340621" in refusal.stderr
     bureau.refused("s1", "notices", "list", says=["340621"])
     bureau.refused("s1", "notices", "show", "1", says=["340621"])
     bureau.refused("elsewhere", "notices", "show", "1", says=["340621"])
