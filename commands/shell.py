@@ -352,10 +352,10 @@ def sheet_upload(obj, path: str, aliases: dict, required: list[str]):
 
     from aidcal.engine import sheets
     from aidcal.engine.errors import InputError, at_row, rows_listed
-    name, _columns, rows = sheets.stream(path, aliases, required)
+    name, columns, rows = sheets.stream(path, aliases, required)
     folder, limit = Path(path).parent, evidence_max_mb(obj)
     files, problems, seen = [], [], set()
-    for row_no, raw in rows:
+    for row_no, raw in rows if "evidence" in columns else ():
         named = sheets.text(raw.get("evidence"))
         if not named or named in seen:
             continue

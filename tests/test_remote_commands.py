@@ -180,6 +180,7 @@ def test_a_supervisor_signs_its_notice_remotely_under_its_own_name_beside_the_si
 
     rectify = ["notices", "rectify", "1", "--unit", "V001", "--task", "system-update", "--note", "已补报", "--as-of", "2021-01-28"]
     bureau.refused("s1", *rectify, says=["supervisor"])
+    bureau.refused("aud", *rectify, says=["auditor"])
     bureau.refused("elsewhere", *rectify, says=["340621"])
     assert bureau.remote("sup", *rectify).stdout == "notice 1: 1 items of unit V001 rectified on 2021-01-28\n"
     assert bureau.county(*rectify[:4], "S003", *rectify[5:]).stdout == "notice 1: 1 items of unit S003 rectified on 2021-01-28\n"
