@@ -237,7 +237,6 @@ def cases_purge(obj, before, reason, as_of):
     from aidcal.engine import audit, reseal, store
 
     from .keys import SEALED_TABLES
-    obj.local_only("cases purge")
     entry = obj.entry("cases.purge", before)
     with audit.audited(obj.engine, entry) as conn:
         result = reseal.purge(conn, before, obj.keys, as_of or today())

@@ -48,7 +48,6 @@ def _resealed(obj, action: str, reseal):
 def key_rotate(obj):
     """Seal everything again under a new key; the old keys stay in the key file (older backups need them)."""
     from aidcal.engine import reseal, sealing
-    obj.local_only("key rotate")
     keys = key_file()
     new = sealing.rotated(keys)
     sealing.write(key_file_path(), new, new=False)  # first: a failure below leaves values the file still opens
@@ -63,7 +62,6 @@ def key_rotate(obj):
 def key_encrypt_existing(obj):
     """Seal, once, a database whose personal data was written in clear before sealing; then compact its file."""
     from aidcal.engine import reseal
-    obj.local_only("key encrypt-existing")
     keys = key_file()
     counts = _resealed(obj, "key.encrypt-existing", lambda conn: reseal.encrypt_existing(conn, keys))
     click.echo(_("sealed: {cases} cases, {identifications} identifications, {files} evidence files; the file is compacted, "

@@ -11,13 +11,11 @@ from .shell import (
     as_of_option,
     evidence_file,
     format_option,
-    not_after_today,
     say,
     today,
     user,
     utc_now,
     working,
-    write,
 )
 from .tables import print_json, print_table, render
 
@@ -71,17 +69,14 @@ def notices():
 @click.pass_obj
 def notices_list(obj, authority, fmt):
     """Every notice: draft or issued, its number, date and how many units it names."""
-    from aidcal.engine import filters, store
-    from aidcal.engine import notices as engine_notices
-    with store.reading(obj.engine) as conn:
-        filters.check(conn, authority=authority)
-        rows = engine_notices.list_notices(conn, authority and authority.strip())
-        styles = engine_notices.styles(conn)
+    listed = obj.call("notices.list", authority=authority)
+    rows = listed["rows"]
     if fmt == "json":
         print_json(rows)  # the internal number (YYYY-N), the key scripts use
         return
     from aidcal.actions.notice_docs import document_number
-    shown = [{**r, "number": document_number({"number": r["number"], "style": styles.get(r["authority"], {})})} for r in rows]
+    shown = [{**r, "number": document_number({"number": r["number"], "style": listed["styles"].get(r["authority"], {})})}
+             for r in rows]
     print_table(_("notices: {n}").format(n=len(rows)), shown, ["id", "number", "status", "drafted_on", "issued_on", "signed_by", "units", "items"])
 
 
@@ -92,10 +87,7 @@ def notices_list(obj, authority, fmt):
 @click.pass_obj
 def notices_show(obj, notice_id, as_of, fmt):
     """One notice with each unit's late work, its rectification deadline and status as of a day."""
-    from aidcal.engine import notices as engine_notices
-    from aidcal.engine import store
-    with store.reading(obj.engine) as conn:
-        notice = engine_notices.show(conn, notice_id, as_of or today())
+    notice = obj.call("notices.show", notice=notice_id, as_of=as_of)
     if fmt == "json":
         print_json([notice])
         return
@@ -119,13 +111,9 @@ def notices_show(obj, notice_id, as_of, fmt):
 def notices_sign(obj, notice_id, signer, as_of):
     """Issue a drafted notice: it gets its number (YYYY-N) and date; rectification deadlines start from that date."""
     from aidcal.actions.notice_docs import document_number
-    from aidcal.engine import notices as engine_notices
-    as_of = as_of or today()
-    with obj.writing("notices.sign") as conn:
-        number = engine_notices.sign(conn, notice_id, as_of, signer, today())
-        notice = engine_notices.show(conn, notice_id, as_of)
+    signed = obj.call("notices.sign", notice=notice_id, signer=signer, as_of=as_of)
     click.echo(_("notice {id} issued as {number} on {day} by {signer}: {document}").format(
-        id=notice_id, number=number, day=as_of, signer=signer, document=document_number(notice)))
+        id=notice_id, number=signed["number"], day=signed["as_of"], signer=signer, document=document_number(signed["notice"])))
 
 
 @notices.command("export")
@@ -139,10 +127,7 @@ def notices_export(obj, notice_id, fmt, output, as_of):
     from pathlib import Path
 
     from aidcal.actions import notice_docs
-    from aidcal.engine import notices as engine_notices
-    from aidcal.engine import store
-    with store.reading(obj.engine) as conn:
-        notice = engine_notices.show(conn, notice_id, as_of or today())
+    notice = obj.call("notices.show", notice=notice_id, as_of=as_of)
     (notice_docs.write_docx if fmt == "docx" else notice_docs.write_markdown)(notice, notice["authority_name"], Path(output))
     say(_("notice {id} written to {file}").format(id=notice_id, file=output))
 
@@ -164,13 +149,11 @@ def _item_target(fn):
 @click.pass_obj
 def notices_rectify(obj, notice_id, unit_code, key, period, evidence_files, note, as_of):
     """Record a unit's rectification: the late work done (its completion, with the task's evidence rules) on the day."""
-
-    from aidcal.engine import notices as engine_notices
-    as_of = not_after_today(as_of)
     files = [evidence_file(obj, f) for f in evidence_files]
-    with obj.writing("notices.rectify") as conn:
-        n = engine_notices.rectify(conn, notice_id, unit_code, key, period, files, note, as_of, user())
-    click.echo(_("notice {id}: {n} items of unit {unit} rectified on {day}").format(id=notice_id, n=n, unit=unit_code, day=as_of))
+    done = obj.call("notices.rectify", notice=notice_id, unit=unit_code, task=key, period=period, files=files, note=note,
+                    as_of=as_of)
+    click.echo(_("notice {id}: {n} items of unit {unit} rectified on {day}").format(id=notice_id, n=done["items"], unit=unit_code,
+                                                                                     day=done["as_of"]))
 
 
 @notices.command("drop")
@@ -181,9 +164,9 @@ def notices_rectify(obj, notice_id, unit_code, key, period, evidence_files, note
 @click.pass_obj
 def notices_drop(obj, notice_id, unit_code, key, period, reason, as_of):
     """Take a unit's items (or one task's) out of a draft notice before it is signed."""
-    from aidcal.engine import notices as engine_notices
-    n = write(obj, "notices.drop", str(notice_id), engine_notices.drop, notice_id, unit_code, key, period, reason, as_of or today(), user())
-    click.echo(_("notice {id}: {n} items of unit {unit} dropped from the draft").format(id=notice_id, n=n, unit=unit_code))
+    dropped = obj.call("notices.drop", notice=notice_id, unit=unit_code, task=key, period=period, reason=reason, as_of=as_of)
+    click.echo(_("notice {id}: {n} items of unit {unit} dropped from the draft").format(id=notice_id, n=dropped["items"],
+                                                                                         unit=unit_code))
 
 
 @notices.command("discard")
@@ -193,8 +176,7 @@ def notices_drop(obj, notice_id, unit_code, key, period, reason, as_of):
 @click.pass_obj
 def notices_discard(obj, notice_id, reason, as_of):
     """Discard a draft notice: it is kept in the record, never issued, never escalated."""
-    from aidcal.engine import notices as engine_notices
-    write(obj, "notices.discard", str(notice_id), engine_notices.discard, notice_id, reason, as_of or today(), user())
+    obj.call("notices.discard", notice=notice_id, reason=reason, as_of=as_of)
     click.echo(_("notice {id}: discarded").format(id=notice_id))
 
 

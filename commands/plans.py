@@ -103,22 +103,19 @@ def units_import(obj, file, authority, as_of):
 @click.pass_obj
 def units_list(obj, town, unit_type, authority, fmt, output):
     """The roster as loaded: code, name, type, town, parent, authority, contact (phone masked), dates."""
-    from aidcal.engine import filters, store
     from aidcal.engine.errors import InputError
-    from aidcal.engine.units import LIST_COLUMNS, list_units
     if fmt == "xlsx" and not output:
         raise InputError(_("--format xlsx needs --output FILE"))
-    with store.reading(obj.engine) as conn:
-        filters.check(conn, town=town, unit_type=unit_type, authority=authority)
-        rows = list_units(conn, town=town, unit_type=unit_type, authority=authority and authority.strip())
+    if fmt == "table" and output:
+        raise InputError(_("--output writes json, csv or xlsx; give --format too"))
+    listed = obj.call("units.list", town=town, unit_type=unit_type, authority=authority)
+    rows = listed["rows"]
     if fmt == "table":
-        if output:
-            raise InputError(_("--output writes json, csv or xlsx; give --format too"))
         print_table(_("roster: {n} units").format(n=len(rows)), rows, ["code", "name", "type", "town", "parent", "contact", "phone"],
                     {"name": N_("School")})
         return
     from aidcal.actions.exports import write
-    write(rows, LIST_COLUMNS, UNIT_HEADERS, fmt, output, title="学校名册")
+    write(rows, listed["columns"], UNIT_HEADERS, fmt, output, title="学校名册")
     if output:
         say(_("{n} units written to {file}").format(n=len(rows), file=output))
 

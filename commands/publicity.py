@@ -5,7 +5,7 @@ import click
 
 from aidcal.i18n import _
 
-from .shell import as_of_option, say, term_option, today
+from .shell import as_of_option, say, term_option
 
 
 @click.group()
@@ -29,11 +29,9 @@ def publicity_export(obj, unit, programme, term, fmt, output, as_of):
     from pathlib import Path
 
     from aidcal.actions import publicity as docs
-    from aidcal.engine import publicity, store
-    with store.reading(obj.engine) as conn:
-        posted = publicity.listing(conn, unit, programme, term)
-    docs.export(posted, publicity.COLUMNS, fmt, Path(output))
-    say(_("publicity list of {n} students written to {file}").format(n=len(posted["rows"]), file=output))
+    posted = obj.call("publicity.export", unit=unit, programme=programme, term=term)
+    docs.export(posted["listing"], posted["columns"], fmt, Path(output))
+    say(_("publicity list of {n} students written to {file}").format(n=len(posted["listing"]["rows"]), file=output))
 
 
 @publicity.command("takedown")
@@ -44,9 +42,6 @@ def publicity_export(obj, unit, programme, term, fmt, output, as_of):
 @click.pass_obj
 def publicity_takedown(obj, unit, programme, term, as_of):
     """Record the day the unit's publicity list was taken down (after its last day); the list then says so."""
-    from aidcal.engine import publicity
-    on = as_of or today()
-    with obj.writing("publicity.takedown") as conn:
-        n = publicity.take_down(conn, unit, programme, term, on)
+    taken = obj.call("publicity.takedown", unit=unit, programme=programme, term=term, as_of=as_of)
     click.echo(_("publicity list of {unit} {programme} {term} taken down on {day} ({n} cases)").format(
-        unit=unit, programme=programme, term=term, day=on, n=n))
+        unit=unit, programme=programme, term=term, day=taken["on"], n=taken["cases"]))

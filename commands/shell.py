@@ -126,13 +126,6 @@ class Ctx:
         sealed = name in service.OPS and service.OPS[name].sealed
         return service.call(self.engine, self.actor, name, params, today(), keys=self.keys if sealed else None)
 
-    def local_only(self, command: str) -> None:
-        """A command that runs on the bureau's database only: never silently on another."""
-        if self.remote is not None:
-            from aidcal.engine.errors import InputError
-            raise InputError(_("{command} runs on the bureau's database, not through the server "
-                               "(the bureau's operator runs it; or give --db)").format(command=command))
-
     def entry(self, action: str, object: str = ""):
         """The audit entry of a local write (engine/audit.py): the operator, the act, its object."""
         from aidcal.engine import audit
@@ -154,11 +147,21 @@ class Ctx:
         from aidcal.engine import channels
         return channels.read(self.notify_path, os.environ)
 
+    def _bureau_only(self) -> None:
+        """A command that reaches the database directly runs on the bureau's machine only: with a
+        server set (and no --db), it is refused rather than run on whatever database lies here."""
+        if self.remote is not None:
+            from aidcal.engine.errors import InputError
+            command = " ".join(click.get_current_context().command_path.split()[1:])
+            raise InputError(_("{command} runs on the bureau's database, not through the server "
+                               "(the bureau's operator runs it; or give --db)").format(command=command))
+
     @property
     def engine(self):
         """The database, which must exist and hold a plan: anything else would answer
         with an empty list that reads as an all-clear."""
         if self._engine is None:
+            self._bureau_only()
             from aidcal.engine import plan, store
             from aidcal.engine.errors import InputError
             engine = store.connect(self.url)
@@ -174,6 +177,7 @@ class Ctx:
     def new_engine(self):
         """The database, created if it does not exist yet (only `calendar load` may)."""
         if self._engine is None:
+            self._bureau_only()
             from aidcal.engine import store
             self._engine = store.connect(self.url, create=True)
         return self._engine
@@ -331,17 +335,53 @@ class _null:
 
 
 def _jsonable(params: dict) -> dict:
+    """A request's parameters: files (evidence, a sheet) as a name with base64 content."""
     import base64
+
+    def encoded(upload):
+        name, content = upload
+        return {"name": name, "content": base64.b64encode(content).decode()}
     out = dict(params)
-    if "files" in out:
-        out["files"] = [{"name": name, "content": base64.b64encode(content).decode()} for name, content in out["files"]]
+    for key in ("files", "evidence"):
+        if key in out:
+            out[key] = [encoded(upload) for upload in out[key]]
+    if "sheet" in out:
+        out["sheet"] = encoded(out["sheet"])
     return out
 
 
-def write(obj, action: str, object: str, fn, *args, **kwargs):
-    """One engine function in one all-or-nothing, audited write transaction."""
-    with obj.writing(action, object) as conn:
-        return fn(conn, *args, **kwargs)
+def sheet_upload(obj, path: str, aliases: dict, required: list[str]):
+    """A sheet as (name, bytes) and the evidence files its `evidence` column names, each as (its name in
+    the sheet, bytes), checked here as the engine checks them (beside the sheet, regular, within the limit):
+    the same act then reads it on the bureau's database or on the server. A file that fails the check is
+    reported with its row, and nothing is sent."""
+    from pathlib import Path, PurePath
+
+    from aidcal.engine import sheets
+    from aidcal.engine.errors import InputError, at_row, rows_listed
+    name, columns, rows = sheets.stream(path, aliases, required)
+    folder, limit = Path(path).parent, evidence_max_mb(obj)
+    files, problems, seen = [], [], set()
+    for row_no, raw in rows if "evidence" in columns else ():
+        named = sheets.text(raw.get("evidence"))
+        if not named or named in seen:
+            continue
+        seen.add(named)
+        try:
+            files.append((PurePath(named).as_posix(), sheets.evidence(named, folder, limit)[1]))
+        except ValueError as exc:
+            problems.append((row_no, at_row(name, row_no) + str(exc)))
+    if problems:
+        raise InputError(rows_listed(problems))
+    return (name, Path(path).read_bytes()), files
+
+
+def write_produced(files: list[dict], folder: str) -> list[str]:
+    """Files an act handed back (`{"name", "content": base64}`), written into `folder` only."""
+    import base64
+
+    from aidcal.actions.exports import write_files
+    return write_files([(f["name"], base64.b64decode(f["content"])) for f in files], folder)
 
 
 def not_after_today(as_of: date | None) -> date:

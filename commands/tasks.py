@@ -11,13 +11,12 @@ from .shell import (
     YEAR,
     as_of_option,
     evidence_file,
-    evidence_max_mb,
     format_option,
-    not_after_today,
     say,
+    sheet_upload,
     task_target,
-    user,
     working,
+    write_produced,
 )
 from .tables import OVERDUE_HEADERS, print_table, render
 
@@ -115,13 +114,8 @@ def tasks_history(obj, unit_code, task, period, plan, fmt):
 @click.pass_obj
 def tasks_evidence(obj, unit_code, task, period, plan, folder):
     """Write the evidence stored for one occurrence of a unit's task, under the names it was attached with."""
-    from aidcal.actions.exports import write_files
-    from aidcal.engine import store
-    from aidcal.engine import tasks as engine_tasks
-    obj.local_only("tasks evidence")
-    with store.reading(obj.engine) as conn:
-        files = engine_tasks.evidence_files(conn, unit_code, task, period, plan, obj.keys)
-    written = write_files(files, folder)
+    files = obj.call("tasks.evidence", unit=unit_code, task=task, period=period, plan=plan)
+    written = write_produced(files, folder)
     say(_("{n} evidence files written to {folder}: {files}").format(n=len(written), folder=folder, files=_(", ").join(written)))
 
 
@@ -135,15 +129,12 @@ def tasks_import(obj, file, as_of):
     Header: unit,task,period,done_at,note[,evidence][,plan] or 学校代码,任务,期次,完成日期,备注[,佐证材料][,计划发文单位];
     evidence names a file next to the sheet; plan (the issuing authority) where two plans of the unit share the key.
     """
-    from aidcal.engine.completions import import_completions, read_sheet
-    obj.local_only("tasks import")
-    as_of = not_after_today(as_of)
+    from aidcal.engine.vocabulary import COMPLETION_ALIASES, COMPLETION_COLUMNS
+    sheet, evidence = sheet_upload(obj, file, COMPLETION_ALIASES, list(COMPLETION_COLUMNS[:5]))
     with working(_("importing completions")):
-        parsed = read_sheet(file, evidence_max_mb(obj))
-        with obj.writing("tasks.import", file) as conn:
-            report = import_completions(conn, parsed, as_of, user(), obj.keys if parsed.files else None)
+        report = obj.call("tasks.import", sheet=sheet, evidence=evidence, as_of=as_of)
     click.echo(_("completions: {recorded} recorded ({late} late), {already} already done").format(
-        recorded=report.recorded, late=report.late, already=report.already_done))
+        recorded=report["recorded"], late=report["late"], already=report["already_done"]))
 
 
 @click.command()

@@ -1,5 +1,6 @@
 """`aidcal users …` and `aidcal audit …`: who may reach the bureau's server, and the record
-of what everyone did. Run by the database's operator, on the database itself."""
+of what everyone did. Users and `audit verify` are the database's operator's, on the database
+itself; `audit show` an auditor or supervisor also reads through the server, within its subtree."""
 from __future__ import annotations
 
 import click
@@ -30,7 +31,6 @@ def users():
 def users_add(obj, name, role, scope):
     """Create user NAME and print its token, once: only its hash is kept, so a lost token is revoked and replaced."""
     from aidcal.engine import access
-    obj.local_only("users add")
     with obj.writing("users.add", name) as conn:
         token = access.add_user(conn, name, role, scope.strip(), utc_now(), obj.actor.name)
     say(_("user {name} ({role}, {scope}) added; its token, shown only this once:").format(name=name, role=_(role),
@@ -44,7 +44,6 @@ def users_add(obj, name, role, scope):
 def users_list(obj, fmt):
     """Every user, with role, scope and whether it is revoked (tokens are never shown again)."""
     from aidcal.engine import access, store
-    obj.local_only("users list")
     with store.reading(obj.engine) as conn:
         rows = access.list_users(conn)
     render(fmt, _("users: {n}").format(n=len(rows)), rows,
@@ -57,7 +56,6 @@ def users_list(obj, fmt):
 def users_revoke(obj, name):
     """Revoke user NAME's token at once; its past acts stay in the audit log."""
     from aidcal.engine import access
-    obj.local_only("users revoke")
     with obj.writing("users.revoke", name) as conn:
         access.revoke(conn, name, utc_now(), obj.actor.name)
     click.echo(_("user {name} revoked").format(name=name))
@@ -79,7 +77,6 @@ def audit_verify(obj, head, data, latest):
     """Check that no audit entry was edited, deleted, inserted or moved; print the head hash to keep outside."""
     from aidcal.engine import audit as engine_audit
     from aidcal.engine import store
-    obj.local_only("audit verify")
     with store.reading(obj.engine) as conn:
         verdict = engine_audit.verify(conn, head and head.strip(), data, latest)
     if verdict.broken:
@@ -105,10 +102,7 @@ def audit_verify(obj, head, data, latest):
 @click.pass_obj
 def audit_show(obj, unit, actor, since, action, outcome, limit, fmt):
     """The audit entries, oldest first: when, who, what, on what, outcome, rows written."""
-    from aidcal.engine import audit as engine_audit
-    from aidcal.engine import store
-    obj.local_only("audit show")
-    with store.reading(obj.engine) as conn:
-        rows = engine_audit.show(conn, unit, actor, since and since.date(), action, outcome, limit or None)
+    rows = obj.call("audit.show", unit=unit, who=actor, since=since and since.date(), action=action, outcome=outcome,
+                    limit=limit)
     render(fmt, _("audit entries: {n}").format(n=len(rows)), rows,
            ["id", "at", "actor", "action", "object", "outcome", "rows", "summary"], HEADERS)

@@ -31,6 +31,8 @@ from .models import unit as u
 ROLES = (N_("supervisor"), N_("unit"), N_("auditor"))  # N_: shown translated, stored as they are
 N_("operator")
 READ, SCHOOL, SUPERVISE, OPERATE = "read", "school", "supervise", "operate"
+AUDIT = "audit"  # reading the audit log: an auditor's or a supervisor's, never a school's
+READS = (READ, AUDIT)
 TOKEN_PREFIX = "aidcal_"
 
 
@@ -104,11 +106,14 @@ def authorise(conn: Connection, actor: Actor, act: str, units=(), authority: str
     if act == OPERATE:
         raise Refused(_("{user} ({role}) may not do this: it is the database operator's work").format(
             user=actor.name, role=_(actor.role)))
-    if actor.role == "auditor" and act != READ:
+    if actor.role == "auditor" and act not in READS:
         raise Refused(_("{user} is an auditor: auditors read and never write").format(user=actor.name))
     if actor.role == "unit" and act == SUPERVISE:
         raise Refused(_("{user} acts for unit {unit}: this is a supervisor's act").format(user=actor.name,
                                                                                         unit=actor.scope))
+    if actor.role == "unit" and act == AUDIT:
+        raise Refused(_("{user} acts for unit {unit}: the audit log is read by supervisors and auditors").format(
+            user=actor.name, unit=actor.scope))
     if authority is not None and not _authority_allowed(actor, authority):
         raise Refused(_("{user} may not act for bureau {authority}: outside its scope {scope}").format(
             user=actor.name, authority=authority, scope=actor.scope))

@@ -20,12 +20,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.engine import Connection
 
-from . import store
+from . import authorities, store
+from .models import app_user, case_document, case_event, event, evidence, identification_review, rule_file, run, step
 from .models import audit as a
-from .models import case_document, case_event, event, evidence, identification_review, rule_file, run, step
+from .models import unit as u
 
 GENESIS = "0" * 64
 # The tables whose inserted rows an entry's digest covers: rows written once and never
@@ -212,8 +213,15 @@ def _changed_rows(conn: Connection, latest: int) -> list[str]:
 
 
 def show(conn: Connection, unit: str | None = None, actor: str | None = None, since: date | None = None,
-         action: str | None = None, outcome: str | None = None, limit: int | None = None) -> list[dict]:
+         action: str | None = None, outcome: str | None = None, limit: int | None = None,
+         within: str | None = None) -> list[dict]:
+    """The latest entries, oldest first; `within` a bureau's code: only its subtree's (engine/acts/audit.py)."""
     query = select(a).order_by(a.c.id.desc())
+    if within:
+        units = select(u.c.code).where(authorities.under(u.c.authority, within))
+        users = select(app_user.c.name).where(or_(and_(app_user.c.role == "unit", app_user.c.scope.in_(units)),
+                                                  and_(app_user.c.role != "unit", authorities.under(app_user.c.scope, within))))
+        query = query.where(or_(a.c.object.in_(units), authorities.under(a.c.object, within), a.c.actor.in_(users)))
     if outcome:
         query = query.where(a.c.outcome == outcome)
     if unit:

@@ -25,10 +25,9 @@ from .models import plan as p
 from .models import task as t
 from .models import unit as u
 from .tasks import store_blob
+from .vocabulary import COMPLETION_ALIASES, COMPLETION_COLUMNS
 
-COLUMNS = ["unit", "task", "period", "done_at", "note", "evidence", "plan"]
-ALIASES = {**{c: c for c in COLUMNS}, "学校代码": "unit", "任务": "task", "期次": "period",
-           "完成日期": "done_at", "备注": "note", "佐证材料": "evidence", "计划发文单位": "plan"}
+COLUMNS, ALIASES = list(COMPLETION_COLUMNS), COMPLETION_ALIASES
 PERIOD_RE = re.compile(r"^(\d{4})-(\d{1,2})$")
 
 

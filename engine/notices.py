@@ -135,7 +135,7 @@ def discard(conn: Connection, notice_id: int, reason: str, as_of: date, by: str)
 
 
 def rectify(conn: Connection, notice_id: int, unit_code: str, key: str | None, period: str | None,
-            files: list[tuple[str, bytes]], note: str | None, as_of: date, by: str) -> int:
+            files: list[tuple[str, bytes]], note: str | None, as_of: date, by: str, keys=None) -> int:
     """A rectification is the late work done: record each named item's completion
     (with its task's evidence rules) and its rectification on `as_of`, so the
     overdue list and the notice never disagree."""
@@ -156,7 +156,7 @@ def rectify(conn: Connection, notice_id: int, unit_code: str, key: str | None, p
         raise InputError(_("notice {number} names no unrectified work of {named}").format(
             number=row.number, named=_named(unit_code, key, period)))
     for item_id, task_key, task_period, plan_code in targets:
-        done(conn, unit_code, task_key, task_period, as_of, by, files=files, note=note, plan=plan_code)
+        done(conn, unit_code, task_key, task_period, as_of, by, files=files, note=note, plan=plan_code, keys=keys)
         conn.execute(update(ni).where(ni.c.id == item_id).values(rectified_on=as_of, rectify_note=note, rectified_by=by))
     return len(targets)
 

@@ -1,33 +1,38 @@
 """The acts a person calls, by name, the same whether a local command or the bureau's
 server asks: each one authorised (engine/access.py) before it reads or writes, each write
-audited in its own transaction (engine/audit.py), each refusal audited too.
+audited in its own transaction (engine/audit.py), each refusal audited too. The acts
+themselves live in engine/acts/, one module per concept; this is their registry.
 
 Parameters arrive as JSON values (a server request) or Python values (a local command)
 and are coerced alike; results are JSON values, so a remote command prints exactly what
-the local one prints. `today` is the caller's clock: work is never recorded as done on a
-day still to come.
+the local one prints. Files travel as (name, bytes) locally and as base64 in a request,
+and come back in one form, `{"name", "content": base64}`, which the shell writes.
+`today` is the caller's clock: work is never recorded as done on a day still to come.
 """
 from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 from aidcal.i18n import _
 
-from . import access, audit, filters, store
-from . import overdue as od
-from . import tasks as engine_tasks
-from .access import READ, SCHOOL, SUPERVISE, Actor
+from . import access, audit, store
+from .access import Actor
 from .errors import InputError, Refused
+from .masking import mask_personal
 from .plan import evidence_max_mb as plan_limit
 from .sheets import EVIDENCE_MAX_MB
-from .vocabulary import TASK_STATUSES
 
 
-def _date(value):
+def as_date(value):
     if value is None or isinstance(value, date):
         return value
     try:
@@ -36,7 +41,7 @@ def _date(value):
         raise InputError(_("'{value}' is not a date (YYYY-MM-DD)").format(value=str(value)[:40])) from None
 
 
-def _text(value):
+def as_text(value):
     if value is None:
         return None
     if not isinstance(value, str) or len(value) > 500 or any(not ch.isprintable() for ch in value):
@@ -44,7 +49,7 @@ def _text(value):
     return value
 
 
-def _count(value):
+def as_count(value):
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10_000_000:
@@ -52,24 +57,97 @@ def _count(value):
     return value
 
 
-def _files(value):
-    """Evidence as (name, bytes): from a local command as it is, from a request base64-encoded.
-    A name is a plain file name: a path, or a control character, is refused."""
-    files = []
-    for item in value or ():
-        if isinstance(item, dict):
-            try:
-                item = (item["name"], base64.b64decode(item["content"], validate=True))
-            except (KeyError, TypeError, binascii.Error):
-                raise InputError(_("an evidence upload is not a name with base64 content")) from None
+def as_id(value):
+    """A row's number (a notice's): what both backends store, nothing larger."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 2_147_483_647:
+        raise InputError(_("'{value}' is not a row number").format(value=str(value)[:40]))
+    return value
+
+
+def _upload(item, relative: bool = False) -> tuple[str, bytes]:
+    """One file as (name, bytes), from a local command as it is, from a request base64-encoded.
+    The name is a plain file name (`relative`: a path below a sheet's folder, as the sheet
+    names it); an absolute path, '..', a backslash or a control character is refused."""
+    if isinstance(item, dict):
+        try:
+            item = (item["name"], base64.b64decode(item["content"], validate=True))
+        except (KeyError, TypeError, binascii.Error):
+            raise InputError(_("an upload is not a name with base64 content")) from None
+    try:
         name, content = item
-        if (not isinstance(name, str) or not name or "/" in name or "\\" in name or name in (".", "..")
-                or any(not ch.isprintable() for ch in name) or len(name) > 200):
-            raise InputError(_("evidence name '{name}' must be a plain file name").format(name=str(name)[:60]))
-        if not content:
-            raise InputError(_("evidence file '{name}' is empty").format(name=name))
-        files.append((name, bytes(content)))
-    return files
+    except (TypeError, ValueError):
+        raise InputError(_("an upload is not a name with base64 content")) from None
+    if not isinstance(content, bytes | bytearray):
+        raise InputError(_("an upload is not a name with base64 content"))
+    parts = name.split("/") if isinstance(name, str) and relative else [name]
+    if (not isinstance(name, str) or len(name) > 200 or "\\" in name or any(not ch.isprintable() for ch in name)
+            or any(not part or part in (".", "..") or "/" in part for part in parts)):
+        raise InputError(_("file name '{name}' must be a plain file name").format(name=str(name)[:60]))
+    if not content:
+        raise InputError(_("file '{name}' is empty").format(name=name))
+    return name, bytes(content)
+
+
+def as_files(value) -> list[tuple[str, bytes]]:
+    """Evidence: plain file names, each with its content."""
+    return [_upload(item) for item in value or ()]
+
+
+def as_sheet(value) -> tuple[str, bytes]:
+    """A sheet a person sends (CSV or XLSX), by its plain file name."""
+    return _upload(value)
+
+
+def as_sheet_evidence(value) -> list[tuple[str, bytes]]:
+    """The evidence files a sheet names, each under the name it is given there (below the sheet's folder)."""
+    return [_upload(item, relative=True) for item in value or ()]
+
+
+def produced(name: str, content: bytes) -> dict:
+    """A file an act hands back: the shell writes it where its user asked (actions/exports.py)."""
+    return {"name": name, "content": base64.b64encode(content).decode()}
+
+
+def within_limit(conn, files) -> int:
+    """Refuse an upload larger than the evidence limit (calendar.yaml's, else the default), as a local file
+    is refused; returns the limit in MB."""
+    limit = plan_limit(conn) or EVIDENCE_MAX_MB
+    for name, content in files:
+        if len(content) > limit * 1024 * 1024:
+            raise InputError(_("evidence file '{name}' is larger than {mb} MB").format(name=name, mb=limit))
+    return limit
+
+
+def sheet_within_limit(sheet: tuple[str, bytes], limit: int) -> None:
+    """A sheet is held to the evidence limit too: a request never makes the server read more than a file would."""
+    if len(sheet[1]) > limit * 1024 * 1024:
+        raise InputError(_("sheet '{name}' is larger than {mb} MB").format(name=sheet[0], mb=limit))
+
+
+@contextmanager
+def received(sheet: tuple[str, bytes], files: list[tuple[str, bytes]]) -> Iterator[Path]:
+    """An uploaded sheet and the files it names, as files in a private folder (0700) for as long
+    as they are read, so the engine's readers (which take paths, and check evidence beside a
+    sheet) read an upload exactly as they read a local file; the folder is removed after."""
+    folder = Path(tempfile.mkdtemp(prefix="aidcal-upload-"))
+    try:
+        for name, content in [sheet, *files]:
+            path = folder / name
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            try:
+                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except (FileExistsError, IsADirectoryError, NotADirectoryError):
+                raise InputError(_("file '{name}' is sent twice, or as a file and a folder").format(name=name)) from None
+            with os.fdopen(descriptor, "wb") as f:
+                f.write(content)
+        yield folder / sheet[0]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _named_reach(conn, actor: Actor, values: dict) -> dict:
+    """What an act reaches when its parameters say it: the unit and the bureau named."""
+    return dict(units=[values["unit"]] if values.get("unit") else [], authority=values.get("authority"))
 
 
 @dataclass(frozen=True)
@@ -77,89 +155,30 @@ class Op:
     fn: Callable  # (conn, actor, today, **params) -> a JSON value; a sealed one also takes keys=
     act: str
     params: dict[str, Callable]
-    units: Callable[[dict], list] = field(default=lambda p: [p["unit"]] if p.get("unit") else [])
+    reach: Callable[..., dict] = _named_reach  # (conn, actor, values) -> access.authorise's units= and authority=
+    about: Callable[[dict, dict], str] = lambda values, reached: str(values.get("unit") or values.get("authority") or "")
+    prepare: Callable[..., dict] | None = None  # (engine, values) -> values: heavy reading done before the write lock
     sealed: bool = False  # it seals or opens personal data (engine/sealing.py): it is handed the keys
+
 
     @property
     def writes(self) -> bool:
-        return self.act != READ
+        return self.act not in access.READS
 
 
 OPS: dict[str, Op] = {}
 
 
-def op(name: str, act: str, sealed: bool = False, **params):
+def op(name: str, act: str, reach: Callable | None = None, about: Callable | None = None,
+       prepare: Callable | None = None, sealed: bool = False, **params):
+    """Register an act. `reach` names what it touches where its parameters do not (a notice's bureau);
+    an act that learns its units only from what it reads (a sheet) authorises them itself too.
+    `prepare` reads an upload before the write transaction, so no writer waits while a sheet is parsed."""
     def register(fn):
-        OPS[name] = Op(fn, act, params, sealed=sealed)
+        hooks = {k: v for k, v in (("reach", reach), ("about", about), ("prepare", prepare)) if v is not None}
+        OPS[name] = Op(fn, act, params, **hooks, sealed=sealed)
         return fn
     return register
-
-
-@op("whoami", READ)
-def whoami(conn, actor, today):
-    return dict(name=actor.name, role=actor.role, scope=actor.scope)
-
-
-TARGET = dict(unit=_text, task=_text, period=_text, plan=_text)
-
-
-@op("tasks.list", READ, unit=_text, month=_text, status=_text, plan=_text, as_of=_date)
-def tasks_list(conn, actor, today, unit, month=None, status=None, plan=None, as_of=None):
-    as_of = as_of or today
-    if status is not None and status not in TASK_STATUSES:
-        raise InputError(_("status '{status}' is not one of {allowed}").format(status=status, allowed=", ".join(TASK_STATUSES)))
-    month = filters.month(month, as_of)
-    filters.check(conn, unit=unit, plan=plan)
-    return dict(as_of=as_of.isoformat(), rows=engine_tasks.list_tasks(conn, unit, as_of, month, status, plan))
-
-
-@op("tasks.done", SCHOOL, sealed=True, **TARGET, as_of=_date, note=_text, files=_files)
-def tasks_done(conn, actor, today, unit, task, period=None, plan=None, as_of=None, note=None, files=(), keys=None):
-    as_of = engine_tasks.not_after(as_of, today)
-    limit = plan_limit(conn) or EVIDENCE_MAX_MB
-    for name, content in files:  # an upload is checked as a local file is
-        if len(content) > limit * 1024 * 1024:
-            raise InputError(_("evidence file '{name}' is larger than {mb} MB").format(name=name, mb=limit))
-    return engine_tasks.done(conn, unit, task, period, as_of, actor.by, files=files, note=note, plan=plan,
-                             keys=keys if files else None)
-
-
-@op("tasks.reopen", SCHOOL, **TARGET, reason=_text, as_of=_date)
-def tasks_reopen(conn, actor, today, unit, task, reason, period=None, plan=None, as_of=None):
-    return engine_tasks.reopen(conn, unit, task, period, reason, as_of or today, actor.by, plan=plan)
-
-
-@op("tasks.extend", SUPERVISE, **TARGET, to=_date, reason=_text, as_of=_date)
-def tasks_extend(conn, actor, today, unit, task, to, reason, period=None, plan=None, as_of=None):
-    return engine_tasks.extend(conn, unit, task, period, to, reason, as_of or today, actor.by, plan=plan)
-
-
-@op("tasks.waive", SUPERVISE, **TARGET, reason=_text, as_of=_date)
-def tasks_waive(conn, actor, today, unit, task, reason, period=None, plan=None, as_of=None):
-    return engine_tasks.waive(conn, unit, task, period, reason, as_of or today, actor.by, plan=plan)
-
-
-@op("tasks.history", READ, **TARGET)
-def tasks_history(conn, actor, today, unit, task, period=None, plan=None):
-    return engine_tasks.history(conn, unit, task, period, plan)
-
-
-@op("overdue", READ, as_of=_date, authority=_text, plan=_text, unit=_text, town=_text, unit_type=_text, year=_count,
-    limit=_count, table=bool)
-def overdue(conn, actor, today, as_of=None, authority=None, plan=None, unit=None, town=None, unit_type=None,
-            year=None, limit=None, table=False):
-    """The overdue rows (all of them, or the table's `limit`) and, for the table, the summary.
-    A supervisor or auditor who names no bureau sees its own subtree; a unit only itself."""
-    as_of = as_of or today
-    if actor.role == "unit" and not unit:
-        raise Refused(_("{user} acts for unit {unit}: give --unit {unit}").format(user=actor.name, unit=actor.scope))
-    authority = (authority and authority.strip()) or access.default_authority(actor)
-    chosen = dict(authority=authority, plan=plan and plan.strip(), unit=unit, town=town, unit_type=unit_type, year=year)
-    filters.check(conn, **chosen)
-    result = dict(as_of=as_of.isoformat(), columns=od.COLUMNS, rows=od.rows(conn, as_of, limit=limit if table else None, **chosen))
-    if table:
-        result["summary_columns"], result["summary"] = od.summary(conn, as_of, **chosen)
-    return result
 
 
 def call(engine, actor: Actor, name: str, params: dict, today: date, expired=None, keys=None):
@@ -172,15 +191,18 @@ def call(engine, actor: Actor, name: str, params: dict, today: date, expired=Non
     if unknown:
         raise InputError(_("unknown parameter: {name}").format(name=unknown[0]))
     values = {k: spec.params[k](v) for k, v in params.items()}
-    entry = audit.Entry(actor.name, name, object=str(values.get("unit") or values.get("authority") or ""))
+    entry = audit.Entry(actor.name, name, object=mask_personal(spec.about(values, {})))
     sealed = {"keys": keys} if spec.sealed else {}
     try:
+        if spec.prepare is not None:
+            _authorise_role(engine, actor, spec)
+            values = spec.prepare(engine, values)
         if not spec.writes:
             with store.reading(engine) as conn:
-                _authorise(conn, actor, spec, values)
+                _authorise(conn, actor, spec, values, entry)
                 return spec.fn(conn, actor, today, **values, **sealed)
         with audit.audited(engine, entry, expired) as conn:
-            _authorise(conn, actor, spec, values)
+            _authorise(conn, actor, spec, values, entry)
             result = spec.fn(conn, actor, today, **values, **sealed)
             entry.summary = _summary(values, result)
             return result
@@ -189,13 +211,30 @@ def call(engine, actor: Actor, name: str, params: dict, today: date, expired=Non
         raise
 
 
-def _authorise(conn, actor: Actor, spec: Op, values: dict) -> None:
-    access.authorise(conn, actor, spec.act, units=spec.units(values), authority=values.get("authority"))
+def _authorise_role(engine, actor: Actor, spec: Op) -> None:
+    """Whether the role may do the act at all, before its upload is read: an auditor's sheet is never parsed."""
+    if actor.role != "operator":
+        with store.reading(engine) as conn:
+            access.authorise(conn, actor, spec.act)
+
+
+def _authorise(conn, actor: Actor, spec: Op, values: dict, entry) -> None:
+    """Decide on what the act reaches; its audit entry (done or refused) names it."""
+    reached = spec.reach(conn, actor, values)
+    entry.object = mask_personal(spec.about(values, reached))
+    access.authorise(conn, actor, spec.act, **reached)
 
 
 def _summary(values: dict, result) -> str:
-    """What was done, in words kept in the record: the target and outcome, never personal numbers."""
-    parts = [f"{k}={values[k]}" for k in ("task", "period", "as_of", "to") if values.get(k)]
-    if values.get("files"):
-        parts.append("files=" + ",".join(name for name, _content in values["files"]))
-    return " ".join(parts)
+    """What was done, in words kept in the record: the target and outcome, never personal numbers
+    (a file named after a student's ID number is masked like an error line)."""
+    parts = [f"{k}={values[k]}" for k in ("notice", "task", "period", "as_of", "to", "signer") if values.get(k)]
+    if values.get("sheet"):
+        parts.append("sheet=" + values["sheet"][0])
+    for key in ("files", "evidence"):
+        if values.get(key):
+            parts.append("files=" + ",".join(name for name, _content in values[key]))
+    return mask_personal(" ".join(parts))
+
+
+from . import acts  # noqa: E402,F401  every act registers itself in OPS when its module is imported

@@ -8,3 +8,8 @@ MESSAGE_STATUSES = ("pending", "sent", "failed", "superseded")
 RUNGS = ("heads_up", "reminder", "notice", "escalate")
 ALERT = "!alert"  # the outbox recipient of a failed run's alert to the bureau's own channel
 RUNG_TITLES = {"heads_up": "预提醒", "reminder": "催办提醒", "notice": "通报", "escalate": "约谈/考核扣分"}
+# A completion sheet's columns and their Chinese headers: the client reads a sheet's evidence
+# column with them before sending it, without the database layer (engine/completions.py reads the rest).
+COMPLETION_COLUMNS = ("unit", "task", "period", "done_at", "note", "evidence", "plan")
+COMPLETION_ALIASES = {**{c: c for c in COMPLETION_COLUMNS}, "学校代码": "unit", "任务": "task", "期次": "period",
+                      "完成日期": "done_at", "备注": "note", "佐证材料": "evidence", "计划发文单位": "plan"}

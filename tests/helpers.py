@@ -7,7 +7,11 @@ never from conftest.py or from one another.
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
+import sys
+import time
+import urllib.request
 from datetime import date
 from pathlib import Path
 
@@ -171,3 +175,59 @@ def all_finished(procs: list[subprocess.Popen], timeout: float) -> list[tuple[in
     from concurrent.futures import ThreadPoolExecutor
     with ThreadPoolExecutor(max_workers=len(procs)) as pool:
         return list(pool.map(lambda proc: finished(proc, timeout), procs))
+
+
+# ── the bureau's server, and the CLI on a school's machine ────────────────────
+AIDCAL = str(Path(sys.executable).parent / "aidcal")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A real `aidcal serve` process on a free loopback port, started before the test and stopped after."""
+    def __init__(self, url: str, workdir: Path):
+        self.port = free_port()
+        self.address = f"http://127.0.0.1:{self.port}"
+        self.log = open(workdir / "server.log", "w")
+        self.proc = subprocess.Popen([AIDCAL, "--db", url, "serve", "--port", str(self.port), "--max-body-mb", "2"],
+                                     stdout=self.log, stderr=subprocess.STDOUT, cwd=workdir)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"{self.address}/health", timeout=1).read()
+                return
+            except OSError:
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.1)
+        self.stop()
+        raise AssertionError("aidcal serve did not start: " + (workdir / "server.log").read_text())
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+def remote(server, token, *args, ok=True, env=None):
+    """The CLI on a school's machine: no database, only the server and a token."""
+    result = CliRunner().invoke(aidcal_cli.cli, [str(a) for a in args], env={
+        "AIDCAL_SERVER": server.address, "AIDCAL_TOKEN": token, "AIDCAL_LANG": "en", "AIDCAL_DB": None,
+        "AIDCAL_USER": "typed-by-hand", **(env or {})}, catch_exceptions=False)
+    if ok:
+        assert result.exit_code == 0, f"exit {result.exit_code}: {result.stderr}{result.stdout}"
+    return result
+
+
+def refused(result, *words):
+    """Exit 3 and one line, `refused: …`, naming `words`."""
+    assert result.exit_code == 3, f"exit {result.exit_code}: {result.stderr}{result.stdout}"
+    line = result.stderr.strip()
+    assert line.startswith("refused: ") and "\n" not in line and all(w in line for w in words), line

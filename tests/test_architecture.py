@@ -125,3 +125,18 @@ def test_architecture_doc_lists_every_module_and_no_other():
         real = {p.stem for p in (ROOT / folder).glob("*.py") if p.stem != "__init__"}
         real |= {p.name for p in (ROOT / folder).iterdir() if p.is_dir() and (p / "__init__.py").exists()}
         assert named == real, f"docs/architecture.md {folder}/: missing {sorted(real - named)}, stale {sorted(named - real)}"
+
+
+def test_each_module_of_acts_stays_small_enough_to_read():
+    """The acts grow with every remote command: one module per concept, none past 400 lines."""
+    long = [f"{p.relative_to(ROOT)}: {n} lines" for p in (ROOT / "engine" / "acts").glob("*.py")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) >= 400]
+    assert not long, "split these into modules per concept:\n" + "\n".join(long)
+
+
+def test_the_wheel_lists_every_package_of_the_source():
+    """setuptools takes only the packages pyproject.toml names: a new folder left out installs without its code."""
+    import tomllib
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
+    real = {module_name(p) for p in SOURCES if p.name == "__init__.py" and p.relative_to(ROOT).parts[0] != "tests"}
+    assert real - listed == set(), f"add to pyproject.toml's packages: {sorted(real - listed)}"

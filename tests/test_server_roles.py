@@ -3,54 +3,14 @@ process on a loopback port, the CLI pointed at it, each role able to do its own 
 refused the rest, every refusal in the audit log, and outputs identical to local ones."""
 import json
 import os
-import socket
 import stat
-import subprocess
-import sys
-import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from aidcal import cli as aidcal_cli
-
-AIDCAL = str(Path(sys.executable).parent / "aidcal")
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, url: str, workdir: Path):
-        self.port = _port()
-        self.address = f"http://127.0.0.1:{self.port}"
-        self.log = open(workdir / "server.log", "w")
-        self.proc = subprocess.Popen([AIDCAL, "--db", url, "serve", "--port", str(self.port), "--max-body-mb", "2"],
-                                     stdout=self.log, stderr=subprocess.STDOUT, cwd=workdir)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"{self.address}/health", timeout=1).read()
-                return
-            except OSError:
-                if self.proc.poll() is not None:
-                    break
-                time.sleep(0.1)
-        self.stop()
-        raise AssertionError("aidcal serve did not start: " + (workdir / "server.log").read_text())
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
+from helpers import Server, refused, remote
 
 
 @pytest.fixture
@@ -63,22 +23,6 @@ def served(county, tmp_path):
     server = Server(county.url, tmp_path)
     yield county, server, tokens
     server.stop()
-
-
-def remote(server, token, *args, ok=True, env=None):
-    """The CLI on a school's machine: no database, only the server and a token."""
-    result = CliRunner().invoke(aidcal_cli.cli, [str(a) for a in args], env={
-        "AIDCAL_SERVER": server.address, "AIDCAL_TOKEN": token, "AIDCAL_LANG": "en", "AIDCAL_DB": None,
-        "AIDCAL_USER": "typed-by-hand", **(env or {})}, catch_exceptions=False)
-    if ok:
-        assert result.exit_code == 0, f"exit {result.exit_code}: {result.stderr}{result.stdout}"
-    return result
-
-
-def refused(result, *words):
-    assert result.exit_code == 3, f"exit {result.exit_code}: {result.stderr}{result.stdout}"
-    line = result.stderr.strip()
-    assert line.startswith("refused: ") and "\n" not in line and all(w in line for w in words), line
 
 
 def test_a_school_sees_and_does_its_own_work_exactly_as_locally(served):
