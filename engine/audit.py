@@ -71,8 +71,8 @@ def _new_rows(conn: Connection, table):
     """The rows of `table` this transaction inserted past a mark, oldest first (built once per dialect)."""
     key = (conn.dialect.name, table.name)
     if key not in _NEW_ROWS:
-        _NEW_ROWS[key] = (select(table).where(table.c.id > bindparam("mark"), store.inserted_here(conn))
-                          .order_by(table.c.id).execution_options(yield_per=10_000))
+        _NEW_ROWS[key] = store.Prepared(select(table).where(table.c.id > bindparam("mark"), store.inserted_here(conn))
+                                        .order_by(table.c.id))
     return _NEW_ROWS[key]
 
 
@@ -107,9 +107,9 @@ def _written(conn: Connection, marks: dict[str, int]) -> tuple[int, dict, str]:
         if now[table.name] == marks[table.name]:
             continue
         ids = []
-        for row in conn.execute(_new_rows(conn, table), {"mark": marks[table.name]}):
+        for row in _new_rows(conn, table).typed_rows(conn, {"mark": marks[table.name]}):
             digest.update(_row_text(table, row).encode())
-            ids.append(row.id)
+            ids.append(row[0])  # every recorded table's first column is its id
         if ids:
             written[table.name] = _runs(ids)
             count += len(ids)

@@ -201,7 +201,7 @@ class Prepared:
             self._by_dialect[dialect.name] = compiled, {k: p for k, p in processors.items() if p}
         return self._by_dialect[dialect.name]
 
-    def __call__(self, conn: Connection, params: dict) -> list[tuple]:
+    def _run(self, conn: Connection, params: dict):
         compiled, processors = self._compiled(conn.dialect)
         values = compiled.construct_params(params)
         for name, process in processors.items():
@@ -209,9 +209,27 @@ class Prepared:
                 values[name] = process(values[name])
         args = [values[name] for name in compiled.positiontup] if compiled.positiontup else values
         cursor = conn.connection.dbapi_connection.cursor()
+        cursor.execute(compiled.string, args)
+        return cursor
+
+    def __call__(self, conn: Connection, params: dict) -> list[tuple]:
+        cursor = self._run(conn, params)
         try:
-            cursor.execute(compiled.string, args)
             return cursor.fetchall() if cursor.description else []
+        finally:
+            cursor.close()
+
+    def typed_rows(self, conn: Connection, params: dict, chunk: int = 10_000):
+        """The rows as SQLAlchemy would give them (each column's result processor applied:
+        dates and booleans, not the driver's text and integers), a chunk at a time, so a
+        million rows are never held at once."""
+        processors = [column.type.dialect_impl(conn.dialect).result_processor(conn.dialect, None)
+                      for column in self.statement.selected_columns]
+        cursor = self._run(conn, params)
+        try:
+            while batch := cursor.fetchmany(chunk):
+                for row in batch:
+                    yield tuple(p(v) if p else v for p, v in zip(processors, row))
         finally:
             cursor.close()
 

@@ -40,7 +40,8 @@ def tasks_list(conn, actor, today, unit, month=None, status=None, plan=None, as_
 @op("tasks.done", SCHOOL, sealed=True, **TARGET, as_of=as_date, note=as_text, files=as_files)
 def tasks_done(conn, actor, today, unit, task, period=None, plan=None, as_of=None, note=None, files=(), keys=None):
     as_of = engine_tasks.not_after(as_of, today)
-    within_limit(conn, files)  # an upload is checked as a local file is
+    if files:  # an upload is checked as a local file is (the plan's limit is read only then)
+        within_limit(conn, files)
     return engine_tasks.done(conn, unit, task, period, as_of, actor.by, files=files, note=note, plan=plan, keys=keys)
 
 
