@@ -39,9 +39,12 @@ def calendar_load(obj, file, year, as_of):
     as_of = as_of or today()
     parsed = spec.read(file, year, default_year=as_of.year)
     y = parsed.year or as_of.year
+    from aidcal.engine import audit
     callback, bar = progress_bar(_("expanding"))
-    with bar, obj.writing("calendar.load", file, engine=obj.new_engine) as conn:
+    entry = obj.entry("calendar.load", file)
+    with bar, audit.audited(obj.new_engine, entry) as conn:
         report = plan.load(conn, parsed, y, as_of, user(), progress=callback)
+        entry.rows = report.instances_created  # the audit counts what the load wrote, not only its history rows
     head = _("loaded {name} {year}") if report.first_load else _("reloaded {name} {year}")
     click.echo(head.format(name=parsed.authority_name, year=y) + _(": {tasks} tasks; {created} task instances created").format(
         tasks=len(parsed.tasks), created=report.instances_created))
@@ -85,9 +88,12 @@ def units_import(obj, file, authority, as_of):
     if authority:
         from aidcal.engine.authorities import check
         authority = check(authority, "--authority")
+    from aidcal.engine import audit
     callback, bar = progress_bar(_("expanding"))
-    with bar, obj.writing("units.import") as conn:
+    entry = obj.entry("units.import", file)
+    with bar, audit.audited(obj.engine, entry) as conn:
         report = import_units(conn, roster, as_of, user(), progress=callback, authority=authority)
+        entry.rows = len(report.added) + len(report.changed) + report.instances_created + report.instances_cancelled
     click.echo(_("units: {added} added, {changed} changed, {unchanged} unchanged; {created} task instances created").format(
         added=len(report.added), changed=len(report.changed), unchanged=report.unchanged, created=report.instances_created)
                + (_(", {n} cancelled (types or authority changed)").format(n=report.instances_cancelled)

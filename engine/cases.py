@@ -146,7 +146,9 @@ def _checked(conn: Connection, rows, programme: progs.Programme, term: str, keys
     chunk = []
 
     def flush():
-        found = (identification.find(conn, year, (case["id_number"] for _, case, _ in chunk), keys)
+        for _row_no, case, _errors in chunk:  # the keyed hash once a row: duplicates, look-ups and the insert use it
+            case["id_hash"] = keys.person(case["id_number"])
+        found = (identification.find(conn, year, {case["id_hash"]: case["id_number"] for _, case, _ in chunk}, keys)
                  if programme.hardship_level else {})
         for row_no, case, errors in chunk:
             if not errors:
@@ -189,7 +191,7 @@ def validate(conn: Connection, path, programme: progs.Programme, term: str, unit
         person = case["id_number"]
         if person in seen:
             errors.append(_("the same person (ID {id}) is already in row {row}").format(id=mask_number(person), row=seen[person]))
-        elif keys.person(person) in existing:
+        elif case["id_hash"] in existing:
             errors.append(_("ID {id} already has a {programme} case for {term}").format(
                 id=mask_number(person), programme=programme.key, term=term))
         seen.setdefault(person, row_no)
@@ -210,9 +212,9 @@ def _sealed(rows, programme: str, term: str, keys: sealing.Keys):
     """Each case with its personal values sealed to its row, its keyed hash and masked forms."""
     seal = keys.seal
     for x in rows:
-        person = keys.person(x["id_number"])
+        person = x["id_hash"]
         row = sealing.case_row(programme, term, person)
-        x.update(id_hash=person, id_masked=mask_number(x["id_number"]), phone_masked=mask_phone(x["phone"]) if x["phone"] else "",
+        x.update(id_masked=mask_number(x["id_number"]), phone_masked=mask_phone(x["phone"]) if x["phone"] else "",
                  card_masked=mask_number(x["bank_card"]) if x["bank_card"] else "",
                  id_number=seal(x["id_number"], "aid_case.id_number", row), phone=seal(x["phone"], "aid_case.phone", row),
                  bank_card=seal(x["bank_card"], "aid_case.bank_card", row),

@@ -173,10 +173,9 @@ def link_cases(conn: Connection, year: int, keys: sealing.Keys) -> tuple[int, in
     return len(found), differing
 
 
-def find(conn: Connection, year: int, id_numbers, keys: sealing.Keys) -> dict[str, tuple]:
-    """{id_number: (id, level, categories, pledge)} of the school year's identifications,
-    looked up by keyed hash."""
-    people = {keys.person(number): number for number in id_numbers}
+def find(conn: Connection, year: int, people: dict[str, str], keys: sealing.Keys) -> dict[str, tuple]:
+    """{id_number: (id, level, categories, pledge)} of the school year's identifications of
+    `people` ({keyed hash: ID number}), looked up by keyed hash."""
     rows = conn.execute(select(ident.c.id_hash, ident.c.id, ident.c.level, ident.c.categories, ident.c.pledge)
                         .where(ident.c.year == year, ident.c.id_hash.in_(list(people)))).all()
     return {people[r[0]]: (r[1], r[2], keys.unseal(r[3], "identification.categories", sealing.identification_row(year, r[0])), r[4])

@@ -24,6 +24,8 @@ def normalise_phone(raw: str) -> str | None:
 
 
 def mask_phone(value: str) -> str:
+    if len(value) == 11 and MOBILE_RE.match(value):  # a mobile as stored: nothing to strip
+        return f"{value[:3]}****{value[-4:]}"
     digits = re.sub(r"\D", "", value)
     if MOBILE_RE.match(digits):
         return f"{digits[:3]}****{digits[-4:]}"

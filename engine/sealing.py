@@ -17,7 +17,7 @@ hashes that match nothing.
 """
 from __future__ import annotations
 
-import base64
+import binascii
 import hashlib
 import hmac
 import json
@@ -43,11 +43,11 @@ CHECK = b"aidcal key check"  # what a fingerprint is the MAC of: it proves a key
 
 
 def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    return binascii.b2a_base64(data, newline=False).decode()  # one C call: a million cases seal three values each
 
 
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    return binascii.a2b_base64(text)
 
 
 def fingerprint(key: bytes) -> str:
@@ -85,7 +85,11 @@ class Keys:
         if not token:
             return ""
         kid, _dot, body = token.partition(".")
-        return self._open(kid, _unb64(body), column, row).decode()
+        try:
+            opened = _unb64(body)
+        except ValueError:  # binascii.Error: not what seal() wrote
+            opened = b""
+        return self._open(kid, opened, column, row).decode()
 
     def seal_bytes(self, data: bytes, column: str, row: str) -> bytes:
         nonce = os.urandom(12)
@@ -104,7 +108,7 @@ class Keys:
 
     def person(self, id_number: str) -> str:
         """The keyed hash of an ID number: equal for equal numbers, useless without the key."""
-        return hmac.new(self.hashing, id_number.upper().encode(), hashlib.sha256).hexdigest()[:32]
+        return hmac.digest(self.hashing, id_number.upper().encode(), "sha256")[:16].hex()
 
     def key_of(self, token: str) -> str:
         return token.partition(".")[0]

@@ -45,6 +45,14 @@ def test_every_write_leaves_one_entry_and_the_chain_verifies(county):
     assert county("audit", "verify", "--head", entries[2]["hash"]).exit_code == 0
 
 
+def test_a_roster_import_counts_the_rows_it_wrote(county):
+    """A write that leaves no history rows still says how much it wrote: the units and their task instances."""
+    imported = [e for e in _entries(county) if e["action"] == "units.import"]
+    instances = county.scalar("SELECT count(*) FROM task_instance ti JOIN unit u ON u.id = ti.unit_id "
+                              "WHERE u.type_mask != 64")
+    assert len(imported) == 1 and imported[0]["rows"] == 6 + instances and imported[0]["object"].endswith("units.csv")
+
+
 def test_audit_rows_cannot_be_changed_through_the_database_by_accident(county):
     _busy(county)
     import pytest
