@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from helpers import CASE_HEADER, bulk, case_file, make_id
+from helpers import CASE_HEADER, Aidcal, bulk, case_file, make_id
 
 PEOPLE = range(4)
 SECRETS = [make_id(k) for k in PEOPLE] + [f"139{k:08d}" for k in PEOPLE] + [f"62220212345{k:08d}" for k in PEOPLE]
@@ -213,3 +213,15 @@ def school(county):
     county("cases", "import", case_file(county, "c.csv", "S002", 4), "--programme", "senior-grant",
            "--term", "2021-autumn", "--as-of", "2021-09-20")
     return county
+
+
+def test_db_copy_carries_the_sealed_values_as_they_are(sealed, another_db, request):
+    target = another_db("copy")
+    sealed("db", "copy", "--to", target)
+    copy = Aidcal(target, sealed.workdir)
+    assert copy.scalar("SELECT count(*) FROM seal_key") == sealed.scalar("SELECT count(*) FROM seal_key")
+    assert copy.scalar("SELECT id_number FROM aid_case ORDER BY id LIMIT 1") == \
+        sealed.scalar("SELECT id_number FROM aid_case ORDER BY id LIMIT 1")
+    assert listed(copy) == listed(sealed)  # the same key file opens the copy
+    raw = raw_bytes(copy, request)
+    assert all(secret.encode() not in raw for secret in SECRETS)
