@@ -6,7 +6,10 @@ BIN    := $(VENV)/bin
 YEAR   ?= 2021
 AS_OF  ?= $(YEAR)-07-15
 DB     ?= sqlite:///state.db
-AIDCAL := $(BIN)/aidcal --db $(DB)
+# The example county's key file (it seals children's numbers and the evidence files): beside state.db
+# for the demonstration only; a bureau keeps its key apart from the database (docs/deployment.md).
+KEYS   ?= example-keys.json
+AIDCAL := AIDCAL_KEY_FILE=$(KEYS) $(BIN)/aidcal --db $(DB)
 
 .PHONY: run test bench bench-cases bench-writers clean clean-db messages
 
@@ -20,6 +23,7 @@ $(BIN)/aidcal: pyproject.toml
 # the first time, load the plan, the roster and the completions of YEAR; then,
 # every time, the supervisor's overdue summary as of AS_OF.
 run: $(BIN)/aidcal
+	@[ -f $(KEYS) ] || $(AIDCAL) key init --file $(KEYS)
 	@if ! $(AIDCAL) calendar list --format json 2>/dev/null | grep -q '"year": $(YEAR)'; then \
 	  $(AIDCAL) calendar load calendar.yaml --year $(YEAR) --as-of $(YEAR)-01-01 && \
 	  $(AIDCAL) units import examples/units.csv --as-of $(YEAR)-01-01 && \
