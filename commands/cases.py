@@ -234,15 +234,15 @@ def _output_format(output: str) -> str:
 @click.pass_obj
 def cases_purge(obj, before, reason, as_of):
     """Erase names, ID numbers, phones, cards and categories of finished cases past retention; amounts and history stay."""
-    from aidcal.engine import audit, reseal, store
+    from aidcal.engine import audit, reseal
 
-    from .keys import SEALED_TABLES
+    from .keys import compacted
     entry = obj.entry("cases.purge", before)
     with audit.audited(obj.engine, entry) as conn:
         result = reseal.purge(conn, before, obj.keys, as_of or today())
         entry.rows = result["cases"] + result["identifications"]
         entry.summary = f"before={before} cases={result['cases']} identifications={result['identifications']} reason={reason}"
-    store.compact(obj.engine, SEALED_TABLES)
+    compacted(obj)
     click.echo(_("purged before {term}: {cases} cases and {identifications} identifications (names, numbers and categories "
                  "erased; programmes, amounts, states and history kept)").format(term=before, **result))
 

@@ -8,8 +8,6 @@ from aidcal.i18n import _
 
 from .shell import key_file, key_file_path, say
 
-SEALED_TABLES = ["aid_case", "identification", "identification_review", "evidence_blob"]
-
 
 @click.group("key")
 def key_group():
@@ -33,14 +31,32 @@ def key_init(path):
 
 def _resealed(obj, action: str, reseal):
     """One audited transaction over every sealed value, then the file compacted."""
-    from aidcal.engine import audit, store
+    from aidcal.engine import audit
     entry = obj.entry(action, "personal data")
     with audit.audited(obj.engine, entry) as conn:
         counts = reseal(conn)
         entry.rows = sum(counts.values())
         entry.summary = " ".join(f"{table}={n}" for table, n in counts.items())
-    store.compact(obj.engine, SEALED_TABLES)
+    compacted(obj)
     return counts
+
+
+def compacted(obj) -> None:
+    """The file compacted after a rewrite that committed: a failure here loses nothing, so it is a
+    warning that says what to run, never an error that reads as if the rewrite had not happened."""
+    from aidcal.engine import store
+    from aidcal.engine.errors import one_line
+    from aidcal.engine.reseal import SEALED_TABLES
+    try:
+        whole = store.compact(obj.engine, SEALED_TABLES)
+    except Exception as exc:  # PostgreSQL: VACUUM FULL is the tables' owner's (docs/deployment.md)
+        say(_("warning: ") + _("the data is written; compacting the database failed ({why}): run VACUUM FULL {tables} as "
+                               "the tables' owner").format(why=one_line(exc), tables=", ".join(SEALED_TABLES)))
+        return
+    if not whole:
+        say(_("warning: ") + _("the data is written; the WAL file could not be emptied while another connection reads "
+                               "(stop aidcal serve and the daemon, then run aidcal key encrypt-existing or the purge "
+                               "again, or sqlite3 FILE 'PRAGMA wal_checkpoint(TRUNCATE)')"))
 
 
 @key_group.command("rotate")
@@ -50,11 +66,18 @@ def key_rotate(obj):
     from aidcal.engine import reseal, sealing
     keys = key_file()
     new = sealing.rotated(keys)
-    sealing.write(key_file_path(), new, new=False)  # first: a failure below leaves values the file still opens
-    counts = _resealed(obj, "key.rotate", lambda conn: reseal.rotate(conn, new))
+
+    def rotate(conn):
+        counts = reseal.rotate(conn, new)
+        # last, inside the transaction: a failure before it rolls the resealing back with the old file
+        # untouched; a commit failing after it leaves a file that still holds the old keys too
+        sealing.write(key_file_path(), new, new=False)
+        return counts
+    counts = _resealed(obj, "key.rotate", rotate)
     click.echo(_("key {kid} now seals the personal data: {cases} cases, {identifications} identifications, {files} evidence "
                  "files sealed again; the older keys are retired (kept in the key file for older backups)").format(
         kid=new.current, cases=counts["aid_case"], identifications=counts["identification"], files=counts["evidence_blob"]))
+    say(_("restart aidcal serve (it reads the key file when it starts) and back the key file up again"))
 
 
 @key_group.command("encrypt-existing")

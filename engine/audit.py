@@ -24,6 +24,7 @@ from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.engine import Connection
 
 from . import authorities, store
+from .masking import mask_personal
 from .models import app_user, case_document, case_event, event, evidence, identification_review, rule_file, run, step
 from .models import audit as a
 from .models import unit as u
@@ -117,14 +118,16 @@ def _written(conn: Connection, marks: dict[str, int]) -> tuple[int, dict, str]:
 
 
 def append(conn: Connection, entry: Entry, rows: int = 0, written: dict | None = None, digest: str = "") -> str:
-    """Append one entry at the chain's head; returns its hash."""
+    """Append one entry at the chain's head; returns its hash. The object and summary are masked
+    as error lines are (a file or a reason may carry a person's number): the record keeps none."""
+    fields = dict(actor=entry.actor[:80], action=entry.action, object=mask_personal(entry.object)[:200],
+                  outcome=entry.outcome, rows=rows if entry.rows is None else entry.rows,
+                  written=json.dumps(written or {}, separators=(",", ":")), digest=digest,
+                  summary=mask_personal(entry.summary)[:500])
     store.lock(conn, "audit")  # from here to the commit: the chain stays one line
     head = _HEAD(conn, {})
     last = head[0][0] if head else GENESIS
-    row = dict(at=store.now(), actor=entry.actor[:80], action=entry.action, object=entry.object[:200],
-               outcome=entry.outcome, rows=rows if entry.rows is None else entry.rows,
-               written=json.dumps(written or {}, separators=(",", ":")), digest=digest,
-               summary=entry.summary[:500], prev=last)
+    row = dict(at=store.now(), **fields, prev=last)
     row["hash"] = chained(last, row)
     _APPEND(conn, row)
     return row["hash"]

@@ -27,6 +27,7 @@ from .models import identification_review as r
 from .models import seal_key
 
 CHUNK = 5_000
+SEALED_TABLES = ["aid_case", "identification", "identification_review", "evidence_blob"]
 Opener = Callable[[str, str, str], str]  # (stored value, column, row) -> the value in clear
 
 
@@ -50,8 +51,10 @@ def _update(conn: Connection, table, values: list[dict]) -> None:
 def _reseal_all(conn: Connection, keys: sealing.Keys, from_clear: bool) -> dict[str, int]:
     """Every personal value opened (or taken as it is, `from_clear`) and sealed with the key
     file's current key; the keyed hash kept (or, from clear, computed)."""
+    store.lock_tables(conn, SEALED_TABLES)
     seal, counts = keys.seal, {}
     opened: Opener = (lambda value, column, row: value or "") if from_clear else keys.unseal
+    kept = [] if from_clear else [c.c.id_hash.is_not(None)]  # a purged case has nothing left to seal
 
     def person(stored_hash, number, table):
         if from_clear:
@@ -61,7 +64,8 @@ def _reseal_all(conn: Connection, keys: sealing.Keys, from_clear: bool) -> dict[
                                "restore it from a backup").format(table=table))
         return stored_hash
 
-    for rows in _chunks(conn, c, [c.c.programme, c.c.term, c.c.id_hash, c.c.id_number, c.c.phone, c.c.bank_card, c.c.categories]):
+    for rows in _chunks(conn, c, [c.c.programme, c.c.term, c.c.id_hash, c.c.id_number, c.c.phone, c.c.bank_card, c.c.categories],
+                        kept):
         values = []
         for row in rows:
             hashed = person(row.id_hash, row.id_number, "aid_case")
@@ -75,7 +79,8 @@ def _reseal_all(conn: Connection, keys: sealing.Keys, from_clear: bool) -> dict[
                                categories=seal(opened(row.categories, "aid_case.categories", where), "aid_case.categories", where)))
         _update(conn, c, values)
         counts["aid_case"] = counts.get("aid_case", 0) + len(values)
-    for rows in _chunks(conn, ident, [ident.c.year, ident.c.id_hash, ident.c.id_number, ident.c.categories]):
+    for rows in _chunks(conn, ident, [ident.c.year, ident.c.id_hash, ident.c.id_number, ident.c.categories],
+                        [] if from_clear else [ident.c.id_hash.is_not(None)]):
         values = []
         for row in rows:
             hashed = person(row.id_hash, row.id_number, "identification")
@@ -145,6 +150,7 @@ def purge(conn: Connection, before: str, keys: sealing.Keys, as_of: date) -> dic
     go; programme, term, unit, level, amounts, state and history stay, for the accounts and
     statistics. A case still on its way (not in a final state) is never purged."""
     sealing.bind(conn, keys)
+    store.lock_tables(conn, SEALED_TABLES)
     cut = progs.term_order(before)
     if progs.term_order(f"{as_of.year}-{'autumn' if as_of.month >= 9 else 'spring'}") <= cut:
         raise InputError(_("--before {term} reaches the current term: only past terms are purged").format(term=before))
@@ -158,7 +164,10 @@ def purge(conn: Connection, before: str, keys: sealing.Keys, as_of: date) -> dic
                            "first").format(n=sum(n for _state, n in open_cases), term=before,
                                            states=_(", ").join(f"{s} {n}" for s, n in open_cases)))
     erased = dict(name=PURGED_NAME, id_number=_placeholder(c), phone="", bank_card="", categories="", id_hash=None, id_masked="",
-                  phone_masked="", card_masked="")
+                  phone_masked="", card_masked="", identification_id=None, callback_outcome=None, cash_approval=None,
+                  override_reason=None, bank_reason=None)
+    purged = select(c.c.id).where(c.c.term.in_(terms))
+    conn.execute(c.update().where(c.c.previous_case_id.in_(purged)).values(previous_case_id=None))  # no link back to a name
     cases = conn.execute(c.update().where(c.c.term.in_(terms), c.c.name != PURGED_NAME).values(erased)).rowcount
     years = [y for y in conn.execute(select(ident.c.year).distinct()).scalars() if progs.term_order(f"{y + 1}-spring") < cut]
     identifications = 0

@@ -22,6 +22,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import stat
 from dataclasses import dataclass, field
@@ -40,6 +41,8 @@ from .models import aid_case, evidence_blob, identification, seal_key
 
 FORMAT = "aidcal-keys/1"
 CHECK = b"aidcal key check"  # what a fingerprint is the MAC of: it proves a key without revealing it
+BLOCK = 32  # text is padded to a multiple of this before sealing: a token's length must not tell 孤儿 from 城市低保
+KEY_ID = re.compile(r"^k[0-9a-f]{8}$")
 
 
 def _b64(data: bytes) -> str:
@@ -73,30 +76,35 @@ class Keys:
         return cipher
 
     def seal(self, value: str, column: str, row: str) -> str:
-        """`kid.base64(nonce ‖ ciphertext)`; an empty value stays empty (it reveals nothing, and
+        """`kid.base64(nonce ‖ ciphertext)` of the value padded with NULs (which no checked text
+        holds) to a multiple of BLOCK bytes; an empty value stays empty (it reveals nothing, and
         guards test for it)."""
         if not value:
             return ""
+        data = value.encode()
+        data += b"\0" * (-len(data) % BLOCK)
         nonce = os.urandom(12)
-        sealed = self._cipher(self.current).encrypt(nonce, value.encode(), f"{column}\x1f{row}".encode())
+        sealed = self._cipher(self.current).encrypt(nonce, data, f"{column}\x1f{row}".encode())
         return f"{self.current}.{_b64(nonce + sealed)}"
 
     def unseal(self, token: str, column: str, row: str) -> str:
         if not token:
             return ""
+        if not isinstance(token, str):  # a value put there outside aidcal
+            token = ""
         kid, _dot, body = token.partition(".")
         try:
             opened = _unb64(body)
         except ValueError:  # binascii.Error: not what seal() wrote
             opened = b""
-        return self._open(kid, opened, column, row).decode()
+        return self._open(kid, opened, column, row).rstrip(b"\0").decode()
 
     def seal_bytes(self, data: bytes, column: str, row: str) -> bytes:
         nonce = os.urandom(12)
         return self.current.encode() + b"." + nonce + self._cipher(self.current).encrypt(nonce, data, f"{column}\x1f{row}".encode())
 
     def unseal_bytes(self, data: bytes, column: str, row: str) -> bytes:
-        kid, _dot, body = bytes(data).partition(b".")
+        kid, _dot, body = (bytes(data) if isinstance(data, (bytes, bytearray, memoryview)) else b"").partition(b".")
         return self._open(kid.decode("ascii", "replace"), body, column, row)
 
     def _open(self, kid: str, body: bytes, column: str, row: str) -> bytes:
@@ -137,13 +145,20 @@ def new_keys() -> Keys:
 def rotated(keys: Keys) -> Keys:
     """The same file with a new current sealing key; the others stay, to open what they sealed."""
     kid = "k" + secrets.token_hex(4)
+    while kid in keys.sealing:
+        kid = "k" + secrets.token_hex(4)
     return Keys(kid, {**keys.sealing, kid: AESGCM.generate_key(bit_length=256)}, keys.hashing)
 
 
 def write(path: str | os.PathLike, keys: Keys, *, new: bool) -> None:
     """Written mode 0600 before a byte of key is in it; replaced atomically on rotation, so a
-    failure leaves the old file whole."""
+    failure leaves the old file whole: where a link points, with the old file's owner (the
+    server's user must still read it), the folder synced so the rename survives a power cut."""
     path = Path(path)
+    owner = None
+    if not new and path.exists():
+        path = path.resolve()
+        owner = path.stat()
     if new and path.exists():
         raise InputError(_("{file} exists: a key file is never overwritten (its keys open the database); "
                            "rotate it with aidcal key rotate").format(file=path))
@@ -151,6 +166,8 @@ def write(path: str | os.PathLike, keys: Keys, *, new: bool) -> None:
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
+        if owner is not None and os.geteuid() == 0:
+            os.fchown(descriptor, owner.st_uid, owner.st_gid)
         with os.fdopen(descriptor, "w", encoding="utf-8") as f:
             json.dump({"format": FORMAT, "current": keys.current,
                        "sealing": {kid: _b64(key) for kid, key in keys.sealing.items()},
@@ -161,6 +178,11 @@ def write(path: str | os.PathLike, keys: Keys, *, new: bool) -> None:
             os.link(temporary, path)  # fails if another process created it meanwhile
         else:
             os.replace(temporary, path)
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
     finally:
         if temporary.exists():
             temporary.unlink()
@@ -185,7 +207,8 @@ def read(path: str | os.PathLike) -> Keys:
         if data.get("format") != FORMAT:
             raise ValueError
         keys = Keys(data["current"], {k: _unb64(v) for k, v in data["sealing"].items()}, _unb64(data["hashing"]))
-        if keys.current not in keys.sealing or len(keys.hashing) != 32 or any(len(k) != 32 for k in keys.sealing.values()):
+        if (keys.current not in keys.sealing or len(keys.hashing) != 32 or any(len(k) != 32 for k in keys.sealing.values())
+                or not all(KEY_ID.match(kid) for kid in keys.sealing)):
             raise ValueError
     except (ValueError, KeyError, TypeError, AttributeError):
         raise InputError(_("{file} is not a key file aidcal wrote").format(file=path)) from None

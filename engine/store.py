@@ -244,20 +244,30 @@ def analyze(conn: Connection, table) -> None:
         conn.exec_driver_sql(f"ANALYZE {table.name}")
 
 
-def compact(engine: Engine, tables: list[str]) -> None:
+def compact(engine: Engine, tables: list[str]) -> bool:
     """Leave no old copy of rewritten rows in the database's files: SQLite rebuilds the file
     (VACUUM; secure_delete has zeroed freed pages already) and empties its WAL; PostgreSQL
-    rewrites the tables (VACUUM FULL), so their dead tuples leave the data files too."""
+    rewrites the tables (VACUUM FULL), so their dead tuples leave the data files too.
+    False when SQLite could not empty its WAL (a reader held it): run it again later."""
     if engine.dialect.name == "sqlite":
         raw = engine.raw_connection()  # outside any transaction, as VACUUM must be (the driver is in autocommit)
         try:
             raw.driver_connection.execute("VACUUM")
-            raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy, _log, _done = raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
         finally:
             raw.close()
-        return
+        return not busy
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("VACUUM FULL " + ", ".join(tables))
+    return True
+
+
+def lock_tables(conn: Connection, names: list[str]) -> None:
+    """Hold off every other writer of these tables to the commit (readers go on): PostgreSQL
+    would otherwise let a write land between a chunk read and its rewrite. SQLite's BEGIN
+    IMMEDIATE holds the whole database already."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"LOCK TABLE {', '.join(names)} IN EXCLUSIVE MODE")
 
 
 def lock(conn: Connection, name: str) -> None:

@@ -225,3 +225,37 @@ def test_db_copy_carries_the_sealed_values_as_they_are(sealed, another_db, reque
     assert listed(copy) == listed(sealed)  # the same key file opens the copy
     raw = raw_bytes(copy, request)
     assert all(secret.encode() not in raw for secret in SECRETS)
+
+
+def test_a_sealed_category_is_as_long_as_any_other(county):
+    """The length of a token must not say which children are orphans."""
+    from helpers import identify
+    identify(county, "S002", 1, categories="孤儿")
+    identify(county, "S002", 1, start=1, categories="防返贫监测对象")
+    identify(county, "S002", 1, start=2, categories="城市低保")
+    assert county.scalar("SELECT count(DISTINCT length(categories)) FROM identification") == 1
+    assert county.scalar("SELECT count(DISTINCT length(id_number)) FROM identification") == 1
+
+
+def test_a_purged_database_rotates_and_a_failed_rotation_keeps_the_key_file(county, tmp_path):
+    keyfile = tmp_path / "k.json"
+    keyfile.write_bytes(open(os.environ["AIDCAL_KEY_FILE"], "rb").read())
+    keyfile.chmod(0o600)
+    env = {"AIDCAL_KEY_FILE": str(keyfile)}
+    clear_rows(county)
+    county("key", "encrypt-existing", env=env)
+    county("cases", "purge", "--before", "2021-autumn", "--reason", "保存期满", "--as-of", "2026-03-01", env=env)
+    county("cases", "import", case_file(county, "now.csv", "S002", 2, start=20), "--programme", "senior-grant",
+           "--term", "2021-autumn", "--as-of", "2021-09-20", env=env)
+    rotated = county("key", "rotate", env=env)
+    assert "2 cases" in rotated.stdout and "restart aidcal serve" in rotated.stderr
+    before = keyfile.read_bytes()
+    from sqlalchemy import text
+
+    from aidcal.engine import store
+    with store.writing(county.engine()) as conn:  # a value altered outside aidcal: the rotation cannot open it
+        kid = json.loads(before)["current"]
+        conn.execute(text(f"UPDATE aid_case SET phone = '{kid}.AAAA' WHERE id = (SELECT max(id) FROM aid_case)"))
+    failed = county("key", "rotate", ok=False, env=env)
+    assert failed.exit_code == 2 and "does not open" in failed.stderr and "Traceback" not in failed.stderr
+    assert keyfile.read_bytes() == before
