@@ -92,6 +92,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA cache_size=-65536")  # 64 MB: an import inserts into indexes on keyed hashes, in random order
     cur.execute("PRAGMA secure_delete=ON")  # a freed page is zeroed: what was resealed or purged is gone from the file
     cur.close()
 
