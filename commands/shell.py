@@ -376,6 +376,16 @@ def sheet_upload(obj, path: str, aliases: dict, required: list[str]):
     return (name, Path(path).read_bytes()), files
 
 
+def sheet_file(path: str) -> tuple[str, bytes]:
+    """A sheet as (name, bytes), checked by the act that reads it, on the bureau's database or on the server alike."""
+    from pathlib import Path
+
+    from aidcal.engine.errors import InputError
+    if not Path(path).is_file():
+        raise InputError(_("{file}: no such file").format(file=path))
+    return Path(path).name, Path(path).read_bytes()
+
+
 def write_produced(files: list[dict], folder: str) -> list[str]:
     """Files an act handed back (`{"name", "content": base64}`), written into `folder` only."""
     import base64

@@ -265,7 +265,7 @@ print(json.dumps([codes, sorted(m for m in sys.modules if m.split(".")[0] in ("s
 
 
 @pytest.mark.parametrize("command, args", [("calendar list", []), ("calendar load", ["calendar.yaml"]), ("escalate", []),
-                                           ("cases list", []), ("audit verify", []), ("serve", [])])
+                                           ("cases purge", ["--before", "2020-autumn", "--reason", "retention"]), ("audit verify", []), ("serve", [])])
 def test_a_command_not_yet_remote_refuses_to_run_on_a_database_here_when_a_server_is_set(bureau, command, args):
     result = bureau.remote("sup", *command.split(), *args, ok=False)
     assert result.exit_code == 2 and result.stderr == (f"error: {command} runs on the bureau's database, not through the "
