@@ -48,7 +48,7 @@ class MoneyType(click.ParamType):
             amount = Decimal(str(value).strip())
         except InvalidOperation:
             self.fail(_("'{value}' is not an amount in yuan (e.g. 625 or 312.50)").format(value=value), param, ctx)
-        if not amount.is_finite() or amount <= 0 or amount != amount.quantize(Decimal("0.01")) or amount > 10_000_000:
+        if not amount.is_finite() or not 0 < amount <= 10_000_000 or amount != amount.quantize(Decimal("0.01")):
             self.fail(_("'{value}' is not a positive amount in yuan with at most two decimals").format(value=value), param, ctx)
         return amount
 

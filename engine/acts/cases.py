@@ -32,7 +32,7 @@ def as_money(value):
         amount = Decimal(str(value).strip())
     except InvalidOperation:
         amount = None
-    if amount is None or not amount.is_finite() or amount <= 0 or amount != amount.quantize(Decimal("0.01")) or amount > 10_000_000:
+    if amount is None or not amount.is_finite() or not 0 < amount <= 10_000_000 or amount != amount.quantize(Decimal("0.01")):
         raise InputError(_("'{value}' is not a positive amount in yuan with at most two decimals").format(value=str(value)[:20]))
     return amount
 
@@ -44,7 +44,19 @@ def as_card(value):
 
 
 def as_texts(value):
+    if value is not None and not isinstance(value, list | tuple):
+        raise InputError(_("a parameter is not a list of lines of text"))
     return [as_text(item) for item in value or ()]
+
+
+def as_flag(value):
+    if not isinstance(value, bool):
+        raise InputError(_("a parameter is not true or false"))
+    return value
+
+
+def as_limit(value):
+    return None if value is None else as_id(value)
 
 
 def subtree(actor, unit: str | None, authority: str | None) -> str | None:
@@ -125,7 +137,7 @@ LIST = dict(authority=as_text, unit=as_text, programme=as_text, term=as_text)
 
 
 @op("cases.list", READ, reach=scope_for(READ), about=of_scope, sealed=True, **LIST, state=as_text, held_by=as_text,
-    limit=lambda v: v if v is None else as_id(v), as_of=as_date)
+    limit=as_limit, as_of=as_date)
 def cases_list(conn, actor, today, authority=None, unit=None, programme=None, term=None, state=None, held_by=None,
                limit=None, as_of=None, keys=None):
     """Masked: the stored masked forms of ID, phone and card, never the sealed numbers."""
@@ -180,7 +192,7 @@ def cases_object(conn, actor, today, case, reason, as_of=None):
     return dict(case=case)
 
 
-@op("cases.resolve", SCHOOL, **ONE, upheld=bool, note=as_text, level=as_text)
+@op("cases.resolve", SCHOOL, **ONE, upheld=as_flag, note=as_text, level=as_text)
 def cases_resolve(conn, actor, today, case, upheld, note, level=None, as_of=None):
     return dict(outcome=engine_moves.resolve(conn, case, upheld, note, as_of or today, actor.by, level))
 
