@@ -5,7 +5,7 @@ import click
 
 from aidcal.i18n import _
 
-from .shell import DATE, MONEY, ROW_ID, as_of_option, format_option, not_after_today, say, term_option, today, user, working
+from .shell import DATE, MONEY, ROW_ID, as_of_option, format_option, say, sheet_file, term_option, today, working
 from .tables import render
 
 
@@ -26,10 +26,8 @@ def cases_import(obj, file, programme, term, as_of):
     Header: name,id_number,phone,unit,grade,class,level,bank_card[,boarding] or
     姓名,身份证号,联系电话,学校代码,年级,班级,困难等级,银行卡号[,是否住宿].
     """
-    from aidcal.engine import cases as engine_cases
     with working(_("importing cases")):
-        n = engine_cases.import_file(obj.engine, file, programme, term, as_of or today(), user(),
-                                      obj.entry("cases.import", file), obj.keys)
+        n = obj.call("cases.import", sheet=sheet_file(file), programme=programme, term=term, as_of=as_of)["imported"]
     click.echo(_("cases: {n} imported into {programme} {term}").format(n=n, programme=programme, term=term))
 
 
@@ -46,14 +44,8 @@ def cases_import(obj, file, programme, term, as_of):
 @click.pass_obj
 def cases_list(obj, authority, unit, programme, term, state, held_by, limit, as_of, fmt):
     """Cases with their level, amount for the term and state; ID, phone and bank card masked."""
-    from aidcal.engine import cases as engine_cases
-    from aidcal.engine import filters, store
-    with store.reading(obj.engine) as conn:
-        filters.check(conn, authority=authority, unit=unit, programme=programme, term=term, state=state, held_by=held_by)
-        where = engine_cases.scope(unit, programme, term, state, authority and authority.strip())
-        if held_by:
-            where.append(engine_cases.held_by(conn, held_by, as_of or today()))
-        rows = engine_cases.list_cases(conn, where, obj.keys, limit)
+    rows = obj.call("cases.list", authority=authority, unit=unit, programme=programme, term=term, state=state, held_by=held_by,
+                    limit=limit, as_of=as_of)
     render(fmt, _("cases: {n}").format(n=len(rows)), rows,
            ["case", "unit", "name", "id_number", "programme", "term", "level", "amount", "state"])
 
@@ -75,20 +67,14 @@ def cases_advance(obj, case_id, unit, programme, term, source, dest, as_of, fmt)
     """
     import json
 
-    from aidcal.engine import filters, moves
     as_of = as_of or today()
     bulk = (programme, term, source)
     if not (case_id is not None and not any((unit, *bulk)) or case_id is None and all(bulk)):
         raise click.UsageError(_("give CASE, or --programme, --term and --from (and --unit for one unit), not both"))
-    with obj.writing("cases.advance") as conn:
-        if case_id is not None:
-            trigger = moves.advance_one(conn, case_id, dest, as_of, user())
-            result = {"moved": 1, "held": {}, "possible_from": {}}
-        else:
-            filters.check(conn, unit=unit, programme=programme, term=term)
-            with working(_("moving cases")):
-                result = moves.advance_bulk(conn, unit=unit, programme=programme, term=term, source=source, dest=dest,
-                                        as_of=as_of, by=user())
+    with working(_("moving cases")):
+        result = obj.call("cases.advance", case=case_id, unit=unit, programme=programme, term=term, source=source, dest=dest,
+                          as_of=as_of)
+    trigger = result.pop("trigger", None)
     if fmt == "json":
         click.echo(json.dumps(result, ensure_ascii=False))
     elif case_id is not None:
@@ -107,9 +93,7 @@ def cases_advance(obj, case_id, unit, programme, term, source, dest, as_of, fmt)
 @click.pass_obj
 def cases_object(obj, case_id, reason, as_of):
     """Record an objection raised during publicity: the case goes to review (复核)."""
-    from aidcal.engine import moves
-    with obj.writing("cases.object") as conn:
-        moves.object_to(conn, case_id, reason, as_of or today(), user())
+    obj.call("cases.object", case=case_id, reason=reason, as_of=as_of)
     click.echo(_("case {case}: under review").format(case=case_id))
 
 
@@ -123,11 +107,9 @@ def cases_object(obj, case_id, reason, as_of):
 @click.pass_obj
 def cases_resolve(obj, case_id, upheld, level, note, as_of):
     """Resolve an objection: --dismissed returns the case to publicity; --upheld changes its level or terminates it."""
-    from aidcal.engine import moves
     if upheld is None:
         raise click.UsageError(_("give --upheld or --dismissed"))
-    with obj.writing("cases.resolve") as conn:
-        outcome = moves.resolve(conn, case_id, upheld, note, as_of or today(), user(), level)
+    outcome = obj.call("cases.resolve", case=case_id, upheld=upheld, note=note, level=level, as_of=as_of)["outcome"]
     click.echo(_("case {case}: {outcome}").format(case=case_id, outcome=outcome))
 
 
@@ -146,18 +128,11 @@ def cases_resolve(obj, case_id, upheld, level, note, as_of):
 @click.pass_obj
 def cases_record(obj, case_id, sheet, callback_outcome, documents, card, cash_approval, bank_card, amount, reason, as_of):
     """Record what the guards need: callback outcomes, documents, card type, cash approvals, amount overrides."""
-    from aidcal.engine import cases as engine_cases
-    as_of = as_of or today()
     if (case_id is None) == (sheet is None):
         raise click.UsageError(_("give CASE or --file FILE"))
-    with obj.writing("cases.record") as conn:
-        if sheet:
-            n = engine_cases.record_sheet(conn, sheet, as_of, user())
-        else:
-            engine_cases.record(conn, case_id, as_of, user(), callback_outcome=callback_outcome, documents=documents,
-                                card=card, cash_approval=cash_approval, amount_yuan=amount, reason=reason,
-                                bank_card=bank_card, keys=obj.keys if bank_card else None)
-            n = 1
+    n = obj.call("cases.record", case=case_id, sheet=sheet and sheet_file(sheet), callback_outcome=callback_outcome,
+                 documents=list(documents) or None, card=card, cash_approval=cash_approval, bank_card=bank_card, amount=amount,
+                 reason=reason, as_of=as_of)["recorded"]
     click.echo(_("recorded for {n} case(s)").format(n=n))
 
 
@@ -167,10 +142,7 @@ def cases_record(obj, case_id, sheet, callback_outcome, documents, card, cash_ap
 @click.pass_obj
 def cases_history(obj, case_id, fmt):
     """Every transition of a case: when, which move, from, to, who, why."""
-    from aidcal.engine import cases as engine_cases
-    from aidcal.engine import store
-    with store.reading(obj.engine) as conn:
-        rows = engine_cases.history(conn, case_id)
+    rows = obj.call("cases.history", case=case_id)
     render(fmt, _("case {case}: its moves").format(case=case_id), rows, ["on", "trigger", "from_state", "to_state", "by", "reason"])
 
 
@@ -183,9 +155,7 @@ def cases_history(obj, case_id, fmt):
 @click.pass_obj
 def cases_stop(obj, case_id, kind, paying_unit, reason, as_of):
     """Stop a case (异动: transfer, suspension, drop-out, death): no later payment; records which school pays the term."""
-    from aidcal.engine import after_payout
-    with obj.writing("cases.stop") as conn:
-        after_payout.stop(conn, case_id, kind, paying_unit, reason, as_of or today(), user())
+    obj.call("cases.stop", case=case_id, kind=kind, paying_unit=paying_unit, reason=reason, as_of=as_of)
     click.echo(_("case {case}: stopped ({kind}); this term is paid by {unit}").format(case=case_id, kind=kind, unit=paying_unit))
 
 
@@ -198,9 +168,7 @@ def cases_stop(obj, case_id, kind, paying_unit, reason, as_of):
 @click.pass_obj
 def cases_recover(obj, case_id, amount, on, reason, as_of):
     """Record money recovered (追回) from a case paid on false information; the case ends recovered."""
-    from aidcal.engine import after_payout
-    with obj.writing("cases.recover") as conn:
-        after_payout.recover(conn, case_id, amount, on, reason, as_of or today(), user())
+    obj.call("cases.recover", case=case_id, amount=amount, on=on, reason=reason, as_of=as_of)
     click.echo(_("case {case}: {amount:.2f} yuan recovered on {day}").format(case=case_id, amount=amount, day=on))
 
 
@@ -212,9 +180,7 @@ def cases_recover(obj, case_id, amount, on, reason, as_of):
 @click.pass_obj
 def cases_transfer(obj, case_id, to_unit, reason, as_of):
     """Move a case to the student's new school, keeping its state and its whole history."""
-    from aidcal.engine import after_payout
-    with obj.writing("cases.transfer") as conn:
-        name = after_payout.transfer(conn, case_id, to_unit, reason, as_of or today(), user())
+    name = obj.call("cases.transfer", case=case_id, to_unit=to_unit, reason=reason, as_of=as_of)["name"]
     click.echo(_("case {case}: now at {name} ({unit})").format(case=case_id, name=name, unit=to_unit))
 
 
@@ -224,6 +190,16 @@ def _output_format(output: str) -> str:
     if suffix not in ("csv", "xlsx"):
         raise InputError(_("--output {file}: the file name must end in .csv or .xlsx").format(file=output))
     return suffix
+
+
+def _write_rows(produced: dict, fmt: str, output: str, title: str) -> list[dict]:
+    """A file an act handed back as rows (a bank's, a roster), written here with its amounts exact."""
+    from decimal import Decimal
+
+    from aidcal.actions.exports import write
+    rows = [{**row, "amount": Decimal(row["amount"])} for row in produced["rows"]]
+    write(rows, produced["columns"], produced["headers"], fmt, output, title=title)
+    return rows
 
 
 @cases.command("purge")
@@ -264,17 +240,10 @@ def payfile_export(obj, programme, term, unit, output, reason):
 
     Cases the bank refused last time are in it again; paid cases never are. The export is in the audit log, with --reason.
     """
-    from aidcal.actions.exports import write
-    from aidcal.engine import filters, payouts
     fmt = _output_format(output)
-    from aidcal.engine import audit
-    entry = obj.entry("cases.payfile.export", unit or f"{programme} {term}")
-    entry.summary = f"{programme} {term} reason={reason}"
-    with working(_("writing the payment file")), audit.audited(obj.engine, entry) as conn:
-        filters.check(conn, unit=unit, programme=programme, term=term)
-        rows = payouts.payfile(conn, programme, term, unit, obj.keys)
-        entry.rows = len(rows)
-    write(rows, payouts.PAYFILE_COLUMNS, payouts.PAYFILE_HEADERS, fmt, output, title=f"代发名单 {programme} {term}")
+    with working(_("writing the payment file")):
+        produced = obj.call("cases.payfile.export", programme=programme, term=term, unit=unit, reason=reason)
+    rows = _write_rows(produced, fmt, output, f"代发名单 {programme} {term}")
     total = sum(r["amount"] for r in rows)
     say(_("payment file of {n} cases, {total:.2f} yuan, written to {file}").format(n=len(rows), total=total, file=output))
 
@@ -296,10 +265,8 @@ def bankreturn_import(obj, file, programme, term, as_of):
     Paid rows move to payout dated the as-of day; failed rows stay approved with the bank's reason
     and go into the next payment file.
     """
-    from aidcal.engine import payouts
-    day = not_after_today(as_of)
-    with working(_("reading the bank's return")), obj.writing("cases.bankreturn.import") as conn:
-        result = payouts.bank_return(conn, file, programme, term, day, user(), obj.keys)
+    with working(_("reading the bank's return")):
+        result = obj.call("cases.bankreturn.import", sheet=sheet_file(file), programme=programme, term=term, as_of=as_of)
     click.echo((_("bank return: {paid} paid, {failed} failed (they go into the next payment file)") if result["failed"]
                 else _("bank return: {paid} paid, {failed} failed")).format(paid=result["paid"], failed=result["failed"]))
 
@@ -317,13 +284,9 @@ def roster():
 @click.pass_obj
 def roster_export(obj, unit, programme, term, output):
     """Write the roster to sign: case, name, masked ID, grade, class, amount, and the signature columns (no card)."""
-    from aidcal.actions.exports import write
-    from aidcal.engine import filters, payouts, store
     fmt = _output_format(output)
-    with store.reading(obj.engine) as conn:
-        filters.check(conn, unit=unit, programme=programme, term=term)
-        rows = payouts.roster(conn, unit, programme, term)
-    write(rows, payouts.ROSTER_COLUMNS, payouts.ROSTER_HEADERS, fmt, output, title=f"签字发放花名册 {unit} {programme} {term}")
+    rows = _write_rows(obj.call("cases.roster.export", unit=unit, programme=programme, term=term), fmt, output,
+                       f"签字发放花名册 {unit} {programme} {term}")
     say(_("roster of {n} cases written to {file}").format(n=len(rows), file=output))
 
 
@@ -333,7 +296,5 @@ def roster_export(obj, unit, programme, term, output):
 @click.pass_obj
 def roster_import(obj, file, as_of):
     """Record who signed each row (签字人 本人 or 监护人, 签字日期), all or nothing; the roster is then on file for archiving."""
-    from aidcal.engine import payouts
-    with obj.writing("cases.roster.import") as conn:
-        result = payouts.roster_import(conn, file, as_of or today(), user())
+    result = obj.call("cases.roster.import", sheet=sheet_file(file), as_of=as_of)
     click.echo(_("roster: {signed} signed, {unsigned} not yet signed").format(signed=result["signed"], unsigned=result["unsigned"]))

@@ -5,7 +5,7 @@ import click
 
 from aidcal.i18n import N_, _
 
-from .shell import ROW_ID, YEAR, as_of_option, format_option, today, user, working
+from .shell import ROW_ID, YEAR, as_of_option, format_option, sheet_file, working
 from .tables import render
 
 
@@ -27,10 +27,8 @@ def identification_import(obj, file, year, as_of):
     where a category suffices; pledge 是/否). Cases of that school year already imported take
     the identification where their level agrees.
     """
-    from aidcal.engine import identification as ident
     with working(_("importing identifications")):
-        result = ident.import_file(obj.engine, file, year, as_of or today(), user(),
-                                   obj.entry("identification.import", file), obj.keys)
+        result = obj.call("identification.import", sheet=sheet_file(file), year=year, as_of=as_of)
     click.echo(_("identification: {imported} imported for the school year {year}; {linked} cases linked").format(
         imported=result["imported"], year=year, linked=result["linked"]))
     if result["differing"]:
@@ -45,12 +43,9 @@ def identification_import(obj, file, year, as_of):
 @click.pass_obj
 def identification_list(obj, unit, year, fmt):
     """Identifications with their level, categories and review date; ID numbers masked."""
-    from aidcal.engine import filters, store
-    from aidcal.engine import identification as ident
-    with store.reading(obj.engine) as conn:
-        filters.check(conn, unit=unit)
-        rows = ident.list_identifications(conn, unit, year, obj.keys)
-    render(fmt, _("hardship identifications: {n} students").format(n=len(rows)), rows, ident.LIST_COLUMNS,
+    listed = obj.call("identification.list", unit=unit, year=year)
+    rows = listed["rows"]
+    render(fmt, _("hardship identifications: {n} students").format(n=len(rows)), rows, listed["columns"],
            {"id": N_("Identification"), "year": N_("School year"), "categories": N_("Categories"), "reviewed_on": N_("Reviewed on"),
             "pledge": N_("Pledge")})
 
@@ -64,9 +59,7 @@ def identification_list(obj, unit, year, fmt):
 @click.pass_obj
 def identification_review(obj, ident_id, level, categories, reason, as_of):
     """Record a term's review: cases not yet posted follow the new level; posted ones keep theirs."""
-    from aidcal.engine import identification as ident
-    with obj.writing("identification.review") as conn:
-        result = ident.review(conn, ident_id, level, categories, reason, as_of or today(), user(), obj.keys)
+    result = obj.call("identification.review", id=ident_id, level=level, categories=categories, reason=reason, as_of=as_of)
     level = _("{level} ({categories})").format(level=result["level"], categories="、".join(result["categories"])) \
         if result["categories"] else result["level"]
     click.echo(_("identification {id}: {level}; {following} cases not yet posted follow, {kept} keep theirs").format(

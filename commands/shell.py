@@ -48,7 +48,7 @@ class MoneyType(click.ParamType):
             amount = Decimal(str(value).strip())
         except InvalidOperation:
             self.fail(_("'{value}' is not an amount in yuan (e.g. 625 or 312.50)").format(value=value), param, ctx)
-        if not amount.is_finite() or amount <= 0 or amount != amount.quantize(Decimal("0.01")) or amount > 10_000_000:
+        if not amount.is_finite() or not 0 < amount <= 10_000_000 or amount != amount.quantize(Decimal("0.01")):
             self.fail(_("'{value}' is not a positive amount in yuan with at most two decimals").format(value=value), param, ctx)
         return amount
 
@@ -374,6 +374,16 @@ def sheet_upload(obj, path: str, aliases: dict, required: list[str]):
     if problems:
         raise InputError(rows_listed(problems))
     return (name, Path(path).read_bytes()), files
+
+
+def sheet_file(path: str) -> tuple[str, bytes]:
+    """A sheet as (name, bytes), checked by the act that reads it, on the bureau's database or on the server alike."""
+    from pathlib import Path
+
+    from aidcal.engine.errors import InputError
+    if not Path(path).is_file():
+        raise InputError(_("{file}: no such file").format(file=path))
+    return Path(path).name, Path(path).read_bytes()
 
 
 def write_produced(files: list[dict], folder: str) -> list[str]:

@@ -232,7 +232,7 @@ def import_cases(conn: Connection, path, programme: progs.Programme, term: str, 
     units = dict(conn.execute(select(u.c.code, u.c.id)).all())
     stamp = store.now()
     since, created = store.driver_value(conn, c.c.state_since, as_of), store.driver_value(conn, c.c.created_at, stamp)
-    _name, rows = _parse(path, programme, term, dict.fromkeys(units, programme.type_mask), as_of)
+    name, rows = _parse(path, programme, term, dict.fromkeys(units, programme.type_mask), as_of)
     columns = ["workflow", "programme", "term", "unit_id", "name", "id_number", "phone", "grade", "class_name", "level",
                "boarding", "bank_card", "standard", "amount", "state", "state_since", "objection_open", "created_at",
                "created_by", "categories", "identification_id", "needs_identification", "agricultural", "recovered",
@@ -242,7 +242,7 @@ def import_cases(conn: Connection, path, programme: progs.Programme, term: str, 
          x["class_name"], x["level"], x["boarding"], x["bank_card"], x["standard"], x["standard"], spec.initial, since,
          False, created, by, x["categories"], x["identification_id"], x["needs_identification"], x["agricultural"], 0,
          "bank" if x["bank_card"] else None, x["id_hash"], x["id_masked"], x["phone_masked"], x["card_masked"])
-        for x in _sealed(_unchanged(_checked(conn, rows, programme, term, keys), path), programme.key, term, keys)))
+        for x in _sealed(_unchanged(_checked(conn, rows, programme, term, keys), name), programme.key, term, keys)))
     new = [c.c.programme == programme.key, c.c.term == term, c.c.created_at == stamp]
     conn.execute(e.insert().from_select(
         ["case_id", "trigger", "to_state", "on_date", "at", "by"],
@@ -406,15 +406,20 @@ def import_file(engine, path, programme_key: str, term: str, as_of: date, by: st
     """Import a case file all or nothing: validate every row first (a read
     transaction: the roster and the IDs already known), then write the cases in
     one write transaction, so a bad file never holds the write lock."""
-    progs.term_order(term)
     with store.reading(engine) as conn:
-        keys = sealing.bind(conn, keys, register=False)
-        programme = rules.programme(conn, programme_key)
-        unit_types = dict(conn.execute(select(u.c.code, u.c.type_mask)).all())
-        known = existing_people(conn, programme_key, term)
-        validate(conn, path, programme, term, unit_types, known, as_of, keys)
+        programme = check_file(conn, path, programme_key, term, as_of, keys)
     with audit.audited(engine, entry) as conn:
         return import_cases(conn, path, programme, term, as_of, by, keys)
+
+
+def check_file(conn: Connection, path, programme_key: str, term: str, as_of: date, keys: sealing.Keys) -> progs.Programme:
+    """Every row of a case file checked, in a read transaction (the write pass checks each again)."""
+    progs.term_order(term)
+    keys = sealing.bind(conn, keys, register=False)
+    programme = rules.programme(conn, programme_key)
+    unit_types = dict(conn.execute(select(u.c.code, u.c.type_mask)).all())
+    validate(conn, path, programme, term, unit_types, existing_people(conn, programme_key, term), as_of, keys)
+    return programme
 
 
 def history(conn: Connection, case_id: int) -> list[dict]:

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from aidcal.i18n import _
 
-from . import audit, idnumber, sealing, sheets, store
+from . import audit, authorities, idnumber, sealing, sheets, store
 from . import programmes as progs
 from .errors import InputError, RowProblems
 from .masking import mask_number
@@ -105,9 +105,16 @@ def import_file(engine, path, year: int, as_of: date, by: str, entry: audit.Entr
     """Import a school year's identifications all or nothing, then link the cases of
     that school year that wait for them. Returns {imported, linked, differing}."""
     with store.reading(engine) as conn:
-        keys = sealing.bind(conn, keys, register=False)
-        units = set(conn.execute(select(u.c.code)).scalars())
-        known = set(conn.execute(select(ident.c.id_hash).where(ident.c.year == year)).scalars())
+        entry.rows = check_file(conn, path, year, as_of, keys)
+    with audit.audited(engine, entry) as conn:
+        return write_file(conn, path, year, as_of, by, keys)
+
+
+def check_file(conn: Connection, path, year: int, as_of: date, keys: sealing.Keys) -> int:
+    """Every row checked in a read transaction, so a bad file never holds the write lock; returns the count."""
+    keys = sealing.bind(conn, keys, register=False)
+    units = set(conn.execute(select(u.c.code)).scalars())
+    known = set(conn.execute(select(ident.c.id_hash).where(ident.c.year == year)).scalars())
     problems, seen, count = RowProblems(Path(path).name), {}, 0
     for _name, row_no, row, errors in _rows(path, units, as_of):
         person = row["id_number"]
@@ -121,30 +128,34 @@ def import_file(engine, path, year: int, as_of: date, by: str, entry: audit.Entr
         count += 1
     problems.check()
     if not count:
-        raise InputError(_("{file}: no identifications below the header").format(file=path))
-    entry.rows = count
-    with audit.audited(engine, entry) as conn:
-        keys = sealing.bind(conn, keys)
-        unit_ids = dict(conn.execute(select(u.c.code, u.c.id)).all())
-        stamp = store.now()
-        created = store.driver_value(conn, ident.c.created_at, stamp)
-        columns = ["year", "unit_id", "name", "id_number", "level", "categories", "pledge", "reviewed_on", "created_at",
-                   "created_by", "id_hash", "id_masked"]
-        reviewed = ident.c.reviewed_on
-        known = set(conn.execute(select(ident.c.id_hash).where(ident.c.year == year)).scalars())
+        raise InputError(_("{file}: no identifications below the header").format(file=Path(path).name))
+    return count
 
-        def checked():  # the write pass trusts nothing the read pass saw: the file or the database may have changed
-            for _name, row_no, r, errors in _rows(path, units, as_of):
-                person = keys.person(r["id_number"])
-                if errors or person in known:
-                    raise InputError(_("{file}: row {row} changed since it was checked (or was identified meanwhile); "
-                                       "nothing was written: import the file again").format(file=path, row=row_no))
-                row = sealing.identification_row(year, person)
-                yield (year, unit_ids[r["unit"]], r["name"], keys.seal(r["id_number"], "identification.id_number", row),
-                       r["level"], keys.seal(r["categories"], "identification.categories", row), r["pledge"],
-                       store.driver_value(conn, reviewed, r["reviewed_on"]), created, by, person, mask_number(r["id_number"]))
-        imported = store.bulk_insert(conn, ident, columns, checked())
-        linked, differing = link_cases(conn, year, keys)
+
+def write_file(conn: Connection, path, year: int, as_of: date, by: str, keys: sealing.Keys) -> dict:
+    """The checked file's identifications written, and the cases waiting for them linked."""
+    keys = sealing.bind(conn, keys)
+    units = set(conn.execute(select(u.c.code)).scalars())
+    unit_ids = dict(conn.execute(select(u.c.code, u.c.id)).all())
+    stamp = store.now()
+    created = store.driver_value(conn, ident.c.created_at, stamp)
+    columns = ["year", "unit_id", "name", "id_number", "level", "categories", "pledge", "reviewed_on", "created_at",
+               "created_by", "id_hash", "id_masked"]
+    reviewed = ident.c.reviewed_on
+    known = set(conn.execute(select(ident.c.id_hash).where(ident.c.year == year)).scalars())
+
+    def checked():  # the write pass trusts nothing the read pass saw: the file or the database may have changed
+        for _name, row_no, r, errors in _rows(path, units, as_of):
+            person = keys.person(r["id_number"])
+            if errors or person in known:
+                raise InputError(_("{file}: row {row} changed since it was checked (or was identified meanwhile); "
+                                   "nothing was written: import the file again").format(file=Path(path).name, row=row_no))
+            row = sealing.identification_row(year, person)
+            yield (year, unit_ids[r["unit"]], r["name"], keys.seal(r["id_number"], "identification.id_number", row),
+                   r["level"], keys.seal(r["categories"], "identification.categories", row), r["pledge"],
+                   store.driver_value(conn, reviewed, r["reviewed_on"]), created, by, person, mask_number(r["id_number"]))
+    imported = store.bulk_insert(conn, ident, columns, checked())
+    linked, differing = link_cases(conn, year, keys)
     return dict(imported=imported, linked=linked, differing=differing)
 
 
@@ -182,8 +193,9 @@ def find(conn: Connection, year: int, people: dict[str, str], keys: sealing.Keys
             for r in rows}
 
 
-def list_identifications(conn: Connection, unit: str | None, year: int | None, keys: sealing.Keys) -> list[dict]:
-    """Masked; the categories (sensitive, sealed) opened for the list."""
+def list_identifications(conn: Connection, unit: str | None, year: int | None, keys: sealing.Keys,
+                         authority: str | None = None) -> list[dict]:
+    """Masked; the categories (sensitive, sealed) opened for the list. `authority`: a bureau's subtree only."""
     keys = sealing.bind(conn, keys, register=False)
     query = select(ident.c.id, u.c.code, ident.c.name, ident.c.id_masked, ident.c.year, ident.c.level,
                    ident.c.categories, ident.c.reviewed_on, ident.c.pledge, ident.c.id_hash).join(
@@ -192,6 +204,8 @@ def list_identifications(conn: Connection, unit: str | None, year: int | None, k
         query = query.where(u.c.code == unit)
     if year:
         query = query.where(ident.c.year == year)
+    if authority:
+        query = query.where(authorities.under(u.c.authority, authority))
     return [dict(id=r[0], unit=r[1], name=r[2], id_number=r[3], year=r[4], level=progs.level_title(r[5]),
                  categories=[x for x in keys.unseal(r[6], "identification.categories", sealing.identification_row(r[4], r[9]))
                              .split("|") if x], reviewed_on=str(r[7]), pledge=r[8])

@@ -91,15 +91,15 @@ def advance_one(conn: Connection, case_id: int, dest: str, as_of: date, by: str,
 
 
 def advance_bulk(conn: Connection, *, unit: str | None, programme: str, term: str, source: str, dest: str,
-                 as_of: date, by: str) -> dict:
-    """Move every case of the scope in `source` whose guards hold; count the held ones per
-    guard and, where a guard lifts on a date (publicity ending), say the earliest such date."""
+                 as_of: date, by: str, authority: str | None = None) -> dict:
+    """Move every case of the scope (a unit's, a bureau's subtree, or all) in `source` whose guards hold; count
+    the held ones per guard and, where a guard lifts on a date (publicity ending), say the earliest such date."""
     programme_spec = rules.programmes(conn).get(programme)
     if programme_spec is None:
         raise InputError(_("programme '{programme}' does not exist (see: aidcal programmes list)").format(programme=programme))
     spec = rules.workflow(conn, programme_spec.workflow)
     move = _move_to(spec, source, dest)
-    where = [*scope(unit, programme, term), c.c.workflow == spec.name, c.c.state == source]
+    where = [*scope(unit, programme, term, authority=authority), c.c.workflow == spec.name, c.c.state == source]
     held, possible_from = {}, {}
     if move.guards:  # one scan counts the cases each guard holds, and when the dated ones lift
         dated = [g for g in move.guards if g in POSSIBLE_FROM]

@@ -52,14 +52,15 @@ def _pay_move(conn: Connection, programme_key: str):
     return programme, spec, move
 
 
-def payfile(conn: Connection, programme_key: str, term: str, unit: str | None, keys: sealing.Keys) -> list[dict]:
+def payfile(conn: Connection, programme_key: str, term: str, unit: str | None, keys: sealing.Keys,
+            authority: str | None = None) -> list[dict]:
     """The bank's payment file: approved cases paying to a card, not yet paid, with the full
-    numbers the bank needs (opened here, and only here)."""
+    numbers the bank needs (opened here, and only here); `authority`: a supervisor's subtree only."""
     _programme, spec, move = _pay_move(conn, programme_key)
     keys = sealing.bind(conn, keys, register=False)
     rows = conn.execute(
         select(c.c.name, c.c.id_number, c.c.bank_card, c.c.amount, c.c.id_hash).where(
-            *scope(unit, programme_key, term), c.c.workflow == spec.name, c.c.state.in_(move.sources),
+            *scope(unit, programme_key, term, authority=authority), c.c.workflow == spec.name, c.c.state.in_(move.sources),
             c.c.card_type.is_not(None), c.c.bank_card != "").order_by(c.c.unit_id, c.c.id)).all()
     if not rows:
         raise InputError((_("no {programme} {term} cases of {unit} are approved and waiting for payment to a card") if unit else

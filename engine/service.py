@@ -157,8 +157,10 @@ class Op:
     params: dict[str, Callable]
     reach: Callable[..., dict] = _named_reach  # (conn, actor, values) -> access.authorise's units= and authority=
     about: Callable[[dict, dict], str] = lambda values, reached: str(values.get("unit") or values.get("authority") or "")
-    prepare: Callable[..., dict] | None = None  # (engine, values) -> values: heavy reading done before the write lock
+    prepare: Callable[..., dict] | None = None  # (engine, actor, today, values, keys) -> values: heavy reading before the write lock
     sealed: bool = False  # it seals or opens personal data (engine/sealing.py): it is handed the keys
+    counted: Callable[[object], int] | None = None  # the rows written, from the result, where they are not history rows
+    noted: tuple[str, ...] = ()  # parameters the audit summary keeps besides the target (the payment file's reason)
 
 
     @property
@@ -170,13 +172,14 @@ OPS: dict[str, Op] = {}
 
 
 def op(name: str, act: str, reach: Callable | None = None, about: Callable | None = None,
-       prepare: Callable | None = None, sealed: bool = False, **params):
+       prepare: Callable | None = None, sealed: bool = False, counted: Callable | None = None,
+       noted: tuple[str, ...] = (), **params):
     """Register an act. `reach` names what it touches where its parameters do not (a notice's bureau);
     an act that learns its units only from what it reads (a sheet) authorises them itself too.
     `prepare` reads an upload before the write transaction, so no writer waits while a sheet is parsed."""
     def register(fn):
         hooks = {k: v for k, v in (("reach", reach), ("about", about), ("prepare", prepare)) if v is not None}
-        OPS[name] = Op(fn, act, params, **hooks, sealed=sealed)
+        OPS[name] = Op(fn, act, params, **hooks, sealed=sealed, counted=counted, noted=noted)
         return fn
     return register
 
@@ -196,7 +199,7 @@ def call(engine, actor: Actor, name: str, params: dict, today: date, expired=Non
     try:
         if spec.prepare is not None:
             _authorise_role(engine, actor, spec)
-            values = spec.prepare(engine, values)
+            values = spec.prepare(engine, actor, today, values, **sealed)
         if not spec.writes:
             with store.reading(engine) as conn:
                 _authorise(conn, actor, spec, values, entry)
@@ -204,7 +207,9 @@ def call(engine, actor: Actor, name: str, params: dict, today: date, expired=Non
         with audit.audited(engine, entry, expired) as conn:
             _authorise(conn, actor, spec, values, entry)
             result = spec.fn(conn, actor, today, **values, **sealed)
-            entry.summary = _summary(values, result)
+            entry.summary = _summary(values, result, spec.noted)
+            if spec.counted is not None:
+                entry.rows = spec.counted(result)
             return result
     except Refused as exc:
         audit.refused(engine, entry, str(exc))
@@ -225,10 +230,10 @@ def _authorise(conn, actor: Actor, spec: Op, values: dict, entry) -> None:
     access.authorise(conn, actor, spec.act, **reached)
 
 
-def _summary(values: dict, result) -> str:
+def _summary(values: dict, result, noted: tuple[str, ...] = ()) -> str:
     """What was done, in words kept in the record: the target and outcome, never personal numbers
     (a file named after a student's ID number is masked like an error line)."""
-    parts = [f"{k}={values[k]}" for k in ("notice", "task", "period", "as_of", "to", "signer") if values.get(k)]
+    parts = [f"{k}={values[k]}" for k in ("notice", "task", "period", "as_of", "to", "signer", *noted) if values.get(k)]
     if values.get("sheet"):
         parts.append("sheet=" + values["sheet"][0])
     for key in ("files", "evidence"):

@@ -246,7 +246,8 @@ def test_the_remote_commands_load_no_database_layer(bureau, tmp_path):
             ("sup", ["notices", "export", "1", "--format", "md", "--output", str(tmp_path / "n.md")]),
             ("s2", ["publicity", "export", "--unit", "S002", "--programme", "senior-grant", "--term", "2021-autumn",
                     "--format", "xlsx", "--output", str(tmp_path / "p.xlsx")]),
-            ("aud", ["audit", "show"])]
+            ("aud", ["audit", "show"]), ("s2", ["cases", "list", "--unit", "S002"]), ("s2", ["cases", "history", "1"]),
+            ("aud", ["identification", "list", "--unit", "S002"])]
     script = f"""
 import json, sys
 from click.testing import CliRunner
@@ -265,7 +266,8 @@ print(json.dumps([codes, sorted(m for m in sys.modules if m.split(".")[0] in ("s
 
 
 @pytest.mark.parametrize("command, args", [("calendar list", []), ("calendar load", ["calendar.yaml"]), ("escalate", []),
-                                           ("cases list", []), ("audit verify", []), ("serve", [])])
+                                           ("cases purge", ["--before", "2020-autumn", "--reason", "retention"]),
+                                           ("audit verify", []), ("serve", [])])
 def test_a_command_not_yet_remote_refuses_to_run_on_a_database_here_when_a_server_is_set(bureau, command, args):
     result = bureau.remote("sup", *command.split(), *args, ok=False)
     assert result.exit_code == 2 and result.stderr == (f"error: {command} runs on the bureau's database, not through the "
@@ -282,6 +284,12 @@ def test_a_command_not_yet_remote_refuses_to_run_on_a_database_here_when_a_serve
     ("notices.show", {"notice": "1 or 1=1"}, "is not a row number"),
     ("notices.show", {"notice": 99}, "notice 99 does not exist"),
     ("audit.show", {"since": "yesterday"}, "is not a date"),
+    ("cases.record", {"case": 1, "amount": "1e999"}, "is not a positive amount"),
+    ("cases.record", {"case": 1, "documents": "申请表"}, "is not a list"),
+    ("cases.resolve", {"case": 1, "upheld": "false", "note": "x"}, "is not true or false"),
+    ("cases.list", {"limit": -1}, "is not a row number"),
+    ("cases.import", {"sheet": {"name": "c.csv", "content": "dW5pdAo="}, "programme": "senior-grant", "term": "2021-autumn"},
+     "c.csv"),
 ])
 def test_a_hostile_request_is_one_line_and_writes_nothing(bureau, act, params, says):
     import urllib.error

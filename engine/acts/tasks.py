@@ -89,7 +89,7 @@ def tasks_evidence(conn, actor, today, unit, task, period=None, plan=None, keys=
     return [produced(name, content) for name, content in engine_tasks.evidence_files(conn, unit, task, period, plan, keys)]
 
 
-def _read_completions(engine, values: dict) -> dict:
+def _read_completions(engine, actor, today, values: dict, keys=None) -> dict:
     """The sheet as the engine reads a local one, from a private folder holding it and the evidence it names."""
     with store.reading(engine) as conn:
         limit = within_limit(conn, values.get("evidence", ()))
