@@ -61,19 +61,20 @@ def main() -> None:
     for backend in backends(args.backends.split(",")):
         try:
             figures = Figures(backend.name)
-            db = [AIDCAL, "--db", backend.url("base")]
+            base_url = backend.url("base")  # made once: a backend's url() makes the database anew
+            db = [AIDCAL, "--db", base_url]
             timed([*db, "calendar", "load", str(ROOT / "calendar.yaml"), "--as-of", "2021-01-01"], OUT)
             timed([*db, "units", "import", "units.csv", "--authority", "340621", "--as-of", "2021-01-01"], OUT)
             plain_url = backend.copy("base", "plain")  # before identifications: they too are sealed, or not
             keys = sealing.read(os.environ["AIDCAL_KEY_FILE"])
             unsealed = Unsealed(keys.current, keys.sealing, keys.hashing)
-            for url, with_keys in ((backend.url("base"), keys), (plain_url, unsealed)):
+            for url, with_keys in ((base_url, keys), (plain_url, unsealed)):
                 engine = store.connect(url)
                 identification.import_file(engine, OUT / "identification.csv", 2021, date(2021, 9, 15), "bench",
                                            audit.Entry("bench", "identification.import"), with_keys)
                 engine.dispose()
             plain, n_plain = imported(plain_url, unsealed)
-            sealed, n_sealed = imported(backend.url("base"), keys)
+            sealed, n_sealed = imported(base_url, keys)
             if n_plain != n_sealed or n_sealed != args.cases:
                 raise SystemExit(f"bench: sealed import wrote {n_sealed}, unsealed {n_plain}, of {args.cases}")
             figures[f"cases import ({args.cases:,}), sealed"] = (sealed, 0, plain)

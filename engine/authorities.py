@@ -46,11 +46,17 @@ def check(code: str, where: str) -> str:
     return code
 
 
+def bounds(code: str) -> tuple[str, str]:
+    """The subtree of `code` as a range of authority codes [low, high)."""
+    prefix = scope(code)
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
 def under(column, code: str):
     """`column` (an authority code) lies in the subtree of `code`: a range of codes,
     which an index on the column serves (a LIKE with a prefix would not, on SQLite)."""
-    prefix = scope(code)
-    return and_(column >= prefix, column < prefix[:-1] + chr(ord(prefix[-1]) + 1))
+    low, high = bounds(code)
+    return and_(column >= low, column < high)
 
 
 def child(column, code: str):
