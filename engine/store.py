@@ -8,6 +8,7 @@ transaction and so never take the write lock.
 """
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -70,6 +71,11 @@ def connect(url: str = DEFAULT_URL, upgrade: bool | None = None, create: bool = 
                             "(pip install 'aidcal[postgres]')") if kind.startswith("postgresql") else
                           _("'{kind}' is not a database aidcal can open: use sqlite:///FILE or postgresql+psycopg://user@host/db"))
                          .format(kind=kind)) from None
+    if parsed.drivername.startswith("sqlite") and create and parsed.database not in (None, "", ":memory:"):
+        try:  # owner-only from its first byte: names are in clear, and SQLite gives its WAL the file's mode
+            os.close(os.open(parsed.database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
     # preserve_rowcount: INSERT … SELECT counts (instances created, messages queued) on every backend;
     # SQLAlchemy keeps rowcount for UPDATE and DELETE only unless asked.
     options = {"preserve_rowcount": True}

@@ -259,3 +259,10 @@ def test_a_purged_database_rotates_and_a_failed_rotation_keeps_the_key_file(coun
     failed = county("key", "rotate", ok=False, env=env)
     assert failed.exit_code == 2 and "does not open" in failed.stderr and "Traceback" not in failed.stderr
     assert keyfile.read_bytes() == before
+
+
+def test_a_new_sqlite_database_is_the_owners_alone(tmp_path, calendar_file):
+    """Students' names are in clear: the file (and the WAL SQLite gives its mode) is mode 0600."""
+    fresh = Aidcal(f"sqlite:///{tmp_path / 'new.db'}", tmp_path)
+    fresh("calendar", "load", calendar_file, "--as-of", "2021-01-01")
+    assert stat.S_IMODE((tmp_path / "new.db").stat().st_mode) == 0o600
