@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -231,3 +232,29 @@ def refused(result, *words):
     assert result.exit_code == 3, f"exit {result.exit_code}: {result.stderr}{result.stdout}"
     line = result.stderr.strip()
     assert line.startswith("refused: ") and "\n" not in line and all(w in line for w in words), line
+
+
+@dataclass
+class Bureau:
+    """A county's database, its running server and a token per user: what the remote tests drive."""
+    county: Aidcal
+    server: Server
+    tokens: dict
+
+    def remote(self, user, *args, ok=True):
+        return remote(self.server, self.tokens[user], *args, ok=ok)
+
+    def refused(self, user, *args, says=()):
+        """Refused with exit 3 and one line, nothing written, and the refusal the audit log's latest entry."""
+        before = self.county.dump()
+        refused(self.remote(user, *args, ok=False), *says)
+        after = self.county.dump()
+        assert {k: v for k, v in after.items() if k != "audit"} == {k: v for k, v in before.items() if k != "audit"}
+        latest = json.loads(self.county("audit", "show", "--limit", "1", "--format", "json").stdout)[0]
+        assert (latest["actor"], latest["outcome"]) == (user, "refused")
+
+    def same(self, user, *args):
+        """A read prints exactly what it prints on the bureau's database."""
+        here = self.remote(user, *args)
+        assert here.stdout == self.county(*args).stdout
+        return here.stdout

@@ -6,41 +6,15 @@ backend for the module; each test works on its own cases (S002's 1–4, S003's 5
 import json
 import sqlite3
 import uuid
-from dataclasses import dataclass
 
 import pytest
 
 from aidcal.engine.masking import mask_number
-from helpers import BACKENDS, IDENT_HEADER, SMALL_ROSTER, Aidcal, Server, case_file, make_id, refused, remote, write_adopted_from_new_year
+from helpers import BACKENDS, IDENT_HEADER, SMALL_ROSTER, Aidcal, Bureau, Server, case_file, make_id, write_adopted_from_new_year
 
 USERS = [("sup", "supervisor", "340621"), ("s2", "unit", "S002"), ("s3", "unit", "S003"), ("aud", "auditor", "340621"),
          ("elsewhere", "supervisor", "340622")]
 TERM = ["--programme", "senior-grant", "--term", "2021-autumn"]
-
-
-@dataclass
-class Bureau:
-    county: Aidcal
-    server: Server
-    tokens: dict
-
-    def remote(self, user, *args, ok=True):
-        return remote(self.server, self.tokens[user], *args, ok=ok)
-
-    def refused(self, user, *args, says=()):
-        """Refused with exit 3 and one line, nothing written, and the refusal the audit log's latest entry."""
-        before = self.county.dump()
-        refused(self.remote(user, *args, ok=False), *says)
-        after = self.county.dump()
-        assert {k: v for k, v in after.items() if k != "audit"} == {k: v for k, v in before.items() if k != "audit"}
-        latest = json.loads(self.county("audit", "show", "--limit", "1", "--format", "json").stdout)[0]
-        assert (latest["actor"], latest["outcome"]) == (user, "refused")
-
-    def same(self, user, *args):
-        """A read prints exactly what it prints on the bureau's database."""
-        here = self.remote(user, *args)
-        assert here.stdout == self.county(*args).stdout
-        return here.stdout
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

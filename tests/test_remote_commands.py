@@ -6,33 +6,13 @@ different units, tasks and notices, so their order does not matter."""
 import json
 import sqlite3
 import uuid
-from dataclasses import dataclass
 
 import pytest
 
-from helpers import BACKENDS, SMALL_ROSTER, Aidcal, Server, bulk, case_file, refused, remote, write_adopted_from_new_year
+from helpers import BACKENDS, SMALL_ROSTER, Aidcal, Bureau, Server, bulk, case_file, remote, write_adopted_from_new_year
 
 USERS = [("sup", "supervisor", "340621"), ("s1", "unit", "S001"), ("s2", "unit", "S002"), ("aud", "auditor", "340621"),
          ("elsewhere", "supervisor", "340622")]
-
-
-@dataclass
-class Bureau:
-    county: Aidcal
-    server: Server
-    tokens: dict
-
-    def remote(self, user, *args, ok=True):
-        return remote(self.server, self.tokens[user], *args, ok=ok)
-
-    def refused(self, user, *args, says=()):
-        """Refused with exit 3 and one line, nothing written, and the refusal the audit log's latest entry."""
-        before = self.county.dump()
-        refused(self.remote(user, *args, ok=False), *says)
-        after = self.county.dump()
-        assert {k: v for k, v in after.items() if k != "audit"} == {k: v for k, v in before.items() if k != "audit"}
-        latest = json.loads(self.county("audit", "show", "--limit", "1", "--format", "json").stdout)[0]
-        assert (latest["actor"], latest["outcome"]) == (user, "refused")
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
