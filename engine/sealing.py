@@ -118,9 +118,6 @@ class Keys:
         """The keyed hash of an ID number: equal for equal numbers, useless without the key."""
         return hmac.digest(self.hashing, id_number.upper().encode(), "sha256")[:16].hex()
 
-    def key_of(self, token: str) -> str:
-        return token.partition(".")[0]
-
 
 def case_row(programme: str, term: str, person: str) -> str:
     """What ties a case's sealed values to it: one person's case of a programme and term."""
