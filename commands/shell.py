@@ -123,7 +123,8 @@ class Ctx:
         if self.remote is not None:
             return self.remote.call(name, _jsonable(params))
         from aidcal.engine import service
-        sealed = name in service.OPS and service.OPS[name].sealed
+        spec = service.spec_of(name)
+        sealed = spec is not None and spec.sealed
         return service.call(self.engine, self.actor, name, params, today(), keys=self.keys if sealed else None)
 
     def entry(self, action: str, object: str = ""):

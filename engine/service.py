@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import importlib
 import os
 import shutil
 import tempfile
@@ -184,10 +185,24 @@ def op(name: str, act: str, reach: Callable | None = None, about: Callable | Non
     return register
 
 
+ACT_MODULES = ("audit", "cases", "identification", "notices", "publicity", "tasks", "units", "users")
+ACT_HOMES = {"whoami": "users", "overdue": "tasks"}  # the rest live in the module named before their dot
+
+
+def spec_of(name: str) -> Op | None:
+    """The act called `name`, its module (engine/acts/) imported on first use: a remote school's
+    `tasks list` never loads the case workflow's code."""
+    if name not in OPS:
+        module = ACT_HOMES.get(name, name.split(".", 1)[0])
+        if module in ACT_MODULES:
+            importlib.import_module(f"aidcal.engine.acts.{module}")
+    return OPS.get(name)
+
+
 def call(engine, actor: Actor, name: str, params: dict, today: date, expired=None, keys=None):
     """Run one act for `actor`: refused (and the refusal audited) unless allowed. `keys`
     (engine/sealing.py) reach only the acts that seal or open personal data."""
-    spec = OPS.get(name)
+    spec = spec_of(name)
     if spec is None:
         raise InputError(_("no such act: {name}").format(name=name))
     unknown = sorted(set(params) - set(spec.params))
@@ -242,4 +257,3 @@ def _summary(values: dict, result, noted: tuple[str, ...] = ()) -> str:
     return mask_personal(" ".join(parts))
 
 
-from . import acts  # noqa: E402,F401  every act registers itself in OPS when its module is imported

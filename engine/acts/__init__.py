@@ -1,3 +1,4 @@
-"""The acts of engine/service.py, one module per concept: importing this package registers
-every one of them (`service.op`)."""
-from . import audit, cases, identification, notices, publicity, tasks, units, users  # noqa: F401
+"""The acts of engine/service.py, one module per concept (tasks, units, notices, publicity,
+audit, cases, identification, users). Each registers its acts (`service.op`) when imported;
+`service.spec_of` imports a module on the first call of one of its acts, so a command loads
+only its own concept's code."""
