@@ -52,6 +52,7 @@ def _reseal_all(conn: Connection, keys: sealing.Keys, from_clear: bool) -> dict[
     """Every personal value opened (or taken as it is, `from_clear`) and sealed with the key
     file's current key; the keyed hash kept (or, from clear, computed)."""
     store.lock_tables(conn, SEALED_TABLES)
+    store.erasing(conn)
     seal, counts = keys.seal, {}
     opened: Opener = (lambda value, column, row: value or "") if from_clear else keys.unseal
     kept = [] if from_clear else [c.c.id_hash.is_not(None)]  # a purged case has nothing left to seal
@@ -151,6 +152,7 @@ def purge(conn: Connection, before: str, keys: sealing.Keys, as_of: date) -> dic
     statistics. A case still on its way (not in a final state) is never purged."""
     sealing.bind(conn, keys)
     store.lock_tables(conn, SEALED_TABLES)
+    store.erasing(conn)
     cut = progs.term_order(before)
     if progs.term_order(f"{as_of.year}-{'autumn' if as_of.month >= 9 else 'spring'}") <= cut:
         raise InputError(_("--before {term} reaches the current term: only past terms are purged").format(term=before))
