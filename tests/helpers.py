@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -258,3 +259,32 @@ class Bureau:
         here = self.remote(user, *args)
         assert here.stdout == self.county(*args).stdout
         return here.stdout
+
+
+@contextmanager
+def served_county(request, workdir: Path, users, prepare):
+    """A county with its 2021 plan and roster on the test's backend (`request.param`), `prepare(county)`
+    run on it, a user per (name, role, scope) and a real `aidcal serve`: the Bureau the remote tests drive;
+    its server stopped and its database dropped after them."""
+    import sqlite3
+    import uuid
+    if request.param == "sqlite":
+        sqlite3.connect(workdir / "state.db").close()
+        url = f"sqlite:///{workdir / 'state.db'}"
+    else:
+        name = f"aidcal_{uuid.uuid4().hex[:12]}"
+        url = request.getfixturevalue("pg_server").create_database(name)
+    county = Aidcal(url, workdir)
+    county("calendar", "load", write_adopted_from_new_year(workdir / "calendar.yaml"), "--as-of", "2021-01-01")
+    county("units", "import", county.file("units.csv", SMALL_ROSTER), "--as-of", "2021-01-01")
+    prepare(county)
+    tokens = {user: county("users", "add", user, "--role", role, "--scope", scope).stdout.strip()
+              for user, role, scope in users}
+    server = Server(url, workdir)
+    try:
+        yield Bureau(county, server, tokens)
+    finally:
+        server.stop()
+        if request.param != "sqlite":
+            county.engine().dispose()
+            request.getfixturevalue("pg_server").drop_database(name)

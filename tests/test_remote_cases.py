@@ -4,13 +4,11 @@ outside its user's reach (a school another school's cases, even by number; a sch
 payment file; a supervisor another county's; an auditor any write), every refusal in the audit log. One server per
 backend for the module; each test works on its own cases (S002's 1–4, S003's 5–8), so their order does not matter."""
 import json
-import sqlite3
-import uuid
 
 import pytest
 
 from aidcal.engine.masking import mask_number
-from helpers import BACKENDS, IDENT_HEADER, SMALL_ROSTER, Aidcal, Bureau, Server, case_file, make_id, write_adopted_from_new_year
+from helpers import BACKENDS, IDENT_HEADER, case_file, make_id, served_county
 
 USERS = [("sup", "supervisor", "340621"), ("s2", "unit", "S002"), ("s3", "unit", "S003"), ("aud", "auditor", "340621"),
          ("elsewhere", "supervisor", "340622")]
@@ -22,25 +20,12 @@ def bureau(request, tmp_path_factory):
     """A county with its roster, four senior-grant cases at S002 (1–4) and four at S003 (5–8), identified and in
     eligibility; a user of each role; its server running."""
     workdir = tmp_path_factory.mktemp(f"cases-{request.param}")
-    if request.param == "sqlite":
-        sqlite3.connect(workdir / "state.db").close()
-        url = f"sqlite:///{workdir / 'state.db'}"
-    else:
-        name = f"aidcal_{uuid.uuid4().hex[:12]}"
-        url = request.getfixturevalue("pg_server").create_database(name)
-    county = Aidcal(url, workdir)
-    county("calendar", "load", write_adopted_from_new_year(workdir / "calendar.yaml"), "--as-of", "2021-01-01")
-    county("units", "import", county.file("units.csv", SMALL_ROSTER), "--as-of", "2021-01-01")
-    for unit, start in (("S002", 0), ("S003", 10)):
-        county("cases", "import", case_file(county, f"{unit}.csv", unit, 4, start), *TERM, "--as-of", "2021-09-20")
-    tokens = {name: county("users", "add", name, "--role", role, "--scope", scope).stdout.strip()
-              for name, role, scope in USERS}
-    server = Server(url, workdir)
-    yield Bureau(county, server, tokens)
-    server.stop()
-    if request.param != "sqlite":
-        county.engine().dispose()
-        request.getfixturevalue("pg_server").drop_database(name)
+
+    def prepare(county):
+        for unit, start in (("S002", 0), ("S003", 10)):
+            county("cases", "import", case_file(county, f"{unit}.csv", unit, 4, start), *TERM, "--as-of", "2021-09-20")
+    with served_county(request, workdir, USERS, prepare) as bureau:
+        yield bureau
 
 
 def test_a_school_imports_and_lists_its_own_cases_masked_and_no_other_schools(bureau, tmp_path):

@@ -4,12 +4,10 @@ user's reach (a school another school's work, a supervisor another county's, an 
 every refusal in the audit log. One server per backend for the whole module: the tests touch
 different units, tasks and notices, so their order does not matter."""
 import json
-import sqlite3
-import uuid
 
 import pytest
 
-from helpers import BACKENDS, SMALL_ROSTER, Aidcal, Bureau, Server, bulk, case_file, remote, write_adopted_from_new_year
+from helpers import BACKENDS, bulk, case_file, remote, served_county
 
 USERS = [("sup", "supervisor", "340621"), ("s1", "unit", "S001"), ("s2", "unit", "S002"), ("aud", "auditor", "340621"),
          ("elsewhere", "supervisor", "340622")]
@@ -20,28 +18,15 @@ def bureau(request, tmp_path_factory):
     """A county with its 2021 plan, roster, two drafted notices and S002's cases in publicity;
     a user of each role; its server running."""
     workdir = tmp_path_factory.mktemp(f"bureau-{request.param}")
-    if request.param == "sqlite":
-        sqlite3.connect(workdir / "state.db").close()
-        url = f"sqlite:///{workdir / 'state.db'}"
-    else:
-        name = f"aidcal_{uuid.uuid4().hex[:12]}"
-        url = request.getfixturevalue("pg_server").create_database(name)
-    county = Aidcal(url, workdir)
-    county("calendar", "load", write_adopted_from_new_year(workdir / "calendar.yaml"), "--as-of", "2021-01-01")
-    county("units", "import", county.file("units.csv", SMALL_ROSTER), "--as-of", "2021-01-01")
-    county("escalate", "--as-of", "2021-01-26")  # notice 1: January's system-update, five units
-    county("escalate", "--as-of", "2021-02-26")  # notice 2: February's
-    county("cases", "import", case_file(county, "c.csv", "S002", 4), "--programme", "senior-grant",
-           "--term", "2021-autumn", "--as-of", "2021-09-20")
-    bulk(county, "eligibility", "publicity", "2021-09-27")
-    tokens = {name: county("users", "add", name, "--role", role, "--scope", scope).stdout.strip()
-              for name, role, scope in USERS}
-    server = Server(url, workdir)
-    yield Bureau(county, server, tokens)
-    server.stop()
-    if request.param != "sqlite":
-        county.engine().dispose()
-        request.getfixturevalue("pg_server").drop_database(name)
+
+    def prepare(county):
+        county("escalate", "--as-of", "2021-01-26")  # notice 1: January's system-update, five units
+        county("escalate", "--as-of", "2021-02-26")  # notice 2: February's
+        county("cases", "import", case_file(county, "c.csv", "S002", 4), "--programme", "senior-grant",
+               "--term", "2021-autumn", "--as-of", "2021-09-20")
+        bulk(county, "eligibility", "publicity", "2021-09-27")
+    with served_county(request, workdir, USERS, prepare) as bureau:
+        yield bureau
 
 
 # ── tasks evidence, tasks import ──────────────────────────────────────────────
