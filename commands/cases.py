@@ -5,7 +5,8 @@ import click
 
 from aidcal.i18n import _
 
-from .shell import DATE, MONEY, ROW_ID, as_of_option, format_option, say, sheet_file, term_option, today, working
+from .files import sheet_file
+from .shell import DATE, MONEY, ROW_ID, as_of_option, format_option, say, term_option, today, working
 from .tables import render
 
 

@@ -5,7 +5,8 @@ import click
 
 from aidcal.i18n import N_, _
 
-from .shell import ROW_ID, YEAR, as_of_option, format_option, sheet_file, working
+from .files import sheet_file
+from .shell import ROW_ID, YEAR, as_of_option, format_option, working
 from .tables import render
 
 

@@ -6,17 +6,8 @@ import click
 from aidcal.engine.vocabulary import MESSAGE_STATUSES
 from aidcal.i18n import _
 
-from .shell import (
-    ROW_ID,
-    as_of_option,
-    evidence_file,
-    format_option,
-    say,
-    today,
-    user,
-    utc_now,
-    working,
-)
+from .files import evidence_file
+from .shell import ROW_ID, as_of_option, format_option, say, today, user, utc_now, working
 from .tables import print_json, print_table, render
 
 

@@ -6,18 +6,8 @@ import click
 from aidcal.engine.vocabulary import TASK_STATUSES
 from aidcal.i18n import _
 
-from .shell import (
-    DATE,
-    YEAR,
-    as_of_option,
-    evidence_file,
-    format_option,
-    say,
-    sheet_upload,
-    task_target,
-    working,
-    write_produced,
-)
+from .files import evidence_file, sheet_upload, write_produced
+from .shell import DATE, YEAR, as_of_option, format_option, say, task_target, working
 from .tables import OVERDUE_HEADERS, print_table, render
 
 
