@@ -19,7 +19,6 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,17 +28,6 @@ import writers  # noqa: E402  (the county and the targets, shared with bench/wri
 
 AIDCAL = str(Path(sys.executable).parent / "aidcal")
 CLIENTS = 8
-
-
-def service_writer(url: str, targets: list[tuple], start, done) -> None:
-    from aidcal.engine import access, service, store
-    engine = store.connect(url)
-    actor = access.operator("bench")
-    start.wait()
-    for unit, key, period in targets:
-        service.call(engine, actor, "tasks.done", dict(unit=unit, task=key, period=period, as_of="2021-12-31"),
-                     date(2026, 12, 31))
-    done.put(len(targets))
 
 
 def _token(url: str) -> str:
@@ -119,7 +107,7 @@ def main() -> None:
     try:
         url = f"sqlite:///{folder / 'api.db'}"
         shares = writers.setup(url)
-        api_rate = writers.measure(url, service_writer, shares)
+        api_rate = writers.measure(url, writers.audited_writer, shares)
         writers.check(url, sum(map(len, shares)))
         url = f"sqlite:///{folder / 'server.db'}"
         shares = writers.setup(url)

@@ -3,10 +3,12 @@ PostgreSQL (a throwaway server from the machine's binaries), each beside its
 floor: the same completions as hand-written SQL in plain driver processes.
 
 Every writer makes its completions through the engine's API, one transaction
-each, as `aidcal tasks done` does (without the CLI's start-up). At the end,
-every completion must be there exactly once.
+each (without the CLI's start-up): bare (`store.writing` and `tasks.done`), and
+audited, as `aidcal tasks done` does (`service.call`: authorised, one audit entry
+each), which may be at most 15% slower. At the end, every completion must be
+there exactly once.
 
-    make bench-writers     # or: .venv/bin/python bench/writers.py [--per-writer N]
+    make bench-writers     # or: .venv/bin/python bench/writers.py [--backend sqlite|postgresql]
 """
 from __future__ import annotations
 
@@ -48,6 +50,18 @@ def engine_writer(url: str, targets: list[tuple], start, done) -> None:
     for unit, key, period in targets:
         with store.writing(engine) as conn:
             tasks.done(conn, unit, key, period, date(2021, 12, 31), "bench")
+    done.put(len(targets))
+
+
+def audited_writer(url: str, targets: list[tuple], start, done) -> None:
+    """The path a local `aidcal tasks done` takes: authorised, one audit entry per completion."""
+    from aidcal.engine import access, service, store
+    engine = store.connect(url)
+    actor = access.operator("bench")
+    start.wait()
+    for unit, key, period in targets:
+        service.call(engine, actor, "tasks.done", dict(unit=unit, task=key, period=period, as_of="2021-12-31"),
+                     date(2026, 12, 31))
     done.put(len(targets))
 
 
@@ -109,7 +123,8 @@ def check(url: str, expected: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.parse_args()
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), help="only this backend (default: both)")
+    args = parser.parse_args()
     from postgres import Server, binaries
     rows = []
     out = ROOT / "bench" / "out"  # ignored by git, as every bench's files (bench/backends.py OUT)
@@ -117,12 +132,12 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="writers-", dir=out))
     server = Server().start() if binaries() else None
     try:
-        for backend in ("sqlite", "postgresql"):
+        for backend in [args.backend] if args.backend else ("sqlite", "postgresql"):
             if backend == "postgresql" and server is None:
                 print("postgresql: skipped (no server binaries)")
                 continue
             figures = []
-            for label, worker in (("engine", engine_writer), ("floor", floor_writer)):
+            for label, worker in (("engine", engine_writer), ("audited", audited_writer), ("floor", floor_writer)):
                 name = f"w_{label}"
                 url = f"sqlite:///{folder / name}.db" if backend == "sqlite" else server.create_database(name)
                 shares = setup(url)
@@ -134,10 +149,12 @@ def main() -> None:
             server.stop()
         shutil.rmtree(folder, ignore_errors=True)
     print(f"{WRITERS} writer processes, one transaction per completion, none lost or doubled")
-    print(f"{'backend':<12} {'engine /s':>10} {'floor /s':>10} {'ratio':>6} {'completions':>12}  target")
-    for backend, engine_rate, floor_rate, n in rows:
+    print(f"{'backend':<12} {'engine /s':>10} {'floor /s':>10} {'ratio':>6} {'audited /s':>11} {'slower':>7} "
+          f"{'completions':>12}  targets")
+    for backend, engine_rate, audited_rate, floor_rate, n in rows:
         target = "≥ 150/s" if backend == "sqlite" else "more than SQLite"
-        print(f"{backend:<12} {engine_rate:10.0f} {floor_rate:10.0f} {floor_rate / engine_rate:6.2f} {n:12d}  {target}")
+        print(f"{backend:<12} {engine_rate:10.0f} {floor_rate:10.0f} {floor_rate / engine_rate:6.2f} {audited_rate:11.0f} "
+              f"{1 - audited_rate / engine_rate:7.0%} {n:12d}  {target}; audited ≤ 15% slower")
 
 
 if __name__ == "__main__":

@@ -50,9 +50,14 @@ class Entry:
 def chained(prev: str, row) -> str:
     """The entry's hash: its fields in a fixed order with the previous hash (the id is
     left out: the order is the chain's own, by `prev`)."""
-    fields = [prev, store.shown_moment(row["at"]), row["actor"], row["action"], row["object"], row["outcome"],
+    return hashlib.sha256(f'["{prev}",{_rest(row)}'.encode()).hexdigest()
+
+
+def _rest(row) -> str:
+    """The JSON of the hashed fields after `prev`, its opening bracket left to `chained`."""
+    fields = [store.shown_moment(row["at"]), row["actor"], row["action"], row["object"], row["outcome"],
               row["rows"], row["written"], row["digest"], row["summary"]]
-    return hashlib.sha256(json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()).hexdigest()
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))[1:]
 
 
 # Every write runs these, inside its write lock: compiled once per dialect and run on the
@@ -124,11 +129,12 @@ def append(conn: Connection, entry: Entry, rows: int = 0, written: dict | None =
                   outcome=entry.outcome, rows=rows if entry.rows is None else entry.rows,
                   written=json.dumps(written or {}, separators=(",", ":")), digest=digest,
                   summary=mask_personal(entry.summary)[:500])
+    row = dict(at=store.now(), **fields)
+    rest = _rest(row)
     store.lock(conn, "audit")  # from here to the commit: the chain stays one line
     head = _HEAD(conn, {})
-    last = head[0][0] if head else GENESIS
-    row = dict(at=store.now(), **fields, prev=last)
-    row["hash"] = chained(last, row)
+    row["prev"] = head[0][0] if head else GENESIS
+    row["hash"] = hashlib.sha256(f'["{row["prev"]}",{rest}'.encode()).hexdigest()
     _APPEND(conn, row)
     return row["hash"]
 

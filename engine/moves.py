@@ -33,7 +33,7 @@ def apply(conn: Connection, spec: WorkflowSpec, move: Transition, source: str, w
            by: str, reason: str = "", extra: dict | None = None) -> int:
     """Move every case matching `where` in state `source` whose guards hold.
 
-    Movers take the case-moves lock first (a row lock on PostgreSQL; SQLite's
+    Movers take the case-moves lock first (an advisory lock on PostgreSQL; SQLite's
     BEGIN IMMEDIATE already serialises writers): otherwise two movers under READ
     COMMITTED could both write history for the same cases before either moved them."""
     store.lock(conn, "case-moves")

@@ -8,6 +8,7 @@ transaction and so never take the write lock.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import sqlite3
 import time
@@ -200,22 +201,33 @@ class Prepared:
         self._by_dialect: dict[str, tuple] = {}
 
     def _compiled(self, dialect):
+        """The SQL text, one slot per parameter in the driver's order (its key, default and bind
+        processor) and the result processors: all a run needs, worked out once."""
         if dialect.name not in self._by_dialect:
             compiled = self.statement.compile(dialect=dialect)
-            processors = {name: bind.type.dialect_impl(dialect).bind_processor(dialect)
-                          for name, bind in compiled.binds.items()}
-            self._by_dialect[dialect.name] = compiled, {k: p for k, p in processors.items() if p}
+            slots = []
+            for name in compiled.positiontup or compiled.binds:
+                bind = compiled.binds[name]
+                if bind.expanding:
+                    raise ValueError(f"Prepared cannot run an expanding IN ({name}): the SQL would change per call")
+                slots.append((name, bind.key, _REQUIRED if bind.required else bind.effective_value,
+                              bind.type.dialect_impl(dialect).bind_processor(dialect)))
+            results = [column.type.dialect_impl(dialect).result_processor(dialect, None)
+                       for column in self.statement.exported_columns]  # a select's, or an insert's RETURNING
+            self._by_dialect[dialect.name] = (compiled.string, slots, compiled.positiontup is not None,
+                                              results if any(results) else None)
         return self._by_dialect[dialect.name]
 
     def _run(self, conn: Connection, params: dict):
-        compiled, processors = self._compiled(conn.dialect)
-        values = compiled.construct_params(params)
-        for name, process in processors.items():
-            if values.get(name) is not None:
-                values[name] = process(values[name])
-        args = [values[name] for name in compiled.positiontup] if compiled.positiontup else values
+        sql, slots, positional, _results = self._compiled(conn.dialect)
+        values = []
+        for _name, key, default, process in slots:
+            value = params.get(key, default)
+            if value is _REQUIRED:
+                raise KeyError(f"Prepared statement needs parameter {key!r}")
+            values.append(process(value) if process is not None and value is not None else value)
         cursor = conn.connection.dbapi_connection.cursor()
-        cursor.execute(compiled.string, args)
+        cursor.execute(sql, values if positional else dict(zip((slot[0] for slot in slots), values)))
         return cursor
 
     def __call__(self, conn: Connection, params: dict) -> list[tuple]:
@@ -229,15 +241,20 @@ class Prepared:
         """The rows as SQLAlchemy would give them (each column's result processor applied:
         dates and booleans, not the driver's text and integers), a chunk at a time, so a
         million rows are never held at once."""
-        processors = [column.type.dialect_impl(conn.dialect).result_processor(conn.dialect, None)
-                      for column in self.statement.selected_columns]
+        processors = self._compiled(conn.dialect)[3]
         cursor = self._run(conn, params)
         try:
             while batch := cursor.fetchmany(chunk):
+                if processors is None:
+                    yield from batch
+                    continue
                 for row in batch:
                     yield tuple(p(v) if p else v for p, v in zip(processors, row))
         finally:
             cursor.close()
+
+
+_REQUIRED = object()  # a Prepared parameter with no default: the caller must give it
 
 
 def analyze(conn: Connection, table) -> None:
@@ -286,15 +303,18 @@ def lock_tables(conn: Connection, names: list[str]) -> None:
 
 def lock(conn: Connection, name: str) -> None:
     """Serialise a critical section across processes for the rest of the
-    transaction: a row lock on PostgreSQL; on SQLite, BEGIN IMMEDIATE already
-    holds the database's write lock, so there is nothing to take."""
+    transaction: a transaction-scoped advisory lock on PostgreSQL (one statement,
+    released by the commit or rollback, no row to keep); on SQLite, BEGIN IMMEDIATE
+    already holds the database's write lock, so there is nothing to take."""
     if conn.dialect.name == "sqlite":
         return
-    from .models import lease
-    epoch = datetime(1970, 1, 1, tzinfo=UTC)
-    conn.execute(insert(conn, lease).values(name=name, holder="", expires_at=epoch)
-                 .on_conflict_do_nothing(index_elements=["name"]))
-    conn.execute(lease.select().where(lease.c.name == name).with_for_update())
+    conn.connection.dbapi_connection.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(name),))
+
+
+def lock_key(name: str) -> int:
+    """The PostgreSQL advisory-lock number of a critical section's name (a signed 64-bit
+    hash, so two names never share a lock in practice)."""
+    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
 
 
 def inserted_here(conn: Connection):

@@ -109,7 +109,7 @@ def run_seconds(url) -> float:
 def inside_the_run(url) -> bool:
     """Whether an escalation is inside its transaction now, seen from another connection
     that tries, without waiting, to take what the run holds: on SQLite the write lock
-    (BEGIN IMMEDIATE), on PostgreSQL the row lock on the lease row `escalation`."""
+    (BEGIN IMMEDIATE), on PostgreSQL the advisory lock of the section `escalation`."""
     if url.startswith("sqlite"):
         import sqlite3
         conn = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=0, isolation_level=None)
@@ -126,10 +126,7 @@ def inside_the_run(url) -> bool:
     import psycopg
     conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
     try:
-        conn.execute("SELECT 1 FROM lease WHERE name = 'escalation' FOR UPDATE NOWAIT")
-        return False
-    except psycopg.errors.LockNotAvailable:
-        return True
+        return not conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (store.lock_key("escalation"),)).fetchone()[0]
     finally:
         conn.rollback()
         conn.close()
