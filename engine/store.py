@@ -201,8 +201,8 @@ class Prepared:
         self._by_dialect: dict[str, tuple] = {}
 
     def _compiled(self, dialect):
-        """The SQL text, one slot per parameter in the driver's order (its key, default and bind
-        processor) and the result processors: all a run needs, worked out once."""
+        """The SQL text and one slot per parameter in the driver's order (its key, default and
+        bind processor): all a run needs, worked out once."""
         if dialect.name not in self._by_dialect:
             compiled = self.statement.compile(dialect=dialect)
             slots = []
@@ -212,14 +212,11 @@ class Prepared:
                     raise ValueError(f"Prepared cannot run an expanding IN ({name}): the SQL would change per call")
                 slots.append((name, bind.key, _REQUIRED if bind.required else bind.effective_value,
                               bind.type.dialect_impl(dialect).bind_processor(dialect)))
-            results = [column.type.dialect_impl(dialect).result_processor(dialect, None)
-                       for column in self.statement.exported_columns]  # a select's, or an insert's RETURNING
-            self._by_dialect[dialect.name] = (compiled.string, slots, compiled.positiontup is not None,
-                                              results if any(results) else None)
+            self._by_dialect[dialect.name] = compiled.string, slots, compiled.positiontup is not None
         return self._by_dialect[dialect.name]
 
     def _run(self, conn: Connection, params: dict):
-        sql, slots, positional, _results = self._compiled(conn.dialect)
+        sql, slots, positional = self._compiled(conn.dialect)
         values = []
         for _name, key, default, process in slots:
             value = params.get(key, default)
@@ -237,19 +234,12 @@ class Prepared:
         finally:
             cursor.close()
 
-    def typed_rows(self, conn: Connection, params: dict, chunk: int = 10_000):
-        """The rows as SQLAlchemy would give them (each column's result processor applied:
-        dates and booleans, not the driver's text and integers), a chunk at a time, so a
-        million rows are never held at once."""
-        processors = self._compiled(conn.dialect)[3]
+    def batches(self, conn: Connection, params: dict, chunk: int = 10_000):
+        """The driver's rows a chunk at a time, so a million rows are never held at once."""
         cursor = self._run(conn, params)
         try:
             while batch := cursor.fetchmany(chunk):
-                if processors is None:
-                    yield from batch
-                    continue
-                for row in batch:
-                    yield tuple(p(v) if p else v for p, v in zip(processors, row))
+                yield batch
         finally:
             cursor.close()
 
