@@ -61,9 +61,15 @@ def _rest(row) -> str:
 
 
 # Every write runs these, inside its write lock: compiled once per dialect and run on the
-# driver (store.Prepared), as the completion's own statements are.
-_MARKS = store.Prepared(select(*[select(func.coalesce(func.max(t.c.id), 0)).scalar_subquery() for t in RECORDED]))
-_HEAD = store.Prepared(select(a.c.hash).order_by(a.c.id.desc()).limit(1))
+# driver (store.Prepared), as the completion's own statements are. Where the write lock
+# already keeps the chain one line (SQLite), the marks after the write and the head are read
+# in one statement.
+_MARK_COLUMNS = [select(func.coalesce(func.max(t.c.id), 0)).scalar_subquery() for t in RECORDED]
+_HEAD_COLUMN = select(a.c.hash).order_by(a.c.id.desc()).limit(1)
+_MARKS = store.Prepared(select(*_MARK_COLUMNS))
+_MARKS_AND_HEAD = store.Prepared(select(*_MARK_COLUMNS, _HEAD_COLUMN.scalar_subquery()))
+_HEAD = store.Prepared(_HEAD_COLUMN)
+_NOTED = "aidcal_audit_noted"  # conn.info: the rows an audited write says it inserted, by table
 _APPEND = store.Prepared(a.insert().values({c.name: bindparam(c.name) for c in a.c if c.name != "id"}))
 _READS: dict[tuple[str, str], tuple] = {}
 
@@ -141,33 +147,55 @@ def _runs(ids: list[int]) -> list[list[int]]:
     return runs
 
 
-def _written(conn: Connection, marks: dict[str, int]) -> tuple[int, dict, str]:
-    """The rows this transaction inserted: their count, their id runs per table, their digest."""
-    now = _marks(conn)
+def noting(conn: Connection) -> bool:
+    """Whether this transaction is audited: then a write that has its inserted rows at hand
+    (an INSERT … RETURNING) may `note` them, and the digest need not read them back."""
+    return _NOTED in conn.info
+
+
+def note(conn: Connection, table, row: tuple) -> None:
+    """A row this audited transaction inserted into a recorded table, as the driver returned it."""
+    conn.info[_NOTED].setdefault(table.name, []).append(row)
+
+
+def _written(conn: Connection, marks: dict[str, int], now: dict[str, int]) -> tuple[int, dict, str]:
+    """The rows this transaction inserted (ids past `marks` up to `now`): their count, their id
+    runs per table, their digest. Rows the write noted are taken as they are when they are
+    exactly the new ids; any others are read back."""
     digest, count, written = hashlib.sha256(), 0, {}
+    noted = conn.info.get(_NOTED, {})
     for table in RECORDED:
         if now[table.name] == marks[table.name]:
             continue
         new_rows, _, forms = _reads(conn, table)
-        ids = list(_digest_rows(digest, table.name, forms, new_rows.batches(conn, {"mark": marks[table.name]})))
+        mine = noted.get(table.name, [])
+        if [row[0] for row in mine] == list(range(marks[table.name] + 1, now[table.name] + 1)):
+            batches = [mine]
+        else:
+            batches = new_rows.batches(conn, {"mark": marks[table.name]})
+        ids = list(_digest_rows(digest, table.name, forms, batches))
         if ids:
             written[table.name] = _runs(ids)
             count += len(ids)
     return count, written, digest.hexdigest() if count else ""
 
 
-def append(conn: Connection, entry: Entry, rows: int = 0, written: dict | None = None, digest: str = "") -> str:
-    """Append one entry at the chain's head; returns its hash. The object and summary are masked
-    as error lines are (a file or a reason may carry a person's number): the record keeps none."""
+def append(conn: Connection, entry: Entry, rows: int = 0, written: dict | None = None, digest: str = "",
+           prev: str | None = None) -> str:
+    """Append one entry at the chain's head (`prev`, when the caller has read it under the write
+    lock); returns its hash. The object and summary are masked as error lines are (a file or a
+    reason may carry a person's number): the record keeps none."""
     fields = dict(actor=entry.actor[:80], action=entry.action, object=mask_personal(entry.object)[:200],
                   outcome=entry.outcome, rows=rows if entry.rows is None else entry.rows,
                   written=json.dumps(written or {}, separators=(",", ":")), digest=digest,
                   summary=mask_personal(entry.summary)[:500])
     row = dict(at=store.now(), **fields)
     rest = _rest(row)
-    store.lock(conn, "audit")  # from here to the commit: the chain stays one line
-    head = _HEAD(conn, {})
-    row["prev"] = head[0][0] if head else GENESIS
+    if prev is None:
+        store.lock(conn, "audit")  # from here to the commit: the chain stays one line
+        head = _HEAD(conn, {})
+        prev = head[0][0] if head else GENESIS
+    row["prev"] = prev
     row["hash"] = hashlib.sha256(f'["{row["prev"]}",{rest}'.encode()).hexdigest()
     _APPEND(conn, row)
     return row["hash"]
@@ -181,10 +209,19 @@ def audited(engine, entry: Entry, expired=None):
     that timed out wrote nothing."""
     with store.writing(engine) as conn:
         marks = _marks(conn)
-        yield conn
-        if expired is not None and expired():
-            raise TimeoutError("the request's time ran out before its write committed")
-        append(conn, entry, *_written(conn, marks))
+        conn.info[_NOTED] = {}
+        try:
+            yield conn
+            if expired is not None and expired():
+                raise TimeoutError("the request's time ran out before its write committed")
+            names = [t.name for t in RECORDED]
+            if store.serialised(conn):
+                *now, head = _MARKS_AND_HEAD(conn, {})[0]
+                append(conn, entry, *_written(conn, marks, dict(zip(names, now))), prev=head or GENESIS)
+            else:
+                append(conn, entry, *_written(conn, marks, dict(zip(names, _MARKS(conn, {})[0]))))
+        finally:
+            del conn.info[_NOTED]
 
 
 def refused(engine, entry: Entry, why: str) -> None:

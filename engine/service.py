@@ -45,7 +45,7 @@ def as_date(value):
 def as_text(value):
     if value is None:
         return None
-    if not isinstance(value, str) or len(value) > 500 or any(not ch.isprintable() for ch in value):
+    if not isinstance(value, str) or len(value) > 500 or not value.isprintable():
         raise InputError(_("a parameter is not a line of text (at most 500 characters, no control characters)"))
     return value
 

@@ -296,9 +296,15 @@ def lock(conn: Connection, name: str) -> None:
     transaction: a transaction-scoped advisory lock on PostgreSQL (one statement,
     released by the commit or rollback, no row to keep); on SQLite, BEGIN IMMEDIATE
     already holds the database's write lock, so there is nothing to take."""
-    if conn.dialect.name == "sqlite":
+    if serialised(conn):
         return
     conn.connection.dbapi_connection.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(name),))
+
+
+def serialised(conn: Connection) -> bool:
+    """Whether a write transaction already excludes every other writer (SQLite's BEGIN
+    IMMEDIATE), so that what it reads stays true until its commit."""
+    return conn.dialect.name == "sqlite"
 
 
 def lock_key(name: str) -> int:

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from aidcal.i18n import _
 
-from . import sealing, store
+from . import audit, sealing, store
 from .errors import InputError
 from .models import event, evidence, evidence_blob
 from .models import instance as i
@@ -119,6 +119,7 @@ _MARK = {False: _mark(_instances),
          True: _mark(_instances.join(p, p.c.id == t.c.plan_id).where(p.c.authority_code == bindparam("plan")))}
 _LOG = store.Prepared(event.insert().values(
     {name: bindparam(name) for name in ("instance_id", "unit_id", "kind", "on_date", "at", "by", "detail")}))
+_LOG_NOTED = store.Prepared(_LOG.statement.returning(*event.c))  # an audited completion hands its row to the digest
 
 
 def _done_at_once(conn: Connection, unit_code: str, key: str, period: str, as_of: date, by: str,
@@ -131,8 +132,11 @@ def _done_at_once(conn: Connection, unit_code: str, key: str, period: str, as_of
     if not marked:
         return None
     instance_id, unit_id, due, on_time = marked[0]
-    _LOG(conn, dict(instance_id=instance_id, unit_id=unit_id, kind="done", on_date=as_of, at=stamp, by=by,
-                    detail=note or ""))
+    row = dict(instance_id=instance_id, unit_id=unit_id, kind="done", on_date=as_of, at=stamp, by=by, detail=note or "")
+    if audit.noting(conn):
+        audit.note(conn, event, _LOG_NOTED(conn, row)[0])
+    else:
+        _LOG(conn, row)
     state = "done" if on_time else "done_late"
     return dict(task=key, period=period, message=_("{state} on {day} (due {due})").format(state=_(state), day=as_of, due=due))
 
