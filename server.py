@@ -11,10 +11,12 @@ token and address. Like the CLI and the daemon, this is a shell: it reads the cl
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import json
 import time
 from collections import defaultdict, deque
+from concurrent.futures import ThreadPoolExecutor
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -98,6 +100,10 @@ def create(url: str, max_body_mb: int = 60, timeout: float = 60.0, today=None, k
     engine = store.connect(url)
     today = today or beijing_today
     failures = Failures()
+    # Writes on SQLite wait for one another anyway: they go to one thread of their own, in turn,
+    # rather than to many threads that would fight for the GIL and the write lock; reads (and
+    # PostgreSQL's writes, which run side by side) go to the pool.
+    writer = ThreadPoolExecutor(1, thread_name_prefix="aidcal-writer") if store.serialised(engine) else None
     app = FastAPI(title="aidcal", version=__version__, docs_url=None, redoc_url=None)  # no CDN: the schema alone
 
     def error(status: int, problems) -> JSONResponse:
@@ -115,22 +121,21 @@ def create(url: str, max_body_mb: int = 60, timeout: float = 60.0, today=None, k
         asker = (f"token:{hashlib.sha256(token.encode()).hexdigest()[:16]}", f"address:{address}")
         if failures.blocked(asker, time.monotonic()):
             return error(429, [_("too many failed logins from this token or address; wait a minute")])
-        actor = await run_in_threadpool(_authenticate, engine, token)
-        if actor is None:
+        body = await request.body()
+        deadline = time.monotonic() + timeout
+        spec = service.spec_of(name)
+        lane = writer if spec is not None and spec.writes else None
+        try:
+            result = await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(
+                lane, contextvars.copy_context().run, _answer_request, engine, token, body, name, today(),
+                lambda: time.monotonic() > deadline, keys), timeout + 5)
+        except _Unknown:
             failures.add(asker, time.monotonic())
             await run_in_threadpool(audit.refused, engine, audit.Entry(f"unknown@{address}", name),
                                     "unknown or revoked token")
             return error(401, [_("the token is unknown or revoked; ask the bureau for a new one")])
-        try:
-            params = (await request.json()).get("params", {})
-            if not isinstance(params, dict):
-                raise ValueError
-        except (ValueError, AttributeError):
+        except _NotJSON:
             return error(400, [_("the request is not JSON with a \"params\" object")])
-        deadline = time.monotonic() + timeout
-        try:
-            result = await asyncio.wait_for(run_in_threadpool(
-                service.call, engine, actor, name, params, today(), lambda: time.monotonic() > deadline, keys), timeout + 5)
         except InputError as exc:
             return error(400, exc.problems)
         except Refused as exc:
@@ -145,8 +150,26 @@ def create(url: str, max_body_mb: int = 60, timeout: float = 60.0, today=None, k
     return app
 
 
-def _authenticate(engine, token: str):
-    if not token.startswith(access.TOKEN_PREFIX):
-        return None
-    with store.reading(engine) as conn:
-        return access.authenticate(conn, token)
+class _Unknown(Exception):
+    """The request's token is no active user's."""
+
+
+class _NotJSON(Exception):
+    """The request's body is not JSON with a params object."""
+
+
+def _answer_request(engine, token: str, body: bytes, name: str, today, expired, keys):
+    """In a worker thread, in one hop from the event loop: who asks, what is asked, the act."""
+    actor = None
+    if token.startswith(access.TOKEN_PREFIX):
+        with store.reading(engine) as conn:
+            actor = access.authenticate(conn, token)
+    if actor is None:
+        raise _Unknown
+    try:
+        params = json.loads(body).get("params", {})
+    except (ValueError, AttributeError):
+        raise _NotJSON from None
+    if not isinstance(params, dict):
+        raise _NotJSON
+    return service.call(engine, actor, name, params, today, expired, keys)

@@ -301,10 +301,10 @@ def lock(conn: Connection, name: str) -> None:
     conn.connection.dbapi_connection.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(name),))
 
 
-def serialised(conn: Connection) -> bool:
-    """Whether a write transaction already excludes every other writer (SQLite's BEGIN
-    IMMEDIATE), so that what it reads stays true until its commit."""
-    return conn.dialect.name == "sqlite"
+def serialised(bind: Connection | Engine) -> bool:
+    """Whether a write transaction excludes every other writer (SQLite's BEGIN IMMEDIATE), so
+    that what it reads stays true until its commit, and writers can only take turns."""
+    return bind.dialect.name == "sqlite"
 
 
 def lock_key(name: str) -> int:

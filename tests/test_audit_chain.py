@@ -3,10 +3,12 @@
 with plain SQL, as someone with the database file or psql would), a cut tail (against a head
 kept outside), and rows the latest entries wrote that were changed since."""
 import json
+from datetime import date
 
+import pytest
 from sqlalchemy import text
 
-from aidcal.engine import store
+from aidcal.engine import access, service, store
 
 
 def _entries(aidcal):
@@ -117,3 +119,15 @@ def test_rows_changed_since_their_entry_wrote_them_are_named(county):
     assert result.exit_code == 1 and f"audit entry {done['id']}: rows it wrote were changed since: event {event_id}" \
         in result.stderr
     assert county("audit", "verify").exit_code == 0  # the chain itself is whole
+
+
+def test_a_write_past_its_time_limit_rolls_back_whole_and_leaves_no_entry(county):
+    """The server's request time limit: a write whose deadline passed before its commit leaves nothing."""
+    _busy(county)
+    before = county.dump()
+    with pytest.raises(TimeoutError):
+        service.call(county.engine(), access.operator("tester"), "tasks.done",
+                     dict(unit="S001", task="system-update", period="2021-02", as_of="2021-02-19"),
+                     date(2026, 12, 3), expired=lambda: True)
+    assert county.dump() == before
+    assert county("audit", "verify", "--data").exit_code == 0

@@ -1,6 +1,7 @@
 """The bureau's server as schools, supervisors and auditors meet it: a real `aidcal serve`
 process on a loopback port, the CLI pointed at it, each role able to do its own work and
 refused the rest, every refusal in the audit log, and outputs identical to local ones."""
+import http.client
 import json
 import os
 import stat
@@ -102,7 +103,6 @@ def test_bad_requests_are_one_line_and_bodies_are_limited(served):
     county, server, tokens = served
     result = remote(server, tokens["s1"], "tasks", "done", "--unit", "S001", "no-such-task", ok=False)
     assert result.exit_code == 2 and result.stderr.startswith("error: ") and "no-such-task" in result.stderr
-    import http.client
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
     conn.putrequest("POST", "/api/tasks.list")  # 3 MB announced: refused before a byte of it is read
     conn.putheader("Authorization", f"Bearer {tokens['s1']}")
@@ -111,6 +111,25 @@ def test_bad_requests_are_one_line_and_bodies_are_limited(served):
     answer = conn.getresponse()
     assert answer.status == 413 and "limit of 2 MB" in json.loads(answer.read())["problems"][0]
     assert urllib.request.urlopen(f"{server.address}/openapi.json", timeout=5).status == 200
+
+
+def _post(server, token: str, name: str, body: bytes) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    conn.request("POST", f"/api/{name}", body=body, headers={"Authorization": f"Bearer {token}"})
+    answer = conn.getresponse()
+    assert len(json.loads(answer.read())["problems"]) == 1
+    return answer.status
+
+
+def test_a_body_that_is_not_json_is_refused_and_guessed_tokens_are_held_off(served):
+    county, server, tokens = served
+    assert _post(server, tokens["s1"], "tasks.list", b"{not json") == 400
+    assert _post(server, tokens["s1"], "tasks.list", b'{"params": ["S001"]}') == 400
+    assert [_post(server, f"aidcal_guess{k}", "tasks.list", b"{}") for k in range(10)] == [401] * 10
+    # ten failures from this address within the minute: it is held off, whichever token it sends now
+    assert _post(server, tokens["s1"], "tasks.list", b'{"params": {"unit": "S001"}}') == 429
+    refusals = json.loads(county("audit", "show", "--outcome", "refused", "--format", "json").stdout)
+    assert sum(entry["actor"] == "unknown@127.0.0.1" for entry in refusals) == 10
 
 
 def test_login_keeps_the_token_for_this_user_alone(served, tmp_path):
