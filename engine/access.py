@@ -91,11 +91,15 @@ def list_users(conn: Connection) -> list[dict]:
             for r in conn.execute(select(au).order_by(au.c.name))]
 
 
+# Every server request runs it first: compiled once per dialect and run on the driver.
+_TOKEN_USER = store.Prepared(select(au.c.name, au.c.role, au.c.scope)
+                             .where(au.c.token_sha256 == bindparam("hash"), au.c.revoked_at.is_(None)))
+
+
 def authenticate(conn: Connection, token: str) -> Actor | None:
     """The active user a token belongs to, or None (unknown or revoked)."""
-    row = conn.execute(select(au.c.name, au.c.role, au.c.scope)
-                       .where(au.c.token_sha256 == token_hash(token), au.c.revoked_at.is_(None))).first()
-    return Actor(row.name, row.role, row.scope) if row else None
+    rows = _TOKEN_USER(conn, {"hash": token_hash(token)})
+    return Actor(*rows[0]) if rows else None
 
 
 def authorise(conn: Connection, actor: Actor, act: str, units=(), authority: str | None = None) -> None:

@@ -190,7 +190,8 @@ def bulk_insert(conn: Connection, table, columns: list[str], rows, chunk: int = 
 class Prepared:
     """A statement compiled once per dialect and run straight on the driver.
 
-    Only for the hottest write, a school's completion inside the write lock: there
+    Only for the hottest statements, run once per request: a school's completion and its
+    audit entry inside the write lock, the token a server request carries. There
     SQLAlchemy's per-execution work (cache key, execution context, result wrapping)
     costs three times what SQLite itself does. Parameters still go through each
     column type's bind processor, so values are stored exactly as everywhere else;
