@@ -73,11 +73,13 @@ OVERDUE_HEADERS = {"unit": "学校代码", "unit_name": "学校名称", "town": 
 
 
 def console(stderr=False):
-    """A terminal's own width; in a pipe or a file, wide enough that Chinese names never wrap."""
+    """A terminal's own width; in a pipe or a file, wide enough that Chinese names never wrap.
+    Text is shown as written: a school's note reading "[/bold]" or ":warning:" is words, not
+    markup that would restyle a supervisor's table or stop it with an error."""
     from rich.console import Console
     stream = sys.stderr if stderr else sys.stdout
     width = None if stream.isatty() else int(os.environ["COLUMNS"]) if os.environ.get("COLUMNS", "").isdigit() else 200
-    return Console(stderr=stderr, highlight=False, width=width)
+    return Console(stderr=stderr, highlight=False, markup=False, emoji=False, width=width)
 
 
 def moment(text: str | None) -> str:

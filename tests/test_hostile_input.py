@@ -273,6 +273,18 @@ def test_names_with_markup_stay_names_in_notices_and_robot_messages(county, tmp_
     assert "＊＊停办＊＊" in sent[0]["body"] and "［点此］" in sent[0]["body"] and "**" not in sent[0]["body"]
 
 
+def test_a_reason_that_looks_like_terminal_markup_is_shown_as_written(county):
+    """A school's words never restyle a supervisor's table nor stop it with an error."""
+    county("tasks", "waive", "--unit", "S001", "system-update", "--period", "2021-02", "--as-of", "2021-03-01",
+           "--reason", "[/bold] 见[red]附件[/red] :warning:")
+    for command in (["tasks", "history", "--unit", "S001", "system-update", "--period", "2021-02"],
+                    ["tasks", "list", "--unit", "S001", "--as-of", "2021-03-01"]):
+        result = county(*command)
+        assert "Traceback" not in result.stderr
+    assert "[/bold] 见[red]附件[/red] :warning:" in county(
+        "tasks", "history", "--unit", "S001", "system-update", "--period", "2021-02").stdout
+
+
 def test_a_completion_note_may_hold_line_breaks_but_not_other_controls(county):
     ok = county.file("ok.csv", 'unit,task,period,done_at,note\nS001,system-update,2021-05,2021-05-20,"第一行\n第二行"\n')
     assert "1 recorded" in county("tasks", "import", ok, "--as-of", "2021-06-01").stdout
