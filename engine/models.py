@@ -230,11 +230,8 @@ class AidCase(SQLModel, table=True):
     (engine/cases.py) along its workflow; personal numbers are stored here and
     masked everywhere they leave the store."""
     __tablename__ = "aid_case"
-    # From 0011 id_number holds a sealed token, unique by chance: a person is id_hash
-    # (uq_aid_case_person); the old constraint stays because SQLite drops one only by
-    # rebuilding the table.
-    __table_args__ = (UniqueConstraint("programme", "term", "id_number"),
-                      Index("uq_aid_case_person", "programme", "term", "id_hash", unique=True),
+    # From 0011 id_number holds a sealed token: a person is id_hash (uq_aid_case_person; 0012).
+    __table_args__ = (Index("uq_aid_case_person", "programme", "term", "id_hash", unique=True),
                       Index("ix_aid_case_scope", "unit_id", "programme", "term", "state"))
     id: int | None = Field(default=None, primary_key=True)
     workflow: str = Field(max_length=32)
@@ -290,8 +287,7 @@ class AidCase(SQLModel, table=True):
 class Identification(SQLModel, table=True):
     """A student's hardship identification (认定) for one school year (教财〔2018〕16号):
     made once a year, reviewed each term, and referred to by every programme's case."""
-    __table_args__ = (UniqueConstraint("year", "id_number"),  # sealed from 0011: the person is id_hash
-                      Index("uq_identification_person", "year", "id_hash", unique=True))
+    __table_args__ = (Index("uq_identification_person", "year", "id_hash", unique=True),)  # the person (0012)
     id: int | None = Field(default=None, primary_key=True)
     year: int  # the school year starting in autumn of this year
     unit_id: int = Field(foreign_key="unit.id")

@@ -26,7 +26,7 @@ from aidcal.i18n import _
 from .errors import InputError
 
 DEFAULT_URL = "sqlite:///state.db"
-SCHEMA_HEAD = "0011"  # the newest migration in engine/migrations/versions
+SCHEMA_HEAD = "0012"  # the newest migration in engine/migrations/versions
 BUSY_TIMEOUT_MS = 30_000
 BEIJING = ZoneInfo("Asia/Shanghai")
 LOCK_RETRIES = 5
@@ -377,11 +377,41 @@ def _ensure_schema(engine: Engine, upgrade: bool) -> None:
         raise InputError(_("database schema {version} is older than this aidcal's ({head}); run: aidcal --db URL db upgrade").format(
             version=version, head=SCHEMA_HEAD))
     try:
-        with writing(engine) as conn:
+        with migrating(engine) as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
     except CommandError as exc:
         raise InputError(_("database schema {version!r} cannot be upgraded: {reason}").format(version=version, reason=exc)) from None
+
+
+@contextmanager
+def migrating(engine: Engine):
+    """The write transaction migrations run in. On SQLite, foreign keys are off while they run
+    and checked before the commit, as SQLite's procedure for rebuilding a table asks (a parent
+    table rebuilt under enforcement fails its children at the commit); on a connection of its
+    own, so no pooled connection is left without them."""
+    if engine.dialect.name != "sqlite":
+        with writing(engine) as conn:
+            yield conn
+        return
+    from sqlalchemy.pool import NullPool
+    own = create_engine(engine.url, poolclass=NullPool)
+    event.listen(own, "connect", _sqlite_migration_pragmas)
+    event.listen(own, "begin", _sqlite_begin)
+    try:
+        with writing(own) as conn:
+            yield conn
+            broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise InputError(_("the upgrade would leave {n} rows pointing at rows that are gone (first in table {table}); "
+                                   "nothing was changed").format(n=len(broken), table=broken[0][0]))
+    finally:
+        own.dispose()
+
+
+def _sqlite_migration_pragmas(dbapi_conn, record) -> None:
+    _sqlite_pragmas(dbapi_conn, record)
+    dbapi_conn.execute("PRAGMA foreign_keys=OFF")
 
 
 def copy(source: Engine, target: Engine, progress=None) -> dict[str, int]:

@@ -42,6 +42,28 @@ def sealed(county):
     return county
 
 
+def test_a_sealed_database_of_schema_0011_upgrades_with_every_row_kept(sealed):
+    """0012 rebuilds aid_case and identification on SQLite (to drop their unique keys on sealed
+    tokens) while case events and identification reviews point at them."""
+    from alembic import command
+    from alembic.config import Config
+
+    from aidcal.engine import store
+    from helpers import ROOT
+    sealed("identification", "review", "1", "--level", "特别困难", "--reason", "秋季复核", "--as-of", "2021-10-08")
+    assert sealed.scalar("SELECT count(*) FROM case_event") and sealed.scalar("SELECT count(*) FROM identification_review")
+    before = sealed.dump()
+    config = Config()
+    config.set_main_option("script_location", str(ROOT / "engine" / "migrations"))
+    with store.migrating(sealed.engine()) as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0011")
+    assert store.schema_version(sealed.engine()) == "0011"
+    assert "database schema at 0012" in sealed("db", "upgrade").stdout
+    assert sealed.dump() == before
+    assert sealed("audit", "verify", "--data").exit_code == 0
+
+
 def listed(aidcal):
     return json.loads(aidcal("cases", "list", "--format", "json").stdout)
 
