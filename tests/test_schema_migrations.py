@@ -4,7 +4,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from aidcal.engine import store
 from aidcal.engine.models import SQLModel
@@ -80,3 +80,15 @@ def test_a_state_db_made_by_the_first_release_upgrades_in_place(tmp_path):
     assert old.scalar("SELECT count(*) FROM unit WHERE authority <> '340621'") == 0
     assert old.scalar("SELECT count(*) FROM unit") == 4
     assert old("escalate", "--as-of", "2021-02-01", "--format", "json").stdout.startswith("[")  # new features work on it
+
+
+def test_an_upgrade_that_would_leave_dangling_rows_is_refused_and_changes_nothing(tmp_path):
+    """A damaged file (a case event whose case is gone, written with foreign keys off) is not
+    carried into a rebuilt schema: the upgrade stops with one line and the file stays at 0011."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    database_at(url, "0011", "INSERT INTO case_event (id, case_id, \"trigger\", from_state, to_state, on_date, at, by, reason) "
+                             "VALUES (1, 999, 'approve', 'publicity', 'approved', '2021-10-08', '2021-10-08 08:00:00', 'x', '')")
+    result = Aidcal(url, tmp_path)("calendar", "list", ok=False)
+    assert result.exit_code == 2 and "1 rows pointing at rows that are gone (first in table case_event)" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert store.schema_version(create_engine(url)) == "0011"  # a plain engine: store.connect would upgrade
