@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import hashlib
+import importlib
 import json
 import time
 from collections import defaultdict, deque
@@ -30,6 +31,7 @@ from aidcal.i18n import _
 
 FAILURES_ALLOWED = 10  # failed authentications per token and per address …
 FAILURE_WINDOW = 60.0  # … within this many seconds; then 429 until the window passes
+SMALL_BODY = 64 * 1024  # a body up to this size is read before its token is checked (one hop, not two)
 
 
 class BodyLimit:
@@ -100,6 +102,8 @@ def create(url: str, max_body_mb: int = 60, timeout: float = 60.0, today=None, k
     engine = store.connect(url)
     today = today or beijing_today
     failures = Failures()
+    for module in service.ACT_MODULES:
+        importlib.import_module(f"aidcal.engine.acts.{module}")
     # Writes on SQLite wait for one another anyway: they go to one thread of their own, in turn,
     # rather than to many threads that would fight for the GIL and the write lock; reads (and
     # PostgreSQL's writes, which run side by side) go to the pool.
@@ -121,13 +125,18 @@ def create(url: str, max_body_mb: int = 60, timeout: float = 60.0, today=None, k
         asker = (f"token:{hashlib.sha256(token.encode()).hexdigest()[:16]}", f"address:{address}")
         if failures.blocked(asker, time.monotonic()):
             return error(429, [_("too many failed logins from this token or address; wait a minute")])
-        body = await request.body()
         deadline = time.monotonic() + timeout
-        spec = service.spec_of(name)
-        lane = writer if spec is not None and spec.writes else None
+        spec = service.OPS.get(name)  # every act module is imported at start: nothing is imported on the loop
+        # A sheet's parsing (`prepare`) must not hold the writer thread: those acts go to the pool.
+        lane = writer if spec is not None and spec.writes and spec.prepare is None else None
+        declared = request.headers.get("content-length", "")
         try:
+            actor = None
+            if not (declared.isdigit() and int(declared) <= SMALL_BODY):  # a large body is read for a known user only
+                actor = await run_in_threadpool(_authenticated, engine, token)
+            body = await request.body()
             result = await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(
-                lane, contextvars.copy_context().run, _answer_request, engine, token, body, name, today(),
+                lane, contextvars.copy_context().run, _answer_request, engine, actor or token, body, name, today(),
                 lambda: time.monotonic() > deadline, keys), timeout + 5)
         except _Unknown:
             failures.add(asker, time.monotonic())
@@ -158,14 +167,21 @@ class _NotJSON(Exception):
     """The request's body is not JSON with a params object."""
 
 
-def _answer_request(engine, token: str, body: bytes, name: str, today, expired, keys):
-    """In a worker thread, in one hop from the event loop: who asks, what is asked, the act."""
+def _authenticated(engine, token: str) -> access.Actor:
+    """The token's active user; _Unknown if there is none."""
     actor = None
     if token.startswith(access.TOKEN_PREFIX):
         with store.reading(engine) as conn:
             actor = access.authenticate(conn, token)
     if actor is None:
         raise _Unknown
+    return actor
+
+
+def _answer_request(engine, asker, body: bytes, name: str, today, expired, keys):
+    """In a worker thread, in one hop from the event loop: who asks (a token, or the user a large
+    request's token was already found to be), what is asked, the act."""
+    actor = asker if isinstance(asker, access.Actor) else _authenticated(engine, asker)
     try:
         params = json.loads(body).get("params", {})
     except (ValueError, AttributeError):

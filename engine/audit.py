@@ -209,7 +209,8 @@ def audited(engine, entry: Entry, expired=None):
     that timed out wrote nothing."""
     with store.writing(engine) as conn:
         marks = _marks(conn)
-        conn.info[_NOTED] = {}
+        info = conn.info  # the driver connection's: it outlives the transaction, so it is emptied after
+        info[_NOTED] = {}
         try:
             yield conn
             if expired is not None and expired():
@@ -221,7 +222,7 @@ def audited(engine, entry: Entry, expired=None):
             else:
                 append(conn, entry, *_written(conn, marks, dict(zip(names, _MARKS(conn, {})[0]))))
         finally:
-            del conn.info[_NOTED]
+            info.pop(_NOTED, None)
 
 
 def refused(engine, entry: Entry, why: str) -> None:

@@ -9,6 +9,7 @@ transaction and so never take the write lock.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import sqlite3
 import time
@@ -216,7 +217,7 @@ class Prepared:
             self._by_dialect[dialect.name] = compiled.string, slots, compiled.positiontup is not None
         return self._by_dialect[dialect.name]
 
-    def _run(self, conn: Connection, params: dict):
+    def _run(self, conn: Connection, params: dict, streamed: bool = False):
         sql, slots, positional = self._compiled(conn.dialect)
         values = []
         for _name, key, default, process in slots:
@@ -224,7 +225,10 @@ class Prepared:
             if value is _REQUIRED:
                 raise KeyError(f"Prepared statement needs parameter {key!r}")
             values.append(process(value) if process is not None and value is not None else value)
-        cursor = conn.connection.dbapi_connection.cursor()
+        driver = conn.connection.dbapi_connection
+        # psycopg's plain cursor holds every row at execute; a named one is read from the server as fetched
+        cursor = driver.cursor(name=f"aidcal_{next(_STREAMS)}") if streamed and conn.dialect.name == "postgresql" \
+            else driver.cursor()
         cursor.execute(sql, values if positional else dict(zip((slot[0] for slot in slots), values)))
         return cursor
 
@@ -237,7 +241,7 @@ class Prepared:
 
     def batches(self, conn: Connection, params: dict, chunk: int = 10_000):
         """The driver's rows a chunk at a time, so a million rows are never held at once."""
-        cursor = self._run(conn, params)
+        cursor = self._run(conn, params, streamed=True)
         try:
             while batch := cursor.fetchmany(chunk):
                 yield batch
@@ -246,6 +250,7 @@ class Prepared:
 
 
 _REQUIRED = object()  # a Prepared parameter with no default: the caller must give it
+_STREAMS = itertools.count()  # names of PostgreSQL's server-side cursors, unique in a process
 
 
 def analyze(conn: Connection, table) -> None:
@@ -390,8 +395,8 @@ def migrating(engine: Engine):
     and checked before the commit, as SQLite's procedure for rebuilding a table asks (a parent
     table rebuilt under enforcement fails its children at the commit); on a connection of its
     own, so no pooled connection is left without them."""
-    if engine.dialect.name != "sqlite":
-        with writing(engine) as conn:
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        with writing(engine) as conn:  # an in-memory database is new, with no rows to rebuild, and only here
             yield conn
         return
     from sqlalchemy.pool import NullPool
