@@ -50,7 +50,11 @@ class Entry:
 def chained(prev: str, row) -> str:
     """The entry's hash: its fields in a fixed order with the previous hash (the id is
     left out: the order is the chain's own, by `prev`)."""
-    return hashlib.sha256(f'["{prev}",{_rest(row)}'.encode()).hexdigest()
+    return _linked(prev, _rest(row))
+
+
+def _linked(prev: str, rest: str) -> str:
+    return hashlib.sha256(f'["{prev}",{rest}'.encode()).hexdigest()
 
 
 def _rest(row) -> str:
@@ -196,7 +200,7 @@ def append(conn: Connection, entry: Entry, rows: int = 0, written: dict | None =
         head = _HEAD(conn, {})
         prev = head[0][0] if head else GENESIS
     row["prev"] = prev
-    row["hash"] = hashlib.sha256(f'["{row["prev"]}",{rest}'.encode()).hexdigest()
+    row["hash"] = _linked(prev, rest)
     _APPEND(conn, row)
     return row["hash"]
 
