@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import json.encoder
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -128,17 +129,23 @@ def _plain(value):
     return value.hex() if isinstance(value, bytes) else str(value)
 
 
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_plain).encode
+# One row's JSON, as json.dumps(row, ensure_ascii=False, separators=(",", ":"), default=_plain)
+# writes it, by the C encoder made once rather than once per row (half the time of a night's digest).
+_ENCODE_ROW = json.encoder.c_make_encoder(None, _plain, json.encoder.encode_basestring, None, ":", ",",
+                                          False, False, True)
 
 
-def _digest_rows(digest, name: str, forms, batches):
-    """Feed each row's text to `digest`, yielding the ids (every recorded table's first column)."""
+def _digest_rows(digest, name: str, forms, batches) -> list[int]:
+    """Feed each row's text to `digest` (a batch in one update: the hash of the texts one after
+    another); the ids (every recorded table's first column)."""
+    ids = []
     for batch in batches:
-        for row in batch:
-            if forms is not None:
-                row = [form(v) if form is not None and v is not None else v for form, v in zip(forms, row)]
-            digest.update(_ENCODE([name, *row]).encode())
-            yield row[0]
+        if forms is not None:
+            batch = [[form(v) if form is not None and v is not None else v for form, v in zip(forms, row)]
+                     for row in batch]
+        digest.update("".join(["".join(_ENCODE_ROW((name, *row), 0)) for row in batch]).encode())
+        ids.extend(row[0] for row in batch)
+    return ids
 
 
 def _runs(ids: list[int]) -> list[list[int]]:
@@ -177,7 +184,7 @@ def _written(conn: Connection, marks: dict[str, int], now: dict[str, int]) -> tu
             batches = [mine]
         else:
             batches = new_rows.batches(conn, {"mark": marks[table.name]})
-        ids = list(_digest_rows(digest, table.name, forms, batches))
+        ids = _digest_rows(digest, table.name, forms, batches)
         if ids:
             written[table.name] = _runs(ids)
             count += len(ids)
