@@ -151,6 +151,8 @@ def create(url: str, max_body_mb: int = 60, timeout: float = 60.0, today=None, k
             return error(403, [str(exc)])
         except TimeoutError:
             return error(504, [_("the request took longer than {s} s; nothing was written").format(s=int(timeout))])
+        except _TooLarge:
+            raise  # BodyLimit answers 413
         except Exception as exc:  # a bug or the database: one line, no locals, no SQL
             return error(500, [one_line(exc)])
         return JSONResponse(result)
