@@ -24,7 +24,7 @@ from .models import occurrence as o
 from .models import plan as p
 from .models import task as t
 from .models import unit as u
-from .tasks import store_blob
+from .tasks import store_blob, stored_name
 from .vocabulary import COMPLETION_ALIASES, COMPLETION_COLUMNS
 
 COLUMNS, ALIASES = list(COMPLETION_COLUMNS), COMPLETION_ALIASES
@@ -114,7 +114,7 @@ def import_completions(conn: Connection, parsed: Sheet, as_of: date, by: str, ke
     sheet.create(conn)
     try:
         keys = sealing.bind(conn, keys) if files else None
-        evidence_of = {row_no: (store_blob(conn, content, keys), name) for row_no, name, content in files}
+        evidence_of = {row_no: (store_blob(conn, content, keys), stored_name(name)) for row_no, name, content in files}
         if rows:  # a sheet whose every row is bad still reaches _apply, which reports them
             conn.execute(sheet.insert(), [
                 {**r, "sha256": evidence_of.get(r["row_no"], (None, None))[0],

@@ -15,6 +15,7 @@ from aidcal.i18n import _
 
 from . import audit, sealing, store
 from .errors import InputError
+from .masking import mask_personal
 from .models import event, evidence, evidence_blob
 from .models import instance as i
 from .models import occurrence as o
@@ -296,9 +297,16 @@ def store_blob(conn: Connection, content: bytes, keys: sealing.Keys) -> str:
     return digest
 
 
+def stored_name(name: str) -> str:
+    """An evidence file's name as it is kept: a school may name a file after a child
+    (张三_340621200503011234.pdf), and the database keeps no full personal number."""
+    return mask_personal(name)
+
+
 def _attach(conn: Connection, instance_id: int, name: str, content: bytes, stamp, by: str, keys: sealing.Keys) -> None:
     digest = store_blob(conn, content, keys)
-    stmt = store.insert(conn, evidence).values(instance_id=instance_id, sha256=digest, filename=name, added_at=stamp, added_by=by)
+    stmt = store.insert(conn, evidence).values(instance_id=instance_id, sha256=digest, filename=stored_name(name),
+                                               added_at=stamp, added_by=by)
     conn.execute(stmt.on_conflict_do_nothing(index_elements=["instance_id", "sha256"]))
 
 

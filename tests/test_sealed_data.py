@@ -81,6 +81,17 @@ def test_the_database_alone_holds_no_personal_number_category_or_evidence(sealed
     assert (out / "proof.pdf").read_bytes() == b"%PDF-1.4 EVIDENCE-MARKER-7731"
 
 
+def test_an_evidence_file_named_after_a_child_is_kept_under_a_masked_name(sealed, request):
+    named = sealed.workdir / f"学生0_{make_id(0)}.pdf"
+    named.write_bytes(b"%PDF-1.4 another")
+    sealed("tasks", "done", "--unit", "S001", "monthly-report", "--period", "2021-03", "--as-of", "2021-03-26",
+           "--evidence", named)
+    assert make_id(0).encode() not in raw_bytes(sealed, request)
+    out = sealed.workdir / "back3"
+    sealed("tasks", "evidence", "--unit", "S001", "monthly-report", "--period", "2021-03", "--output", out)
+    assert [p.name for p in out.iterdir()] == [f"学生0_340621********{make_id(0)[-4:]}.pdf"]
+
+
 def test_the_payment_file_opens_full_numbers_only_with_a_reason_and_is_audited(sealed):
     bulk(sealed, "eligibility", "publicity", "2021-09-27")
     bulk(sealed, "publicity", "approval", "2021-10-09")
