@@ -62,7 +62,7 @@ def _rest(row) -> str:
     """The JSON of the hashed fields after `prev`, its opening bracket left to `chained`."""
     fields = [store.shown_moment(row["at"]), row["actor"], row["action"], row["object"], row["outcome"],
               row["rows"], row["written"], row["digest"], row["summary"]]
-    return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))[1:]
+    return "".join(_ENCODE_ROW(fields, 0))[1:]
 
 
 # Every write runs these, inside its write lock: compiled once per dialect and run on the
@@ -81,7 +81,11 @@ _READS: dict[tuple[str, str], tuple] = {}
 
 def _marks(conn: Connection) -> dict[str, int]:
     """The highest id of every recorded table, in one statement."""
-    return dict(zip((t.name for t in RECORDED), _MARKS(conn, {})[0]))
+    return _by_table(_MARKS(conn, {})[0])
+
+
+def _by_table(marks) -> dict[str, int]:
+    return dict(zip((t.name for t in RECORDED), marks))
 
 
 def _reads(conn: Connection, table) -> tuple:
@@ -226,12 +230,11 @@ def audited(engine, entry: Entry, expired=None):
             yield conn
             if expired is not None and expired():
                 raise TimeoutError("the request's time ran out before its write committed")
-            names = [t.name for t in RECORDED]
             if store.serialised(conn):
                 *now, head = _MARKS_AND_HEAD(conn, {})[0]
-                append(conn, entry, *_written(conn, marks, dict(zip(names, now))), prev=head or GENESIS)
+                append(conn, entry, *_written(conn, marks, _by_table(now)), prev=head or GENESIS)
             else:
-                append(conn, entry, *_written(conn, marks, dict(zip(names, _MARKS(conn, {})[0]))))
+                append(conn, entry, *_written(conn, marks, _marks(conn)))
         finally:
             info.pop(_NOTED, None)
 

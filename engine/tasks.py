@@ -118,9 +118,10 @@ def _mark(instances):
 
 _MARK = {False: _mark(_instances),
          True: _mark(_instances.join(p, p.c.id == t.c.plan_id).where(p.c.authority_code == bindparam("plan")))}
+# RETURNING: an audited completion hands its row to the audit digest rather than have it read back
 _LOG = store.Prepared(event.insert().values(
-    {name: bindparam(name) for name in ("instance_id", "unit_id", "kind", "on_date", "at", "by", "detail")}))
-_LOG_NOTED = store.Prepared(_LOG.statement.returning(*event.c))  # an audited completion hands its row to the digest
+    {name: bindparam(name) for name in ("instance_id", "unit_id", "kind", "on_date", "at", "by", "detail")})
+    .returning(*event.c))
 
 
 def _done_at_once(conn: Connection, unit_code: str, key: str, period: str, as_of: date, by: str,
@@ -133,11 +134,10 @@ def _done_at_once(conn: Connection, unit_code: str, key: str, period: str, as_of
     if not marked:
         return None
     instance_id, unit_id, due, on_time = marked[0]
-    row = dict(instance_id=instance_id, unit_id=unit_id, kind="done", on_date=as_of, at=stamp, by=by, detail=note or "")
+    logged = _LOG(conn, dict(instance_id=instance_id, unit_id=unit_id, kind="done", on_date=as_of, at=stamp, by=by,
+                             detail=note or ""))[0]
     if audit.noting(conn):
-        audit.note(conn, event, _LOG_NOTED(conn, row)[0])
-    else:
-        _LOG(conn, row)
+        audit.note(conn, event, logged)
     state = "done" if on_time else "done_late"
     return dict(task=key, period=period, message=_("{state} on {day} (due {due})").format(state=_(state), day=as_of, due=due))
 
