@@ -374,7 +374,7 @@ class AuditEntry(SQLModel, table=True):
     digest: str = Field(default="", max_length=64)  # sha256 of those rows as written
     summary: str = ""  # what was done, never a personal number
     prev: str = Field(max_length=64)
-    hash: str = Field(unique=True, max_length=64)
+    hash: str = Field(max_length=64)
 
 
 class SealKey(SQLModel, table=True):

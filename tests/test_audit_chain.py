@@ -65,6 +65,28 @@ def test_audit_rows_cannot_be_changed_through_the_database_by_accident(county):
         conn.execute(text("DELETE FROM audit"))
 
 
+def test_an_audit_chain_of_schema_0012_upgrades_with_its_entries_and_guards(county):
+    """0013 rebuilds the audit table on SQLite (to drop the unique index on hashes), which drops
+    its triggers: the upgrade makes them again, and the chain still verifies."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy.exc import DatabaseError
+
+    from helpers import ROOT
+    _busy(county)
+    before = _entries(county)
+    config = Config()
+    config.set_main_option("script_location", str(ROOT / "engine" / "migrations"))
+    with store.migrating(county.engine()) as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0012")
+    assert f"database schema at {store.SCHEMA_HEAD}" in county("db", "upgrade").stdout
+    assert _entries(county)[:len(before)] == before
+    assert county("audit", "verify", "--data").exit_code == 0
+    with pytest.raises(DatabaseError), store.writing(county.engine()) as conn:
+        conn.execute(text("DELETE FROM audit"))
+
+
 def test_an_edited_entry_is_named(county):
     _busy(county)
     target = _entries(county)[-3]["id"]
