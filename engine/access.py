@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 
 from aidcal.i18n import N_, _
 
-from . import authorities, store
+from . import authorities, driver, store
 from .errors import InputError, Refused
 from .models import app_user as au
 from .models import unit as u
@@ -92,7 +92,7 @@ def list_users(conn: Connection) -> list[dict]:
 
 
 # Every server request runs it first: compiled once per dialect and run on the driver.
-_TOKEN_USER = store.Prepared(select(au.c.name, au.c.role, au.c.scope)
+_TOKEN_USER = driver.Prepared(select(au.c.name, au.c.role, au.c.scope)
                              .where(au.c.token_sha256 == bindparam("hash"), au.c.revoked_at.is_(None)))
 
 
@@ -141,10 +141,10 @@ def _authority_allowed(actor: Actor, authority: str) -> bool:
 
 
 # A request names one unit, nearly always: that check runs on every write, so it is compiled once and
-# run on the driver (store.Prepared), as the write's own statements are.
-_ONE_FOR_UNIT = store.Prepared(select(u.c.code).where(
+# run on the driver (driver.Prepared), as the write's own statements are.
+_ONE_FOR_UNIT = driver.Prepared(select(u.c.code).where(
     u.c.code == bindparam("code"), (u.c.code == bindparam("scope")) | (u.c.parent == bindparam("scope"))))
-_ONE_UNDER = store.Prepared(select(u.c.code).where(
+_ONE_UNDER = driver.Prepared(select(u.c.code).where(
     u.c.code == bindparam("code"), u.c.authority >= bindparam("low"), u.c.authority < bindparam("high")))
 
 

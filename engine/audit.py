@@ -21,10 +21,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, and_, bindparam, func, or_, select
+from sqlalchemy import Date, DateTime, and_, bindparam, func, literal, or_, select
 from sqlalchemy.engine import Connection
 
-from . import authorities, store
+from . import authorities, driver, store
 from .masking import mask_personal
 from .models import app_user, case_document, case_event, event, evidence, identification_review, rule_file, run, step
 from .models import audit as a
@@ -51,11 +51,7 @@ class Entry:
 def chained(prev: str, row) -> str:
     """The entry's hash: its fields in a fixed order with the previous hash (the id is
     left out: the order is the chain's own, by `prev`)."""
-    return _linked(prev, _rest(row))
-
-
-def _linked(prev: str, rest: str) -> str:
-    return hashlib.sha256(f'["{prev}",{rest}'.encode()).hexdigest()
+    return hashlib.sha256(f'["{prev}",{_rest(row)}'.encode()).hexdigest()  # as _APPEND has the database link it
 
 
 def _rest(row) -> str:
@@ -65,27 +61,25 @@ def _rest(row) -> str:
     return "".join(_ENCODE_ROW(fields, 0))[1:]
 
 
-# Every write runs these, inside its write lock: compiled once per dialect and run on the
-# driver (store.Prepared), as the completion's own statements are. Where the write lock
-# already keeps the chain one line (SQLite), the marks after the write and the head are read
-# in one statement.
-_MARK_COLUMNS = [select(func.coalesce(func.max(t.c.id), 0)).scalar_subquery() for t in RECORDED]
-_HEAD_COLUMN = select(a.c.hash).order_by(a.c.id.desc()).limit(1)
-_MARKS = store.Prepared(select(*_MARK_COLUMNS))
-_MARKS_AND_HEAD = store.Prepared(select(*_MARK_COLUMNS, _HEAD_COLUMN.scalar_subquery()))
-_HEAD = store.Prepared(_HEAD_COLUMN)
-_NOTED = "aidcal_audit_noted"  # conn.info: the rows an audited write says it inserted, by table
-_APPEND = store.Prepared(a.insert().values({c.name: bindparam(c.name) for c in a.c if c.name != "id"}))
+# An audited write runs these inside its write lock, compiled once per dialect and run on the
+# driver (driver.Prepared), as the completion's own statements are: the marks only where the
+# write's inserted rows cannot all be seen as they are inserted (driver.watching), and the
+# entry, linked to the head in the same statement.
+_MARKS = driver.Prepared(select(*[select(func.coalesce(func.max(t.c.id), 0)).scalar_subquery() for t in RECORDED]))
+_RECORDED_NAMES = frozenset(t.name for t in RECORDED)
+_FIELDS = [c for c in a.c if c.name not in ("id", "prev", "hash")]
+_PREV = select(func.coalesce(select(a.c.hash).order_by(a.c.id.desc()).limit(1).scalar_subquery(), GENESIS)
+               .label("prev")).subquery("head")
+_APPEND = driver.Prepared(a.insert().from_select(
+    [*(c.name for c in _FIELDS), "prev", "hash"],
+    select(*(bindparam(c.name, type_=c.type) for c in _FIELDS), _PREV.c.prev,
+           store.sha256_hex(literal('["') + _PREV.c.prev + literal('",') + bindparam("rest")))))
 _READS: dict[tuple[str, str], tuple] = {}
 
 
 def _marks(conn: Connection) -> dict[str, int]:
     """The highest id of every recorded table, in one statement."""
-    return _by_table(_MARKS(conn, {})[0])
-
-
-def _by_table(marks) -> dict[str, int]:
-    return dict(zip((t.name for t in RECORDED), marks))
+    return dict(zip((t.name for t in RECORDED), _MARKS(conn, {})[0]))
 
 
 def _reads(conn: Connection, table) -> tuple:
@@ -94,9 +88,9 @@ def _reads(conn: Connection, table) -> tuple:
     key = (conn.dialect.name, table.name)
     if key not in _READS:
         _READS[key] = (
-            store.Prepared(select(table).where(table.c.id > bindparam("mark"), store.inserted_here(conn))
+            driver.Prepared(select(table).where(table.c.id > bindparam("mark"), store.inserted_here(conn))
                            .order_by(table.c.id)),
-            store.Prepared(select(table).where(table.c.id.between(bindparam("lo"), bindparam("hi")))
+            driver.Prepared(select(table).where(table.c.id.between(bindparam("lo"), bindparam("hi")))
                            .order_by(table.c.id)),
             _digest_forms(conn.dialect, table))
     return _READS[key]
@@ -152,6 +146,10 @@ def _digest_rows(digest, name: str, forms, batches) -> list[int]:
     return ids
 
 
+def _first(row: tuple) -> int:
+    return row[0]
+
+
 def _runs(ids: list[int]) -> list[list[int]]:
     runs: list[list[int]] = []
     for i in ids:
@@ -162,32 +160,21 @@ def _runs(ids: list[int]) -> list[list[int]]:
     return runs
 
 
-def noting(conn: Connection) -> bool:
-    """Whether this transaction is audited: then a write that has its inserted rows at hand
-    (an INSERT … RETURNING) may `note` them, and the digest need not read them back."""
-    return _NOTED in conn.info
-
-
-def note(conn: Connection, table, row: tuple) -> None:
-    """A row this audited transaction inserted into a recorded table, as the driver returned it."""
-    conn.info[_NOTED].setdefault(table.name, []).append(row)
-
-
-def _written(conn: Connection, marks: dict[str, int], now: dict[str, int]) -> tuple[int, dict, str]:
-    """The rows this transaction inserted (ids past `marks` up to `now`): their count, their id
-    runs per table, their digest. Rows the write noted are taken as they are when they are
-    exactly the new ids; any others are read back."""
+def _written(conn: Connection, handed_back: dict[str, list[tuple]], marks: dict[str, int] | None) -> tuple[int, dict, str]:
+    """The rows this transaction inserted into the recorded tables: their count, their id runs
+    per table, their digest. Rows inserted before the marks were handed back by their statements
+    (driver.watching); the rows past the marks (taken before the first write that hands back
+    nothing) are read back, as they stand at the commit."""
     digest, count, written = hashlib.sha256(), 0, {}
-    noted = conn.info.get(_NOTED, {})
-    for table in RECORDED:
-        if now[table.name] == marks[table.name]:
+    now = _marks(conn) if marks is not None else None
+    for table in RECORDED if marks is not None else [t for t in RECORDED if t.name in handed_back]:
+        mark = marks[table.name] if marks is not None else None
+        seen = sorted((row for row in handed_back.get(table.name, ()) if mark is None or row[0] <= mark), key=_first)
+        past = mark is not None and now[table.name] > mark
+        if not seen and not past:
             continue
         new_rows, _, forms = _reads(conn, table)
-        mine = noted.get(table.name, [])
-        if [row[0] for row in mine] == list(range(marks[table.name] + 1, now[table.name] + 1)):
-            batches = [mine]
-        else:
-            batches = new_rows.batches(conn, {"mark": marks[table.name]})
+        batches = [seen, *(new_rows.batches(conn, {"mark": mark}) if past else ())]
         ids = _digest_rows(digest, table.name, forms, batches)
         if ids:
             written[table.name] = _runs(ids)
@@ -195,25 +182,18 @@ def _written(conn: Connection, marks: dict[str, int], now: dict[str, int]) -> tu
     return count, written, digest.hexdigest() if count else ""
 
 
-def append(conn: Connection, entry: Entry, rows: int = 0, written: dict | None = None, digest: str = "",
-           prev: str | None = None) -> str:
-    """Append one entry at the chain's head (`prev`, when the caller has read it under the write
-    lock); returns its hash. The object and summary are masked as error lines are (a file or a
-    reason may carry a person's number): the record keeps none."""
-    fields = dict(actor=entry.actor[:80], action=entry.action, object=mask_personal(entry.object)[:200],
-                  outcome=entry.outcome, rows=rows if entry.rows is None else entry.rows,
-                  written=json.dumps(written or {}, separators=(",", ":")), digest=digest,
-                  summary=mask_personal(entry.summary)[:500])
-    row = dict(at=store.now(), **fields)
-    rest = _rest(row)
-    if prev is None:
-        store.lock(conn, "audit")  # from here to the commit: the chain stays one line
-        head = _HEAD(conn, {})
-        prev = head[0][0] if head else GENESIS
-    row["prev"] = prev
-    row["hash"] = _linked(prev, rest)
+def append(conn: Connection, entry: Entry, rows: int = 0, written: dict | None = None, digest: str = "") -> None:
+    """Append one entry at the chain's head, linked to it by the database in the same statement.
+    The object and summary are masked as error lines are (a file or a reason
+    may carry a person's number): the record keeps none. Its time is read under the chain's lock,
+    so the chain's order is the order of the entries' times."""
+    store.lock(conn, "audit")  # from here to the commit: the chain stays one line (SQLite's write lock is held already)
+    row = dict(at=store.now(), actor=entry.actor[:80], action=entry.action, object=mask_personal(entry.object)[:200],
+               outcome=entry.outcome, rows=rows if entry.rows is None else entry.rows,
+               written=json.dumps(written or {}, separators=(",", ":")), digest=digest,
+               summary=mask_personal(entry.summary)[:500])
+    row["rest"] = _rest(row)
     _APPEND(conn, row)
-    return row["hash"]
 
 
 @contextmanager
@@ -223,20 +203,18 @@ def audited(engine, entry: Entry, expired=None):
     the shell's clock) says so at the end, the write rolls back instead, so a request
     that timed out wrote nothing."""
     with store.writing(engine) as conn:
-        marks = _marks(conn)
-        info = conn.info  # the driver connection's: it outlives the transaction, so it is emptied after
-        info[_NOTED] = {}
-        try:
+        marks: dict[str, int] = {}
+
+        def before_blind(table: str | None) -> None:
+            if not marks and (table is None or table in _RECORDED_NAMES):
+                marks.update(_marks(conn))
+
+        with driver.watching(conn, before_blind) as handed_back:
             yield conn
             if expired is not None and expired():
                 raise TimeoutError("the request's time ran out before its write committed")
-            if store.serialised(conn):
-                *now, head = _MARKS_AND_HEAD(conn, {})[0]
-                append(conn, entry, *_written(conn, marks, _by_table(now)), prev=head or GENESIS)
-            else:
-                append(conn, entry, *_written(conn, marks, _marks(conn)))
-        finally:
-            info.pop(_NOTED, None)
+            written = _written(conn, handed_back, marks or None)
+        append(conn, entry, *written)
 
 
 def refused(engine, entry: Entry, why: str) -> None:

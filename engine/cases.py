@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from aidcal.i18n import N_, _
 
-from . import audit, authorities, idnumber, rules, sealing, sheets, store
+from . import audit, authorities, driver, idnumber, rules, sealing, sheets, store
 from . import programmes as progs
 from .errors import InputError, RowProblems
 from .guards import GUARDS
@@ -231,13 +231,13 @@ def import_cases(conn: Connection, path, programme: progs.Programme, term: str, 
     spec = rules.workflow(conn, programme.workflow)
     units = dict(conn.execute(select(u.c.code, u.c.id)).all())
     stamp = store.now()
-    since, created = store.driver_value(conn, c.c.state_since, as_of), store.driver_value(conn, c.c.created_at, stamp)
+    since, created = driver.driver_value(conn, c.c.state_since, as_of), driver.driver_value(conn, c.c.created_at, stamp)
     name, rows = _parse(path, programme, term, dict.fromkeys(units, programme.type_mask), as_of)
     columns = ["workflow", "programme", "term", "unit_id", "name", "id_number", "phone", "grade", "class_name", "level",
                "boarding", "bank_card", "standard", "amount", "state", "state_since", "objection_open", "created_at",
                "created_by", "categories", "identification_id", "needs_identification", "agricultural", "recovered",
                "card_type", "id_hash", "id_masked", "phone_masked", "card_masked"]
-    count = store.bulk_insert(conn, c, columns, (
+    count = driver.bulk_insert(conn, c, columns, (
         (spec.name, programme.key, term, units[x["unit"]], x["name"], x["id_number"], x["phone"], x["grade"],
          x["class_name"], x["level"], x["boarding"], x["bank_card"], x["standard"], x["standard"], spec.initial, since,
          False, created, by, x["categories"], x["identification_id"], x["needs_identification"], x["agricultural"], 0,

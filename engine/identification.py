@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from aidcal.i18n import _
 
-from . import audit, authorities, idnumber, sealing, sheets, store
+from . import audit, authorities, driver, idnumber, sealing, sheets, store
 from . import programmes as progs
 from .errors import InputError, RowProblems
 from .masking import mask_number
@@ -138,7 +138,7 @@ def write_file(conn: Connection, path, year: int, as_of: date, by: str, keys: se
     units = set(conn.execute(select(u.c.code)).scalars())
     unit_ids = dict(conn.execute(select(u.c.code, u.c.id)).all())
     stamp = store.now()
-    created = store.driver_value(conn, ident.c.created_at, stamp)
+    created = driver.driver_value(conn, ident.c.created_at, stamp)
     columns = ["year", "unit_id", "name", "id_number", "level", "categories", "pledge", "reviewed_on", "created_at",
                "created_by", "id_hash", "id_masked"]
     reviewed = ident.c.reviewed_on
@@ -153,8 +153,8 @@ def write_file(conn: Connection, path, year: int, as_of: date, by: str, keys: se
             row = sealing.identification_row(year, person)
             yield (year, unit_ids[r["unit"]], r["name"], keys.seal(r["id_number"], "identification.id_number", row),
                    r["level"], keys.seal(r["categories"], "identification.categories", row), r["pledge"],
-                   store.driver_value(conn, reviewed, r["reviewed_on"]), created, by, person, mask_number(r["id_number"]))
-    imported = store.bulk_insert(conn, ident, columns, checked())
+                   driver.driver_value(conn, reviewed, r["reviewed_on"]), created, by, person, mask_number(r["id_number"]))
+    imported = driver.bulk_insert(conn, ident, columns, checked())
     linked, differing = link_cases(conn, year, keys)
     return dict(imported=imported, linked=linked, differing=differing)
 

@@ -42,10 +42,12 @@ def mask_personal(text: str) -> str:
     """Every run of 11 or more digits in a message (an ID number, a phone or a bank
     card typed where a case number, unit code or task belongs) masked: errors echo
     what the user gave, and that must never be a person's number in full."""
-    def masked(match):
-        value = match.group(0)
-        return mask_phone(value) if len(value) == 11 else mask_number(value)
-    return PERSONAL_RE.sub(masked, text)
+    return PERSONAL_RE.sub(_masked, text)
+
+
+def _masked(match) -> str:
+    value = match.group(0)
+    return mask_phone(value) if len(value) == 11 else mask_number(value)
 
 
 def mask_number(value: str) -> str:

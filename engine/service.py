@@ -28,7 +28,6 @@ from aidcal.i18n import _
 from . import access, audit, store
 from .access import Actor
 from .errors import InputError, Refused
-from .masking import mask_personal
 from .plan import evidence_max_mb as plan_limit
 from .sheets import EVIDENCE_MAX_MB
 
@@ -209,7 +208,7 @@ def call(engine, actor: Actor, name: str, params: dict, today: date, expired=Non
     if unknown:
         raise InputError(_("unknown parameter: {name}").format(name=unknown[0]))
     values = {k: spec.params[k](v) for k, v in params.items()}
-    entry = audit.Entry(actor.name, name, object=mask_personal(spec.about(values, {})))
+    entry = audit.Entry(actor.name, name, object=spec.about(values, {}))  # masked as it is appended
     sealed = {"keys": keys} if spec.sealed else {}
     try:
         if spec.prepare is not None:
@@ -241,19 +240,19 @@ def _authorise_role(engine, actor: Actor, spec: Op) -> None:
 def _authorise(conn, actor: Actor, spec: Op, values: dict, entry) -> None:
     """Decide on what the act reaches; its audit entry (done or refused) names it."""
     reached = spec.reach(conn, actor, values)
-    entry.object = mask_personal(spec.about(values, reached))
+    entry.object = spec.about(values, reached)
     access.authorise(conn, actor, spec.act, **reached)
 
 
 def _summary(values: dict, result, noted: tuple[str, ...] = ()) -> str:
-    """What was done, in words kept in the record: the target and outcome, never personal numbers
-    (a file named after a student's ID number is masked like an error line)."""
+    """What was done, in words kept in the record: the target and outcome (audit.append masks
+    personal numbers, as in a file named after a student's ID number)."""
     parts = [f"{k}={values[k]}" for k in ("notice", "task", "period", "as_of", "to", "signer", *noted) if values.get(k)]
     if values.get("sheet"):
         parts.append("sheet=" + values["sheet"][0])
     for key in ("files", "evidence"):
         if values.get(key):
             parts.append("files=" + ",".join(name for name, _content in values[key]))
-    return mask_personal(" ".join(parts))
+    return " ".join(parts)
 
 

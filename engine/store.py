@@ -9,7 +9,6 @@ transaction and so never take the write lock.
 from __future__ import annotations
 
 import hashlib
-import itertools
 import os
 import sqlite3
 import time
@@ -18,12 +17,15 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import create_engine, event, literal_column, text, true
+from sqlalchemy import String, create_engine, event, literal_column, text, true
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from aidcal.i18n import _
 
+from . import driver
 from .errors import InputError
 
 DEFAULT_URL = "sqlite:///state.db"
@@ -89,6 +91,7 @@ def connect(url: str = DEFAULT_URL, upgrade: bool | None = None, create: bool = 
         # pool_recycle, not pool_pre_ping: a ping before every transaction would cost a round
         # trip per completion; connections older than an hour are replaced instead.
         engine = create_engine(url, pool_recycle=3600, execution_options=options)
+    event.listen(engine, "before_cursor_execute", driver.watched_statement)
     _ensure_schema(engine, upgrade if upgrade is not None else engine.dialect.name == "sqlite")
     return engine
 
@@ -102,6 +105,29 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA cache_size=-65536")  # 64 MB: an import inserts into indexes on keyed hashes, in random order
     cur.close()
+    dbapi_conn.create_function("aidcal_sha256", 1, _sha256_hex, deterministic=True)
+
+
+def _sha256_hex(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+class sha256_hex(FunctionElement):
+    """A text's SHA-256 in hex (of its UTF-8), computed inside a statement, so the audit chain's
+    link to its head is one INSERT … SELECT: on SQLite by a function each connection registers,
+    on PostgreSQL by its own sha256."""
+    type = String()
+    inherit_cache = True
+
+
+@compiles(sha256_hex, "sqlite")
+def _sha256_on_sqlite(element, compiler, **kw):
+    return f"aidcal_sha256({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(sha256_hex, "postgresql")
+def _sha256_on_postgresql(element, compiler, **kw):
+    return f"encode(sha256(convert_to({compiler.process(element.clauses, **kw)}, 'UTF8')), 'hex')"
 
 
 def _sqlite_begin(conn: Connection) -> None:
@@ -162,95 +188,6 @@ def insert(conn: Connection, table):
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     return dialect_insert(table)
-
-
-def driver_value(conn: Connection, column, value):
-    """`value` as the driver stores it for `column` (e.g. SQLite keeps dates as text)."""
-    process = column.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
-    return process(value) if process else value
-
-
-def bulk_insert(conn: Connection, table, columns: list[str], rows, chunk: int = 10_000) -> int:
-    """Insert tuples straight through the driver's executemany, in chunks: for
-    a million rows SQLAlchemy's per-row parameter processing costs more than
-    the insert. Values must already be the driver's (see driver_value)."""
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
-    cursor, count, batch = conn.connection.driver_connection.cursor(), 0, []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == chunk:
-            cursor.executemany(sql, batch)
-            count, batch = count + len(batch), []
-    if batch:
-        cursor.executemany(sql, batch)
-        count += len(batch)
-    return count
-
-
-class Prepared:
-    """A statement compiled once per dialect and run straight on the driver.
-
-    Only for the hottest statements, run once per request: a school's completion and its
-    audit entry inside the write lock, the token a server request carries. There
-    SQLAlchemy's per-execution work (cache key, execution context, result wrapping)
-    costs three times what SQLite itself does. Parameters still go through each
-    column type's bind processor, so values are stored exactly as everywhere else;
-    rows come back as the driver returns them (select text, not dates)."""
-
-    def __init__(self, statement):
-        self.statement = statement
-        self._by_dialect: dict[str, tuple] = {}
-
-    def _compiled(self, dialect):
-        """The SQL text and one slot per parameter in the driver's order (its key, default and
-        bind processor): all a run needs, worked out once."""
-        if dialect.name not in self._by_dialect:
-            compiled = self.statement.compile(dialect=dialect)
-            slots = []
-            for name in compiled.positiontup or compiled.binds:
-                bind = compiled.binds[name]
-                if bind.expanding:
-                    raise ValueError(f"Prepared cannot run an expanding IN ({name}): the SQL would change per call")
-                slots.append((name, bind.key, _REQUIRED if bind.required else bind.effective_value,
-                              bind.type.dialect_impl(dialect).bind_processor(dialect)))
-            self._by_dialect[dialect.name] = compiled.string, slots, compiled.positiontup is not None
-        return self._by_dialect[dialect.name]
-
-    def _run(self, conn: Connection, params: dict, streamed: bool = False):
-        sql, slots, positional = self._compiled(conn.dialect)
-        values = []
-        for _name, key, default, process in slots:
-            value = params.get(key, default)
-            if value is _REQUIRED:
-                raise KeyError(f"Prepared statement needs parameter {key!r}")
-            values.append(process(value) if process is not None and value is not None else value)
-        driver = conn.connection.dbapi_connection
-        # psycopg's plain cursor holds every row at execute; a named one is read from the server as fetched
-        cursor = driver.cursor(name=f"aidcal_{next(_STREAMS)}") if streamed and conn.dialect.name == "postgresql" \
-            else driver.cursor()
-        cursor.execute(sql, values if positional else dict(zip((slot[0] for slot in slots), values)))
-        return cursor
-
-    def __call__(self, conn: Connection, params: dict) -> list[tuple]:
-        cursor = self._run(conn, params)
-        try:
-            return cursor.fetchall() if cursor.description else []
-        finally:
-            cursor.close()
-
-    def batches(self, conn: Connection, params: dict, chunk: int = 10_000):
-        """The driver's rows a chunk at a time, so a million rows are never held at once."""
-        cursor = self._run(conn, params, streamed=True)
-        try:
-            while batch := cursor.fetchmany(chunk):
-                yield batch
-        finally:
-            cursor.close()
-
-
-_REQUIRED = object()  # a Prepared parameter with no default: the caller must give it
-_STREAMS = itertools.count()  # names of PostgreSQL's server-side cursors, unique in a process
 
 
 def analyze(conn: Connection, table) -> None:

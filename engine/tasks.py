@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from aidcal.i18n import _
 
-from . import audit, sealing, store
+from . import driver, sealing, store
 from .errors import InputError
 from .masking import mask_personal
 from .models import event, evidence, evidence_blob
@@ -106,7 +106,7 @@ _needs_evidence = (select(o.c.id).join(t, t.c.id == o.c.task_id)
 
 def _mark(instances):
     """Done, if `instances` is exactly one open instance whose plan asks no evidence."""
-    return store.Prepared(
+    return driver.Prepared(
         i.update()
         .where(i.c.id.in_(instances), select(func.count()).select_from(instances.subquery()).scalar_subquery() == 1,
                is_open(), ~_needs_evidence)
@@ -118,8 +118,9 @@ def _mark(instances):
 
 _MARK = {False: _mark(_instances),
          True: _mark(_instances.join(p, p.c.id == t.c.plan_id).where(p.c.authority_code == bindparam("plan")))}
-# RETURNING: an audited completion hands its row to the audit digest rather than have it read back
-_LOG = store.Prepared(event.insert().values(
+# RETURNING the whole row: an audited completion's digest takes it as the driver hands it back
+# (engine/driver.py's watch) rather than read it again
+_LOG = driver.Prepared(event.insert().values(
     {name: bindparam(name) for name in ("instance_id", "unit_id", "kind", "on_date", "at", "by", "detail")})
     .returning(*event.c))
 
@@ -134,10 +135,8 @@ def _done_at_once(conn: Connection, unit_code: str, key: str, period: str, as_of
     if not marked:
         return None
     instance_id, unit_id, due, on_time = marked[0]
-    logged = _LOG(conn, dict(instance_id=instance_id, unit_id=unit_id, kind="done", on_date=as_of, at=stamp, by=by,
-                             detail=note or ""))[0]
-    if audit.noting(conn):
-        audit.note(conn, event, logged)
+    _LOG(conn, dict(instance_id=instance_id, unit_id=unit_id, kind="done", on_date=as_of, at=stamp, by=by,
+                    detail=note or ""))
     state = "done" if on_time else "done_late"
     return dict(task=key, period=period, message=_("{state} on {day} (due {due})").format(state=_(state), day=as_of, due=due))
 

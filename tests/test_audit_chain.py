@@ -143,6 +143,25 @@ def test_rows_changed_since_their_entry_wrote_them_are_named(county):
     assert county("audit", "verify").exit_code == 0  # the chain itself is whole
 
 
+def test_a_completion_with_evidence_vouches_for_its_event_and_its_evidence_row(county, tmp_path):
+    """The event row is taken as the completion's statement hands it back, the evidence row is read
+    back after: one digest covers both, and a later edit of either is named."""
+    proof = tmp_path / "签到表.pdf"
+    proof.write_bytes(b"%PDF-1.4 proof")
+    county("tasks", "done", "--unit", "S001", "monthly-report", "--period", "2021-02", "--as-of", "2021-02-26",
+           "--evidence", proof)
+    done = _entries(county)[-1]
+    event_id, evidence_id = county.scalar("SELECT max(id) FROM event"), county.scalar("SELECT max(id) FROM evidence")
+    with county.engine().connect() as conn:
+        written = json.loads(conn.execute(text(f"SELECT written FROM audit WHERE id = {done['id']}")).scalar())
+    assert written == {"event": [[event_id, event_id]], "evidence": [[evidence_id, evidence_id]]} and done["rows"] == 2
+    assert county("audit", "verify", "--data").exit_code == 0
+    with store.writing(county.engine()) as conn:
+        conn.execute(text(f"UPDATE evidence SET filename = 'other.pdf' WHERE id = {evidence_id}"))
+    result = county("audit", "verify", "--data", ok=False)
+    assert result.exit_code == 1 and f"audit entry {done['id']}: rows it wrote were changed since" in result.stderr
+
+
 def test_a_write_past_its_time_limit_rolls_back_whole_and_leaves_no_entry(county):
     """The server's request time limit: a write whose deadline passed before its commit leaves nothing."""
     _busy(county)
