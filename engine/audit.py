@@ -185,14 +185,15 @@ def _written(conn: Connection, handed_back: dict[str, list[tuple]], marks: dict[
 def append(conn: Connection, entry: Entry, rows: int = 0, written: dict | None = None, digest: str = "") -> None:
     """Append one entry at the chain's head, linked to it by the database in the same statement.
     The object and summary are masked as error lines are (a file or a reason
-    may carry a person's number): the record keeps none. Its time is read under the chain's lock,
-    so the chain's order is the order of the entries' times."""
-    store.lock(conn, "audit")  # from here to the commit: the chain stays one line (SQLite's write lock is held already)
+    may carry a person's number): the record keeps none. Everything but the link is made before
+    the chain's lock is taken (on PostgreSQL two entries' times may then differ from their order
+    by the moments between)."""
     row = dict(at=store.now(), actor=entry.actor[:80], action=entry.action, object=mask_personal(entry.object)[:200],
                outcome=entry.outcome, rows=rows if entry.rows is None else entry.rows,
                written=json.dumps(written or {}, separators=(",", ":")), digest=digest,
                summary=mask_personal(entry.summary)[:500])
     row["rest"] = _rest(row)
+    store.lock(conn, "audit")  # from here to the commit: the chain stays one line (SQLite's write lock is held already)
     _APPEND(conn, row)
 
 
