@@ -193,8 +193,8 @@ def append(conn: Connection, entry: Entry, rows: int = 0, written: dict | None =
                written=json.dumps(written or {}, separators=(",", ":")), digest=digest,
                summary=mask_personal(entry.summary)[:500])
     row["rest"] = _rest(row)
-    store.lock(conn, "audit")  # from here to the commit: the chain stays one line (SQLite's write lock is held already)
-    _APPEND(conn, row)
+    with store.locked(conn, "audit"):  # from here to the commit: the chain stays one line (SQLite's write lock is held already)
+        _APPEND(conn, row)
 
 
 @contextmanager

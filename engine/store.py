@@ -241,7 +241,24 @@ def lock(conn: Connection, name: str) -> None:
     already holds the database's write lock, so there is nothing to take."""
     if serialised(conn):
         return
-    conn.connection.dbapi_connection.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(name),))
+    conn.connection.dbapi_connection.execute(_ADVISORY_LOCK, (lock_key(name),))
+
+
+_ADVISORY_LOCK = "SELECT pg_advisory_xact_lock(%s)"
+
+
+@contextmanager
+def locked(conn: Connection, name: str):
+    """`lock`, sent together with the statements run in the block: PostgreSQL's pipeline takes
+    them in one round trip and still runs each after the one before, with a snapshot of its
+    own, so a statement in the block sees whatever the lock's last holder committed."""
+    if serialised(conn):
+        yield
+        return
+    driver = conn.connection.dbapi_connection
+    with driver.pipeline():
+        driver.execute(_ADVISORY_LOCK, (lock_key(name),))
+        yield
 
 
 def serialised(bind: Connection | Engine) -> bool:

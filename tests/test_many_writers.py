@@ -1,6 +1,6 @@
 """Schools writing, cases imported and moved in bulk, while an escalation runs,
-as separate processes: every write is there exactly once, no writer sees an
-error. Bounded: 4 task writers, 2 case movers, 1 importer, 1 escalation, two
+as separate processes, each write audited: every write is there exactly once, no writer
+sees an error, and the audit chain they made together is one line that verifies. Bounded: 4 task writers, 2 case movers, 1 importer, 1 escalation, two
 minutes at most."""
 import json
 import subprocess
@@ -53,3 +53,6 @@ def test_concurrent_completions_cases_and_escalation_lose_and_double_nothing(cou
     assert county.scalar("SELECT count(*) FROM aid_case WHERE term = '2021-autumn' AND state = 'publicity'") == 60
     assert county.scalar("SELECT count(*) FROM case_event WHERE trigger = 'publish'") == 60
     assert county.scalar("SELECT count(*) FROM aid_case WHERE term = '2021-spring'") == 40
+    # one entry per write, all of them one chain, every row vouched for as it was written
+    assert county.scalar("SELECT count(*) FROM audit WHERE action = 'tasks.done'") == 2 * len(targets)
+    assert county("audit", "verify", "--data", "--latest", "100000").exit_code == 0
