@@ -15,6 +15,7 @@ than one insert.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import json.encoder
 from contextlib import contextmanager
@@ -174,7 +175,7 @@ def _written(conn: Connection, handed_back: dict[str, list[tuple]], marks: dict[
         if not seen and not past:
             continue
         new_rows, _, forms = _reads(conn, table)
-        batches = [seen, *(new_rows.batches(conn, {"mark": mark}) if past else ())]
+        batches = itertools.chain([seen], new_rows.batches(conn, {"mark": mark}) if past else ())  # streamed
         ids = _digest_rows(digest, table.name, forms, batches)
         if ids:
             written[table.name] = _runs(ids)

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from sqlalchemy import Delete, Insert, Update
 from sqlalchemy.engine import Connection
 
-WATCH = "aidcal_watch"  # conn.info (the pooled driver connection's, so emptied after the transaction)
+WATCH = "aidcal_watch"  # conn.info: the pooled driver connection's, outliving the transaction, so `watching` empties it
 
 
 class Watch:
@@ -86,7 +86,10 @@ def bulk_insert(conn: Connection, table, columns: list[str], rows, chunk: int = 
 
 class Prepared:
     """A statement compiled once per dialect and run straight on the driver, once per request:
-    rows come back as the driver returns them (select text, not dates)."""
+    rows come back as the driver returns them (select text, not dates). An INSERT that returns
+    its whole row hands it to a watch as inserted: it must be a plain insert (not ON CONFLICT …
+    DO UPDATE, whose rows may be old ones) into a table whose rows the transaction leaves as
+    they are."""
 
     def __init__(self, statement):
         self.statement = statement

@@ -89,8 +89,10 @@ def connect(url: str = DEFAULT_URL, upgrade: bool | None = None, create: bool = 
         event.listen(engine, "begin", _sqlite_begin)
     else:
         # pool_recycle, not pool_pre_ping: a ping before every transaction would cost a round
-        # trip per completion; connections older than an hour are replaced instead.
-        engine = create_engine(url, pool_recycle=3600, execution_options=options)
+        # trip per completion; connections older than an hour are replaced instead. READ
+        # COMMITTED whatever the server's default: a statement run after a lock is taken sees
+        # what the lock's last holder committed (the audit chain's head, `locked`).
+        engine = create_engine(url, pool_recycle=3600, isolation_level="READ COMMITTED", execution_options=options)
     event.listen(engine, "before_cursor_execute", driver.watched_statement)
     _ensure_schema(engine, upgrade if upgrade is not None else engine.dialect.name == "sqlite")
     return engine
@@ -251,14 +253,23 @@ _ADVISORY_LOCK = "SELECT pg_advisory_xact_lock(%s)"
 def locked(conn: Connection, name: str):
     """`lock`, sent together with the statements run in the block: PostgreSQL's pipeline takes
     them in one round trip and still runs each after the one before, with a snapshot of its
-    own, so a statement in the block sees whatever the lock's last holder committed."""
-    if serialised(conn):
+    own (READ COMMITTED, `connect`), so a statement in
+    the block sees whatever the lock's last holder committed. The block's statements return
+    no rows (results arrive only as the pipeline ends). A libpq older than 14 has no pipeline:
+    there the lock is one statement of its own."""
+    if serialised(conn) or not _pipelines():
+        lock(conn, name)
         yield
         return
-    driver = conn.connection.dbapi_connection
-    with driver.pipeline():
-        driver.execute(_ADVISORY_LOCK, (lock_key(name),))
+    connection = conn.connection.dbapi_connection
+    with connection.pipeline():
+        connection.execute(_ADVISORY_LOCK, (lock_key(name),))
         yield
+
+
+def _pipelines() -> bool:
+    import psycopg  # only where PostgreSQL is used: a SQLite install may not have it
+    return psycopg.Pipeline.is_supported()
 
 
 def serialised(bind: Connection | Engine) -> bool:
@@ -276,7 +287,8 @@ def lock_key(name: str) -> int:
 def inserted_here(conn: Connection):
     """Rows inserted by this transaction, among rows with ids past a mark: on SQLite the
     write lock makes every such row this transaction's; on PostgreSQL other writers' rows
-    may interleave, and a row's xmin names the transaction that wrote it."""
+    may interleave, and a row's xmin names the transaction that wrote it (a row written inside a
+    savepoint names the savepoint's: audited writes use none)."""
     if conn.dialect.name != "postgresql":
         return true()
     return literal_column("xmin::text::bigint") == literal_column("txid_current() & 4294967295")

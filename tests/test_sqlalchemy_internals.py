@@ -27,7 +27,7 @@ def test_the_compiler_internals_driver_prepared_reads_are_there_on_both_dialects
 def test_only_the_store_and_the_driver_module_reach_the_driver_connection():
     """A write straight on the driver elsewhere would insert rows the audited write's digest never sees."""
     from helpers import ROOT
-    reach = re.compile(r"dbapi_connection|driver_connection|raw_connection|\.connection\.cursor")
+    reach = re.compile(r"dbapi_connection|driver_connection|raw_connection|\.connection\.(cursor|execute)")
     places = [str(path.relative_to(ROOT)) for path in sorted(ROOT.rglob("*.py"))
               if not {"tests", "bench", "tools", ".venv", "build"} & set(path.relative_to(ROOT).parts)
               and reach.search(path.read_text(encoding="utf-8"))]
