@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import socket
 import ssl
 import urllib.error
 import urllib.parse
@@ -69,8 +70,19 @@ class Remote:
         except urllib.error.HTTPError as exc:
             _raise(exc)
         except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise InputError(_("the server {url} cannot be reached: {reason}").format(url=self.url, reason=reason)) from None
+            raise InputError(_("the server {url} cannot be reached: {reason}").format(
+                url=self.url, reason=_unreachable(getattr(exc, "reason", exc)))) from None
+
+
+def _unreachable(reason) -> str:
+    """Why a server did not answer, in the user's language where the cause is a common one."""
+    if isinstance(reason, ConnectionRefusedError):
+        return _("nothing answers at that address (is aidcal serve running there?)")
+    if isinstance(reason, TimeoutError):
+        return _("no answer within {seconds} seconds").format(seconds=TIMEOUT)
+    if isinstance(reason, socket.gaierror):
+        return _("the host name is not known")
+    return str(reason)
 
 
 def _raise(exc: urllib.error.HTTPError):

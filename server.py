@@ -140,9 +140,9 @@ def create(url: str, max_body_mb: int = 60, timeout: float = 60.0, today=None, k
                 lambda: time.monotonic() > deadline, keys), timeout + 5)
         except _Unknown:
             failures.add(asker, time.monotonic())
-            await run_in_threadpool(audit.refused, engine, audit.Entry(f"unknown@{address}", name),
-                                    "unknown or revoked token")
-            return error(401, [_("the token is unknown or revoked; ask the bureau for a new one")])
+            why = _("the token is unknown or revoked; ask the bureau for a new one")
+            await run_in_threadpool(audit.refused, engine, audit.Entry(f"unknown@{address}", name), why)
+            return error(401, [why])
         except _NotJSON:
             return error(400, [_("the request is not JSON with a \"params\" object")])
         except InputError as exc:

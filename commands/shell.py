@@ -295,6 +295,8 @@ def speak(language: str, root: click.Command) -> None:
         for param in command.params:
             if isinstance(param, click.Option):
                 translated(param, "help")
+            if isinstance(param.type, click.Path):  # "file" in its errors: 文件 '月报.pdf' 不存在
+                translated(param.type, "name")
         for sub in getattr(command, "commands", {}).values():
             translate(sub)
     translate(root)

@@ -17,10 +17,10 @@ from aidcal.i18n import N_, _
 
 from .shell import TZ
 
-# Columns a narrow terminal gives up first, in this order: codes beside their names, then dates and
-# details; the names (school, task title, student) stay and wrap by character.
-NARROW_DROPS = (("workdays_overdue", None), ("town", None), ("type", None), ("task", "title"), ("unit", "unit_name"),
-                ("period", None), ("done_at", None), ("evidence_files", None), ("id_number", "name"), ("term", None),
+# Columns a narrow terminal gives up first, in this order: counts and details, then codes beside their
+# names, then dates; the names (school, task title, student) stay and wrap by character.
+NARROW_DROPS = (("workdays_overdue", None), ("town", None), ("type", None), ("done_at", None), ("evidence_files", None),
+                ("task", "title"), ("unit", "unit_name"), ("period", None), ("id_number", "name"), ("term", None),
                 ("drafted_on", None), ("due_on", None), ("rectified_on", None), ("at", None), ("by", None), ("term_from", None), ("counts", None),
                 ("finished", None), ("source", None), ("loaded_at", None), ("parent", None), ("started", None))
 _CJK_SPACE = re.compile(r"(?<=[\u3000-\u9fff\uff00-\uffef]) (?=[0-9A-Za-z])|(?<=[0-9A-Za-z]) (?=[\u3000-\u9fff\uff00-\uffef])")
@@ -36,10 +36,15 @@ WORDS = (N_("open"), N_("overdue"), N_("done"), N_("done_late"), N_("cancelled")
          N_("application"), N_("first_review"), N_("award"), N_("certified"), N_("contracted"), N_("disbursed"),
          N_("publish"), N_("object"), N_("dismiss"), N_("uphold"), N_("approve"), N_("pay"), N_("call_back"),
          N_("withdraw"), N_("terminate"), N_("stop"), N_("recover"), N_("transfer"), N_("bank_failed"), N_("screen"),
-         N_("certify"), N_("contract"), N_("disburse"), N_("notices"), N_("messages"))
-WORD_COLUMNS = {"status", "rung", "outcome", "kind", "state", "from_state", "to_state", "trigger"}
+         N_("certify"), N_("contract"), N_("disburse"), N_("notices"), N_("messages"), N_("refused"))
+WORD_COLUMNS = {"status", "rung", "outcome", "kind", "state", "from_state", "to_state", "trigger", "role"}
 # Long Chinese text folds; codes, dates and numbers never do.
-WRAPPING = {"title", "unit_name", "source", "note", "reason", "detail", "error", "counts", "last_error"}
+WRAPPING = {"title", "unit_name", "source", "note", "reason", "detail", "error", "counts", "last_error", "summary",
+            "object"}
+# Free text a person wrote (a reason, a summary): it asks for no more than FOLDED_WIDTH when the
+# terminal is short of room, and folds, rather than push the codes and dates off the table.
+FREE_TEXT = {"note", "reason", "detail", "error", "last_error", "summary", "object"}
+FOLDED_WIDTH = 24
 NUMERIC = {"items", "units", "overdue", "max_days_overdue", "days_overdue", "workdays_overdue", "tasks", "evidence_files"}
 # A column's header as people read it (translated when shown); a command names what these do not.
 HEADERS = {
@@ -105,13 +110,15 @@ def cell(value) -> str:
 
 
 def fitting(rows: list[list[str]], columns: list[str], headers: dict[str, str], width: int) -> list[str]:
-    """The columns to show at `width`: all where they fit, else without the first of NARROW_DROPS
-    (a code only where its name is shown) until the rest fits or only names are left."""
+    """The columns to show at `width`: all where they fit (free text folding at FOLDED_WIDTH), else
+    without the first of NARROW_DROPS (a code only where its name is shown) until the rest fits or
+    only names are left."""
     from rich.cells import cell_len
 
     def natural(c):
         k = columns.index(c)
-        return max([cell_len(headers.get(c, c)), *(cell_len(r[k]) for r in rows)]) + 3
+        widest = max([*(cell_len(r[k]) for r in rows), 0])
+        return max(cell_len(headers.get(c, c)), min(widest, FOLDED_WIDTH) if c in FREE_TEXT else widest) + 3
 
     shown = list(columns)
     for column, beside in NARROW_DROPS:

@@ -208,6 +208,9 @@ def call(engine, actor: Actor, name: str, params: dict, today: date, expired=Non
     if unknown:
         raise InputError(_("unknown parameter: {name}").format(name=unknown[0]))
     values = {k: spec.params[k](v) for k, v in params.items()}
+    if actor.role == "unit" and not spec.writes and "unit" in spec.params and not values.get("unit") \
+            and not values.get("authority"):
+        values["unit"] = actor.scope  # a school that names no unit reads its own work
     entry = audit.Entry(actor.name, name, object=spec.about(values, {}))  # masked as it is appended
     sealed = {"keys": keys} if spec.sealed else {}
     try:

@@ -11,7 +11,7 @@ from datetime import date
 from sqlalchemy import String, bindparam, cast, func, select
 from sqlalchemy.engine import Connection
 
-from aidcal.i18n import _
+from aidcal.i18n import N_, _
 
 from . import driver, sealing, store
 from .errors import InputError
@@ -246,7 +246,7 @@ def _find(conn: Connection, unit_code: str, key: str, period: str | None, want: 
     if period is not None:
         row = rows[0]
     else:
-        word = {"done": "done", "any": "recorded"}.get(want, "open")
+        word = {"done": N_("done"), "any": N_("recorded")}.get(want, N_("open"))
         wanted = rows if want == "any" else [r for r in rows if r.cancelled_on is None and r.waived_on is None
                                              and ((r.done_on is None) == (word == "open"))]
         if not wanted and as_of is not None:  # nothing in the wanted state: the one current occurrence says why

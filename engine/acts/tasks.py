@@ -8,7 +8,7 @@ from .. import access, completions, filters, store
 from .. import overdue as od
 from .. import tasks as engine_tasks
 from ..access import READ, SCHOOL, SUPERVISE
-from ..errors import InputError, Refused
+from ..errors import InputError
 from ..service import (
     as_count,
     as_date,
@@ -70,10 +70,8 @@ def tasks_history(conn, actor, today, unit, task, period=None, plan=None):
 def overdue(conn, actor, today, as_of=None, authority=None, plan=None, unit=None, town=None, unit_type=None,
             year=None, limit=None, table=False):
     """The overdue rows (all of them, or the table's `limit`) and, for the table, the summary.
-    A supervisor or auditor who names no bureau sees its own subtree; a unit only itself."""
+    A supervisor or auditor who names no bureau sees its own subtree; a unit only itself (service.call)."""
     as_of = as_of or today
-    if actor.role == "unit" and not unit:
-        raise Refused(_("{user} acts for unit {unit}: give --unit {unit}").format(user=actor.name, unit=actor.scope))
     authority = (authority and authority.strip()) or access.default_authority(actor)
     chosen = dict(authority=authority, plan=plan and plan.strip(), unit=unit, town=town, unit_type=unit_type, year=year)
     filters.check(conn, **chosen)
