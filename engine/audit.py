@@ -8,9 +8,10 @@ its write inserted into the recorded tables (history, cases, steps, notices…),
 rows are recorded by the history rows the write inserts beside them, which the digest covers;
 a direct UPDATE of an older row is outside what the digest can see (docs/deployment.md).
 
-The entry is appended last in its write's transaction, under a lock held only from there to
-the commit, so the chain is a line even on PostgreSQL and unrelated writers wait no longer
-than one insert.
+The entry is appended last in its write's transaction, linked to the head in its own INSERT,
+under a lock taken with that insert (one round trip on PostgreSQL) and held to the commit: the
+chain is a line even on PostgreSQL, and unrelated writers wait for no more than the insert and
+the commit. (A strict chain cannot do with less: the next entry needs this one's hash, committed.)
 """
 from __future__ import annotations
 
