@@ -1,7 +1,8 @@
 """Rows as people read them in a terminal, or as JSON for scripts.
 
-A table fits the terminal: at 80 columns it gives up codes beside their names, then dates
-and details (NARROW_DROPS), and says what it left out; Chinese folds by character. Its
+A table fits the terminal: at 80 columns it gives up details, codes beside their names, then
+dates (NARROW_DROPS), never what its reader types next (a school's task key and period), and
+says what it left out; Chinese folds by character. Its
 title, headers and the machine words in its cells (status, rung, state…) are in the
 language in use; moments read as Beijing time to the minute. JSON carries the rows as
 the engine gave them, in every language.
@@ -109,10 +110,11 @@ def cell(value) -> str:
     return _CJK_SPACE.sub("", text) if " " in text else text
 
 
-def fitting(rows: list[list[str]], columns: list[str], headers: dict[str, str], width: int) -> list[str]:
+def fitting(rows: list[list[str]], columns: list[str], headers: dict[str, str], width: int,
+            keep: tuple[str, ...] = ()) -> list[str]:
     """The columns to show at `width`: all where they fit (free text folding at FOLDED_WIDTH), else
     without the first of NARROW_DROPS (a code only where its name is shown) until the rest fits or
-    only names are left."""
+    only names are left; the columns in `keep` stay whatever the width (what a reader must type)."""
     from rich.cells import cell_len
 
     def natural(c):
@@ -124,14 +126,15 @@ def fitting(rows: list[list[str]], columns: list[str], headers: dict[str, str], 
     for column, beside in NARROW_DROPS:
         if sum(natural(c) for c in shown) + 1 <= width:
             break
-        if column in shown and (beside is None or beside in shown) and len(shown) > 1:
+        if column in shown and column not in keep and (beside is None or beside in shown) and len(shown) > 1:
             shown.remove(column)
     return shown
 
 
-def print_table(title: str, rows: list[dict], columns: list[str], headers: dict[str, str] | None = None) -> None:
+def print_table(title: str, rows: list[dict], columns: list[str], headers: dict[str, str] | None = None,
+                keep: tuple[str, ...] = ()) -> None:
     """`title` on its own line, then the rows (none: the title alone, never an empty frame);
-    `headers` names what HEADERS does not, as catalog messages."""
+    `headers` names what HEADERS does not, as catalog messages; `keep`: columns never left out."""
     from rich.table import Table
     shown_headers = {c: _(text) for c, text in {**HEADERS, **(headers or {})}.items() if c in columns}
     out = console()
@@ -139,7 +142,7 @@ def print_table(title: str, rows: list[dict], columns: list[str], headers: dict[
     if not rows:
         return
     cells = [[_(cell(r[c])) if c in WORD_COLUMNS and r[c] else cell(r[c]) for c in columns] for r in rows]
-    shown = fitting(cells, columns, shown_headers, out.width)
+    shown = fitting(cells, columns, shown_headers, out.width, keep)
     table = Table(show_lines=False)
     for c in shown:
         table.add_column(shown_headers.get(c, c), overflow="fold", no_wrap=c not in WRAPPING,
@@ -153,12 +156,13 @@ def print_table(title: str, rows: list[dict], columns: list[str], headers: dict[
         out.print(_("(left out at this width: {columns}; --format json shows them all)").format(columns=left_out), style="dim")
 
 
-def render(fmt: str, title: str, rows: list[dict], columns: list[str], headers: dict[str, str] | None = None) -> None:
+def render(fmt: str, title: str, rows: list[dict], columns: list[str], headers: dict[str, str] | None = None,
+           keep: tuple[str, ...] = ()) -> None:
     """Rows as a table for people or a JSON array for scripts."""
     if fmt == "json":
         print_json(rows)
     else:
-        print_table(title, rows, columns, headers)
+        print_table(title, rows, columns, headers, keep)
 
 
 def print_json(rows) -> None:

@@ -31,7 +31,8 @@ def tasks_list(obj, unit_code, month, state, plan, as_of, fmt):
     rows = listed["rows"]
     render(fmt, _("tasks of {unit} (as of {day})").format(unit=unit_code, day=listed["as_of"]), rows,
            ["period", "due", "status", "done_at", "task", "title", "evidence_files", "note"]
-           + (["plan"] if len({r["plan"] for r in rows}) > 1 else []))
+           + (["plan"] if len({r["plan"] for r in rows}) > 1 else []),
+           keep=("period", "task"))  # what a school types into `tasks done`, at any width
 
 
 def _say_result(unit_code: str, result: dict) -> None:
