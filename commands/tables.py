@@ -96,10 +96,10 @@ def moment(text: str | None) -> str:
     return (when.astimezone(TZ) if when.tzinfo else when).strftime("%Y-%m-%d %H:%M")
 
 
-def cell(value) -> str:
-    """A value as a table shows it: lists joined (by 、 in Chinese), a moment to the minute, and no
-    ASCII space between Chinese and a number (每月 20 日 → 每月20日), so a title wraps by character,
-    never at that space."""
+def cell(value, tight: bool = True) -> str:
+    """A value as a table shows it: lists joined (by 、 in Chinese), a moment to the minute, and
+    (`tight`: not in free text, which is shown as written) no ASCII space between Chinese and a
+    number (每月 20 日 → 每月20日), so a title wraps by character, never at that space."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -107,7 +107,7 @@ def cell(value) -> str:
     text = _(", ").join(value) if isinstance(value, list) else moment(str(value))
     if "|" in text and not text.isascii():
         text = text.replace("|", "、")  # 初中|高中 as a roster writes it, 初中、高中 as people read it
-    return _CJK_SPACE.sub("", text) if " " in text else text
+    return _CJK_SPACE.sub("", text) if tight and " " in text else text
 
 
 def fitting(rows: list[list[str]], columns: list[str], headers: dict[str, str], width: int,
@@ -141,7 +141,8 @@ def print_table(title: str, rows: list[dict], columns: list[str], headers: dict[
     out.print(title)  # its own line: a table title would wrap at the table's width
     if not rows:
         return
-    cells = [[_(cell(r[c])) if c in WORD_COLUMNS and r[c] else cell(r[c]) for c in columns] for r in rows]
+    cells = [[_(cell(r[c])) if c in WORD_COLUMNS and r[c] else cell(r[c], c not in FREE_TEXT) for c in columns]
+             for r in rows]
     shown = fitting(cells, columns, shown_headers, out.width, keep)
     table = Table(show_lines=False)
     for c in shown:

@@ -106,3 +106,12 @@ def test_headers_and_titles_follow_the_language_and_moments_read_to_the_minute(w
     runs = whole_county("runs", "list", env={"COLUMNS": "160", **CHINESE}).stdout
     assert re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} ", runs) and "T" not in frame_text(runs) and "+08:00" not in runs
     assert json.loads(whole_county("runs", "list", "--format", "json").stdout)[0]["started"].endswith("+08:00")
+
+
+def test_free_text_is_shown_as_written_while_titles_wrap_by_character(whole_county):
+    """A school's reason keeps the spaces it was typed with; only titles lose the space before a number."""
+    day = ["--unit", "3406200001", "system-update", "--period", "2021-05"]
+    whole_county("tasks", "done", *day, "--as-of", "2021-05-19")
+    whole_county("tasks", "reopen", *day, "--reason", "第 2 次 上报有误", "--as-of", "2021-05-20")
+    shown = whole_county("tasks", "history", *day, env={"COLUMNS": "160", **CHINESE}).stdout
+    assert "第 2 次 上报有误" in shown
