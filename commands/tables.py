@@ -39,13 +39,12 @@ WORDS = (N_("open"), N_("overdue"), N_("done"), N_("done_late"), N_("cancelled")
          N_("withdraw"), N_("terminate"), N_("stop"), N_("recover"), N_("transfer"), N_("bank_failed"), N_("screen"),
          N_("certify"), N_("contract"), N_("disburse"), N_("notices"), N_("messages"), N_("refused"))
 WORD_COLUMNS = {"status", "rung", "outcome", "kind", "state", "from_state", "to_state", "trigger", "role"}
-# Long Chinese text folds; codes, dates and numbers never do.
-WRAPPING = {"title", "unit_name", "source", "note", "reason", "detail", "error", "counts", "last_error", "summary",
-            "object"}
 # Free text a person wrote (a reason, a summary): it asks for no more than FOLDED_WIDTH when the
 # terminal is short of room, and folds, rather than push the codes and dates off the table.
 FREE_TEXT = {"note", "reason", "detail", "error", "last_error", "summary", "object"}
 FOLDED_WIDTH = 24
+# Long Chinese text folds (names and free text); codes, dates and numbers never do.
+WRAPPING = {"title", "unit_name", "source", "counts"} | FREE_TEXT
 NUMERIC = {"items", "units", "overdue", "max_days_overdue", "days_overdue", "workdays_overdue", "tasks", "evidence_files"}
 # A column's header as people read it (translated when shown); a command names what these do not.
 HEADERS = {
