@@ -1,7 +1,7 @@
 """Schools writing, cases imported and moved in bulk, while an escalation runs,
 as separate processes, each write audited: every write is there exactly once, no writer
-sees an error, and the audit chain they made together is one line that verifies. Bounded: 4 task writers, 2 case movers, 1 importer, 1 escalation, two
-minutes at most."""
+sees an error, and the audit chain they made together is one line that verifies.
+Bounded: 4 task writers, 2 case movers, 1 importer, 1 escalation, two minutes at most."""
 import json
 import subprocess
 import sys
