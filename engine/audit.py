@@ -20,11 +20,13 @@ import itertools
 import json
 import json.encoder
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, and_, bindparam, func, literal, or_, select
+from sqlalchemy import Date, DateTime, String, and_, bindparam, func, literal_column, or_, select
+from sqlalchemy.dialects.sqlite.base import SQLiteDialect
 from sqlalchemy.engine import Connection
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 from . import authorities, driver, store
 from .masking import mask_personal
@@ -48,17 +50,25 @@ class Entry:
     summary: str = ""
     outcome: str = "done"
     rows: int | None = None  # the write's own count where it is not its history rows (an identification import)
+    _kept: tuple[str, str] = field(default=("", ""), repr=False, compare=False)
+
+    def kept_summary(self) -> str:
+        """The summary as the record keeps it (masked), worked out once for each summary: an audited
+        write asks before it takes the write lock, so that its holder does not mask it again."""
+        if self._kept[0] != self.summary:
+            self._kept = (self.summary, mask_personal(self.summary)[:500])
+        return self._kept[1]
 
 
 def chained(prev: str, row) -> str:
     """The entry's hash: its fields in a fixed order with the previous hash (the id is
     left out: the order is the chain's own, by `prev`)."""
-    return hashlib.sha256(f'["{prev}",{_rest(row)}'.encode()).hexdigest()  # as _APPEND has the database link it
+    return hashlib.sha256(f'["{prev}",{_rest(store.shown_moment(row["at"]), row)}'.encode()).hexdigest()  # as _APPEND has the database link it
 
 
-def _rest(row) -> str:
+def _rest(shown_at: str, row) -> str:
     """The JSON of the hashed fields after `prev`, its opening bracket left to `chained`."""
-    fields = [store.shown_moment(row["at"]), row["actor"], row["action"], row["object"], row["outcome"],
+    fields = [shown_at, row["actor"], row["action"], row["object"], row["outcome"],
               row["rows"], row["written"], row["digest"], row["summary"]]
     return "".join(_ENCODE_ROW(fields, 0))[1:]
 
@@ -68,14 +78,17 @@ def _rest(row) -> str:
 # write's inserted rows cannot all be seen as they are inserted (driver.watching), and the
 # entry, linked to the head in the same statement.
 _MARKS = driver.Prepared(select(*[select(func.coalesce(func.max(t.c.id), 0)).scalar_subquery() for t in RECORDED]))
-_RECORDED_NAMES = frozenset(t.name for t in RECORDED)
+_TABLES = {t.name: t for t in RECORDED}
+_RECORDED_NAMES = frozenset(_TABLES)
 _FIELDS = [c for c in a.c if c.name not in ("id", "prev", "hash")]
-_PREV = select(func.coalesce(select(a.c.hash).order_by(a.c.id.desc()).limit(1).scalar_subquery(), GENESIS)
-               .label("prev")).subquery("head")
-_APPEND = driver.Prepared(a.insert().from_select(
-    [*(c.name for c in _FIELDS), "prev", "hash"],
-    select(*(bindparam(c.name, type_=c.type) for c in _FIELDS), _PREV.c.prev,
-           store.sha256_hex(literal('["') + _PREV.c.prev + literal('",') + bindparam("rest")))))
+# The head read where it is used, twice, rather than as INSERT … SELECT FROM audit: SQLite
+# copies a SELECT from the table it inserts into through a temporary table first (twice the
+# time). Its constants are written into the SQL: each parameter costs the write lock's holder.
+_HEAD = literal_column(f"coalesce((SELECT hash FROM audit ORDER BY id DESC LIMIT 1), '{GENESIS}')", String)
+_APPEND = driver.Prepared(a.insert().inline().values(
+    {**{c.name: bindparam(c.name, type_=c.type) for c in _FIELDS}, "prev": _HEAD,
+     "hash": store.sha256_hex(literal_column("'[\"'", String) + _HEAD + literal_column("'\",'", String)
+                              + bindparam("rest"))}))
 _READS: dict[tuple[str, str], tuple] = {}
 
 
@@ -113,6 +126,8 @@ def _digest_forms(dialect, table) -> list | None:
             forms.append(_left_out)
         elif dialect.name == "sqlite" and isinstance(column.type, Date) and not isinstance(column.type, DateTime):
             forms.append(None)
+        elif dialect.name == "sqlite" and isinstance(column.type, UTCDateTime):
+            forms.append(_sqlite_moment)
         else:
             forms.append(column.type.dialect_impl(dialect).result_processor(dialect, None))
     return forms if any(forms) else None
@@ -120,6 +135,23 @@ def _digest_forms(dialect, table) -> list | None:
 
 def _left_out(_value) -> None:
     return None
+
+
+def _sqlite_moment(value: str):
+    """A moment SQLite keeps as UTC text ('2021-03-01 01:30:00.000000'), in the form the digest
+    writes its column type's value (an aware UTC datetime's ISO form), by slicing the text rather
+    than parsing it (half of a completion's digest); text of any other shape, as the type reads it,
+    or, where it reads none (edited outside aidcal), as it is: it then differs from its digest."""
+    if len(value) == 26 and value[10] == " " and value[19] == ".":
+        return f"{value[:10]}T{value[11:19]}+00:00" if value.endswith(".000000") else f"{value[:10]}T{value[11:]}+00:00"
+    try:
+        return _SQLITE_UTC(value)
+    except (TypeError, ValueError):
+        return value
+
+
+_SQLITE = SQLiteDialect()
+_SQLITE_UTC = UTCDateTime().dialect_impl(_SQLITE).result_processor(_SQLITE, None)
 
 
 def _plain(value):
@@ -168,11 +200,18 @@ def _written(conn: Connection, handed_back: dict[str, list[tuple]], marks: dict[
     (driver.watching); the rows past the marks (taken before the first write that hands back
     nothing) are read back, as they stand at the commit."""
     digest, count, written = hashlib.sha256(), 0, {}
-    now = _marks(conn) if marks is not None else None
-    for table in RECORDED if marks is not None else [t for t in RECORDED if t.name in handed_back]:
-        mark = marks[table.name] if marks is not None else None
-        seen = sorted((row for row in handed_back.get(table.name, ()) if mark is None or row[0] <= mark), key=_first)
-        past = mark is not None and now[table.name] > mark
+    if marks is None:  # every row was handed back as inserted (a completion's history row): no statement at all
+        for name, rows in handed_back.items():
+            if rows and name in _RECORDED_NAMES:
+                ids = _digest_rows(digest, name, _reads(conn, _TABLES[name])[2], [sorted(rows, key=_first)])
+                written[name] = _runs(ids)
+                count += len(ids)
+        return count, written, digest.hexdigest() if count else ""
+    now = _marks(conn)
+    for table in RECORDED:
+        mark = marks[table.name]
+        seen = sorted((row for row in handed_back.get(table.name, ()) if row[0] <= mark), key=_first)
+        past = now[table.name] > mark
         if not seen and not past:
             continue
         new_rows, _, forms = _reads(conn, table)
@@ -184,18 +223,30 @@ def _written(conn: Connection, handed_back: dict[str, list[tuple]], marks: dict[
     return count, written, digest.hexdigest() if count else ""
 
 
-def append(conn: Connection, entry: Entry, rows: int = 0, written: dict | None = None, digest: str = "") -> None:
+def _stamped() -> tuple[datetime, str]:
+    """The entry's moment and its form in the hash, taken as its write begins (before the lock)."""
+    at = store.now()
+    return at, store.shown_moment(at)
+
+
+def append(conn: Connection, entry: Entry, rows: int = 0, written: dict | None = None, digest: str = "",
+           stamp: tuple[datetime, str] | None = None) -> None:
     """Append one entry at the chain's head, linked to it by the database in the same statement.
     The object and summary are masked as error lines are (a file or a reason
-    may carry a person's number): the record keeps none. Everything but the link is made before
-    the chain's lock is taken (on PostgreSQL two entries' times may then differ from their order
-    by the moments between)."""
-    row = dict(at=store.now(), actor=entry.actor[:80], action=entry.action, object=mask_personal(entry.object)[:200],
+    may carry a person's number): the record keeps none. The entry's moment is when its write
+    began (`stamp`); on SQLite the rest is made inside the write lock, which every writer waits
+    for, so it is kept to a few dictionary entries; on PostgreSQL everything but the link is
+    made before the chain's lock is taken. Either way two entries' times may differ from their
+    order by the moments between."""
+    at, shown_at = stamp or _stamped()
+    row = dict(at=at, actor=entry.actor[:80], action=entry.action, object=mask_personal(entry.object)[:200],
                outcome=entry.outcome, rows=rows if entry.rows is None else entry.rows,
-               written=json.dumps(written or {}, separators=(",", ":")), digest=digest,
-               summary=mask_personal(entry.summary)[:500])
-    row["rest"] = _rest(row)
-    with store.locked(conn, "audit"):  # from here to the commit: the chain stays one line (SQLite's write lock is held already)
+               written="".join(_ENCODE_ROW(written, 0)) if written else "{}", digest=digest, summary=entry.kept_summary())
+    row["rest"] = _rest(shown_at, row)
+    if store.serialised(conn):  # the write lock is held already, to the commit: the chain stays one line
+        _APPEND(conn, row)
+        return
+    with store.locked(conn, "audit"):  # from here to the commit
         _APPEND(conn, row)
 
 
@@ -205,6 +256,8 @@ def audited(engine, entry: Entry, expired=None):
     commit together or not at all. If `expired()` (a server request's time limit,
     the shell's clock) says so at the end, the write rolls back instead, so a request
     that timed out wrote nothing."""
+    stamp = _stamped()
+    entry.kept_summary()
     with store.writing(engine) as conn:
         marks: dict[str, int] = {}
 
@@ -217,7 +270,7 @@ def audited(engine, entry: Entry, expired=None):
             if expired is not None and expired():
                 raise TimeoutError("the request's time ran out before its write committed")
             written = _written(conn, handed_back, marks or None)
-        append(conn, entry, *written)
+        append(conn, entry, *written, stamp=stamp)
 
 
 def refused(engine, entry: Entry, why: str) -> None:
@@ -263,14 +316,13 @@ def verify(conn: Connection, head: str | None = None, data: bool = False, latest
 
 def _changed_rows(conn: Connection, latest: int) -> list[str]:
     from aidcal.i18n import _
-    tables = {t.name: t for t in RECORDED}
     entries = conn.execute(select(a.c.id, a.c.written, a.c.digest, a.c.rows).where(a.c.digest != "")
                            .order_by(a.c.id.desc()).limit(latest)).all()
     changed = []
     for entry in reversed(entries):
         digest, places, lost = hashlib.sha256(), [], False
         for name, runs in json.loads(entry.written).items():
-            table, ids = tables[name], []
+            table, ids = _TABLES[name], []
             between, forms = _reads(conn, table)[1:]
             for lo, hi in runs:
                 ids.extend(_digest_rows(digest, name, forms, between.batches(conn, {"lo": lo, "hi": hi})))

@@ -221,10 +221,10 @@ def call(engine, actor: Actor, name: str, params: dict, today: date, expired=Non
             with store.reading(engine) as conn:
                 _authorise(conn, actor, spec, values, entry)
                 return spec.fn(conn, actor, today, **values, **sealed)
+        entry.summary = _summary(values, spec.noted)  # before the write lock, which every writer waits for
         with audit.audited(engine, entry, expired) as conn:
             _authorise(conn, actor, spec, values, entry)
             result = spec.fn(conn, actor, today, **values, **sealed)
-            entry.summary = _summary(values, result, spec.noted)
             if spec.counted is not None:
                 entry.rows = spec.counted(result)
             return result
@@ -247,7 +247,7 @@ def _authorise(conn, actor: Actor, spec: Op, values: dict, entry) -> None:
     access.authorise(conn, actor, spec.act, **reached)
 
 
-def _summary(values: dict, result, noted: tuple[str, ...] = ()) -> str:
+def _summary(values: dict, noted: tuple[str, ...] = ()) -> str:
     """What was done, in words kept in the record: the target and outcome (audit.append masks
     personal numbers, as in a file named after a student's ID number)."""
     parts = [f"{k}={values[k]}" for k in ("notice", "task", "period", "as_of", "to", "signer", *noted) if values.get(k)]
