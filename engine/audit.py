@@ -114,10 +114,11 @@ def _reads(conn: Connection, table) -> tuple:
 SEALED = {"identification_review": ("categories_from", "categories_to")}  # engine/sealing.py
 
 
-def _digest_forms(dialect, table) -> list | None:
-    """Per column, what turns the driver's value into the one the digest writes, or None where
-    the driver's value already is it (integers, text, and SQLite's ISO date text, which reads
-    as its date does): a night's 200,000 steps go through no converter at all. Sealed values
+def _digest_forms(dialect, table) -> list[tuple[int, object]] | None:
+    """The columns (by place) whose driver's value the digest writes in another form, each with
+    what turns it into that form; None where every value already is it (integers, text, and
+    SQLite's ISO date text, which reads as its date does): a night's 200,000 steps go through
+    no converter at all, a completion's history row through one. Sealed values
     are left out: `key rotate` seals them anew, and AES-GCM's tag refuses one altered outside
     aidcal when it is opened."""
     forms = []
@@ -130,7 +131,7 @@ def _digest_forms(dialect, table) -> list | None:
             forms.append(_sqlite_moment)
         else:
             forms.append(column.type.dialect_impl(dialect).result_processor(dialect, None))
-    return forms if any(forms) else None
+    return [(place, form) for place, form in enumerate(forms) if form is not None] or None
 
 
 def _left_out(_value) -> None:
@@ -173,11 +174,18 @@ def _digest_rows(digest, name: str, forms, batches) -> list[int]:
     ids = []
     for batch in batches:
         if forms is not None:
-            batch = [[form(v) if form is not None and v is not None else v for form, v in zip(forms, row)]
-                     for row in batch]
+            batch = [_formed(row, forms) for row in batch]
         digest.update("".join(["".join(_ENCODE_ROW((name, *row), 0)) for row in batch]).encode())
         ids.extend(row[0] for row in batch)
     return ids
+
+
+def _formed(row, forms) -> list:
+    row = list(row)
+    for place, form in forms:
+        if row[place] is not None:
+            row[place] = form(row[place])
+    return row
 
 
 def _first(row: tuple) -> int:

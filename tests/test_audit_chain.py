@@ -143,6 +143,24 @@ def test_rows_changed_since_their_entry_wrote_them_are_named(county):
     assert county("audit", "verify").exit_code == 0  # the chain itself is whole
 
 
+def test_a_moment_edited_since_is_named_even_as_text_that_is_no_moment(county):
+    """The time a row was written is vouched for too: moved by a second, or (on SQLite, whose
+    column holds any text) overwritten with words, `verify --data` names the row, never a traceback."""
+    county("tasks", "done", "--unit", "S001", "system-update", "--period", "2021-01", "--as-of", "2021-01-19")
+    done, event_id = _entries(county)[-1], county.scalar("SELECT max(id) FROM event")
+    assert county("audit", "verify", "--data").exit_code == 0
+    sqlite = county.engine().dialect.name == "sqlite"
+    edits = [f"UPDATE event SET at = at + interval '1 second' WHERE id = {event_id}"] if not sqlite else \
+        [f"UPDATE event SET at = '2021-01-19 00:00:01.000000' WHERE id = {event_id}",
+         f"UPDATE event SET at = '昨天下午' WHERE id = {event_id}"]
+    for edit in edits:
+        with store.writing(county.engine()) as conn:
+            conn.execute(text(edit))
+        result = county("audit", "verify", "--data", ok=False)
+        assert result.exit_code == 1 and "Traceback" not in result.stderr
+        assert f"audit entry {done['id']}: rows it wrote were changed since: event {event_id}" in result.stderr
+
+
 def test_a_completion_with_evidence_vouches_for_its_event_and_its_evidence_row(county, tmp_path):
     """The event row is taken as the completion's statement hands it back, the evidence row is read
     back after: one digest covers both, and a later edit of either is named."""
