@@ -11,7 +11,9 @@ a direct UPDATE of an older row is outside what the digest can see (docs/deploym
 The entry is appended last in its write's transaction, linked to the head in its own INSERT,
 under a lock taken with that insert (one round trip on PostgreSQL) and held to the commit: the
 chain is a line even on PostgreSQL, and unrelated writers wait for no more than the insert and
-the commit. (A strict chain cannot do with less: the next entry needs this one's hash, committed.)
+the commit (on SQLite, whose write lock is the whole transaction's, also for the digest and the
+entry's few fields: its summary is masked and its moment taken before). A strict chain cannot do
+with less: the next entry needs this one's hash, committed.
 """
 from __future__ import annotations
 
