@@ -52,7 +52,7 @@ class Entry:
     summary: str = ""
     outcome: str = "done"
     rows: int | None = None  # the write's own count where it is not its history rows (an identification import)
-    _kept: tuple[str, str] = field(default=("", ""), repr=False, compare=False)
+    _kept: tuple[str, str] = field(default=("", ""), init=False, repr=False, compare=False)
 
     def kept_summary(self) -> str:
         """The summary as the record keeps it (masked), worked out once for each summary: an audited
@@ -140,12 +140,12 @@ def _left_out(_value) -> None:
     return None
 
 
-def _sqlite_moment(value: str):
+def _sqlite_moment(value):
     """A moment SQLite keeps as UTC text ('2021-03-01 01:30:00.000000'), in the form the digest
     writes its column type's value (an aware UTC datetime's ISO form), by slicing the text rather
     than parsing it (half of a completion's digest); text of any other shape, as the type reads it,
     or, where it reads none (edited outside aidcal), as it is: it then differs from its digest."""
-    if len(value) == 26 and value[10] == " " and value[19] == ".":
+    if isinstance(value, str) and len(value) == 26 and value[10] == " " and value[19] == ".":
         return f"{value[:10]}T{value[11:19]}+00:00" if value.endswith(".000000") else f"{value[:10]}T{value[11:]}+00:00"
     try:
         return _SQLITE_UTC(value)

@@ -152,7 +152,7 @@ def test_a_moment_edited_since_is_named_even_as_text_that_is_no_moment(county):
     sqlite = county.engine().dialect.name == "sqlite"
     edits = [f"UPDATE event SET at = at + interval '1 second' WHERE id = {event_id}"] if not sqlite else \
         [f"UPDATE event SET at = '2021-01-19 00:00:01.000000' WHERE id = {event_id}",
-         f"UPDATE event SET at = '昨天下午' WHERE id = {event_id}"]
+         f"UPDATE event SET at = '昨天下午' WHERE id = {event_id}", f"UPDATE event SET at = 20210119 WHERE id = {event_id}"]
     for edit in edits:
         with store.writing(county.engine()) as conn:
             conn.execute(text(edit))
