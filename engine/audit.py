@@ -210,18 +210,11 @@ def _written(conn: Connection, handed_back: dict[str, list[tuple]], marks: dict[
     (driver.watching); the rows past the marks (taken before the first write that hands back
     nothing) are read back, as they stand at the commit."""
     digest, count, written = hashlib.sha256(), 0, {}
-    if marks is None:  # every row was handed back as inserted (a completion's history row): no statement at all
-        for name, rows in handed_back.items():
-            if rows and name in _RECORDED_NAMES:
-                ids = _digest_rows(digest, name, _reads(conn, _TABLES[name])[2], [sorted(rows, key=_first)])
-                written[name] = _runs(ids)
-                count += len(ids)
-        return count, written, digest.hexdigest() if count else ""
-    now = _marks(conn)
-    for table in RECORDED:
-        mark = marks[table.name]
-        seen = sorted((row for row in handed_back.get(table.name, ()) if row[0] <= mark), key=_first)
-        past = now[table.name] > mark
+    now = _marks(conn) if marks is not None else None
+    for table in RECORDED if marks is not None else [t for t in RECORDED if t.name in handed_back]:
+        mark = marks[table.name] if marks is not None else None
+        seen = sorted((row for row in handed_back.get(table.name, ()) if mark is None or row[0] <= mark), key=_first)
+        past = mark is not None and now[table.name] > mark
         if not seen and not past:
             continue
         new_rows, _, forms = _reads(conn, table)
@@ -253,10 +246,7 @@ def append(conn: Connection, entry: Entry, rows: int = 0, written: dict | None =
                outcome=entry.outcome, rows=rows if entry.rows is None else entry.rows,
                written="".join(_ENCODE_ROW(written, 0)) if written else "{}", digest=digest, summary=entry.kept_summary())
     row["rest"] = _rest(shown_at, row)
-    if store.serialised(conn):  # the write lock is held already, to the commit: the chain stays one line
-        _APPEND(conn, row)
-        return
-    with store.locked(conn, "audit"):  # from here to the commit
+    with store.locked(conn, "audit"):  # from here to the commit: the chain stays one line (SQLite's write lock is held already)
         _APPEND(conn, row)
 
 
