@@ -81,7 +81,6 @@ def _rest(shown_at: str, row) -> str:
 # entry, linked to the head in the same statement.
 _MARKS = driver.Prepared(select(*[select(func.coalesce(func.max(t.c.id), 0)).scalar_subquery() for t in RECORDED]))
 _TABLES = {t.name: t for t in RECORDED}
-_RECORDED_NAMES = frozenset(_TABLES)
 _FIELDS = [c for c in a.c if c.name not in ("id", "prev", "hash")]
 # The head read where it is used, twice, rather than as INSERT … SELECT FROM audit: SQLite
 # copies a SELECT from the table it inserts into through a temporary table first (twice the
@@ -262,7 +261,7 @@ def audited(engine, entry: Entry, expired=None):
         marks: dict[str, int] = {}
 
         def before_blind(table: str | None) -> None:
-            if not marks and (table is None or table in _RECORDED_NAMES):
+            if not marks and (table is None or table in _TABLES):
                 marks.update(_marks(conn))
 
         with driver.watching(conn, before_blind) as handed_back:
