@@ -132,13 +132,14 @@ def fitting(rows: list[list[str]], columns: list[str], headers: dict[str, str], 
 
 def print_table(title: str, rows: list[dict], columns: list[str], headers: dict[str, str] | None = None,
                 keep: tuple[str, ...] = ()) -> None:
-    """`title` on its own line, then the rows (none: the title alone, never an empty frame);
+    """`title` on its own line, then the rows (none: a line saying so, never an empty frame);
     `headers` names what HEADERS does not, as catalog messages; `keep`: columns never left out."""
     from rich.table import Table
     shown_headers = {c: _(text) for c, text in {**HEADERS, **(headers or {})}.items() if c in columns}
     out = console()
     out.print(title)  # its own line: a table title would wrap at the table's width
     if not rows:
+        out.print(_("(none)"), style="dim")
         return
     cells = [[_(cell(r[c])) if c in WORD_COLUMNS and r[c] else cell(r[c], c not in FREE_TEXT) for c in columns]
              for r in rows]

@@ -93,7 +93,7 @@ def tasks_waive(obj, unit_code, task, period, plan, reason, as_of):
 @format_option()
 @click.pass_obj
 def tasks_history(obj, unit_code, task, period, plan, fmt):
-    """Every write to one occurrence of a unit's task: who, when, on which day, what, why."""
+    """Every write to a unit's task (one period with --period, else every period): who, when, on which day, what, why."""
     rows = obj.call("tasks.history", unit=unit_code, task=task, period=period, plan=plan)
     render(fmt, _("{unit} {task}: its record").format(unit=unit_code, task=task), rows, ["period", "kind", "on", "at", "by", "detail"])
 

@@ -180,11 +180,13 @@ def waive(conn: Connection, unit_code: str, key: str, period: str | None, reason
 
 
 def history(conn: Connection, unit_code: str, key: str, period: str | None, plan: str | None = None) -> list[dict]:
-    """Every write to one occurrence of a unit's task: who, when, on which day, what, why."""
-    target = _find(conn, unit_code, key, period, "any", plan)
-    rows = conn.execute(select(event).where(event.c.instance_id == target.id).order_by(event.c.id)).all()
-    return [dict(task=key, period=target.period, kind=r.kind, on=str(r.on_date), at=store.shown_moment(r.at), by=r.by,
-                 detail=r.detail) for r in rows]
+    """Every write to a unit's task, who, when, on which day, what, why: of one period, or with none
+    named of every period (a monthly task's year), period by period."""
+    targets = {r.id: r.period for r in _find(conn, unit_code, key, period, "all", plan)}
+    rows = conn.execute(select(event).where(event.c.instance_id.in_(list(targets))).order_by(event.c.id)).all()
+    rows.sort(key=lambda r: targets[r.instance_id])  # stable: each period's writes stay in their order
+    return [dict(task=key, period=targets[r.instance_id], kind=r.kind, on=str(r.on_date), at=store.shown_moment(r.at),
+                 by=r.by, detail=r.detail) for r in rows]
 
 
 def evidence_files(conn: Connection, unit_code: str, key: str, period: str | None,
@@ -213,7 +215,8 @@ def _find(conn: Connection, unit_code: str, key: str, period: str | None, want: 
     """The one instance a command acts on. With no --period: the unit's only open
     (for reopen: done) occurrence of the task; else the only one of those overdue
     or due in the as-of month; else the command must name one. Task keys are
-    unique within a plan only: where two plans of the unit use the key, `plan` chooses."""
+    unique within a plan only: where two plans of the unit use the key, `plan` chooses.
+    `want` "all": every occurrence named (all of the task's with no --period), as a list."""
     of_task = (select(i.c.id, i.c.unit_id, i.c.due, i.c.done_on, i.c.cancelled_on, i.c.waived_on, o.c.period,
                       t.c.key, t.c.evidence, p.c.authority_code, p.c.year)
                .select_from(i.join(u, u.c.id == i.c.unit_id).join(o, o.c.id == i.c.occurrence_id)
@@ -243,6 +246,8 @@ def _find(conn: Connection, unit_code: str, key: str, period: str | None, want: 
         raise InputError((_("unit {unit} has no task '{task}' in the plan of {plan} (see: aidcal tasks list --unit {unit})")
                           if plan else _("unit {unit} has no task '{task}' (see: aidcal tasks list --unit {unit})"))
                          .format(unit=unit_code, task=key, plan=plan))
+    if want == "all":
+        return rows
     if period is not None:
         row = rows[0]
     else:

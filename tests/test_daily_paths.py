@@ -207,6 +207,25 @@ def test_a_supervisor_reads_back_the_roster_a_task_history_and_its_evidence(coun
     assert (out / "花名册.pdf").read_text(encoding="utf-8") == "签字确认的发放花名册"
 
 
+def test_a_monthly_tasks_history_without_a_period_is_its_whole_year_and_an_empty_list_says_so(county):
+    """A supervisor asking what a school did on a monthly task sees every period's writes, period by
+    period, not a list of periods to choose from; a list that matches nothing says so under its title."""
+    for period, day in (("2021-03", "2021-03-18"), ("2021-01", "2021-01-19")):
+        county("tasks", "done", "--unit", "S001", "system-update", "--period", period, "--as-of", day)
+    county("tasks", "reopen", "--unit", "S001", "system-update", "--period", "2021-03", "--reason", "数据有误",
+           "--as-of", "2021-03-19")
+    history = json.loads(county("tasks", "history", "--unit", "S001", "system-update", "--format", "json").stdout)
+    assert [(h["period"], h["kind"]) for h in history] == [("2021-01", "done"), ("2021-03", "done"), ("2021-03", "reopen")]
+    one = json.loads(county("tasks", "history", "--unit", "S001", "system-update", "--period", "2021-03",
+                            "--format", "json").stdout)
+    assert [h["kind"] for h in one] == ["done", "reopen"]
+    untouched = county("tasks", "history", "--unit", "K001", "system-update", env={"AIDCAL_LANG": "zh"}).stdout
+    assert untouched.splitlines()[1:] == ["（无）"]
+    none_late = county("tasks", "list", "--unit", "S001", "--month", "2021-01", "--status", "overdue",
+                       "--as-of", "2021-01-20", env={"AIDCAL_LANG": "zh"}).stdout
+    assert none_late.splitlines()[1:] == ["（无）"]
+
+
 def test_a_dry_run_tells_the_same_steps_notices_and_messages_a_real_run_makes(county):
     notify = county.file("notify.yaml", "channels:\n  - name: wx\n    kind: wecom\n    url: http://127.0.0.1:9/robot\n")
     before = county.dump()
