@@ -42,7 +42,7 @@ def escalate(obj, as_of, dry_run, limit, fmt):
         title = _("steps a run would take as of {day}: {n}, {shown} shown") if dry_run else _(
             "steps taken as of {day}: {n}, {shown} shown")
         print_table(title.format(day=as_of, n=result.taken, shown=len(shown)), shown,
-                    ["unit", "unit_name", "task", "title", "period", "rung", "due_on", "notice"])
+                    ["unit", "unit_name", "task", "title", "period", "rung", "due_on", "notice"], limited=limit == 0)
     counts = _(", ").join(f"{_(k)} {v}" for k, v in result.counts.items())
     say((_("escalate as of {day}: would take {n} steps ({counts})") if dry_run else
          _("escalate as of {day}: run {run}: took {n} steps ({counts})")).format(day=as_of, run=result.run_id, n=result.taken,

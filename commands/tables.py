@@ -19,11 +19,13 @@ from aidcal.i18n import N_, _
 from .shell import TZ
 
 # Columns a narrow terminal gives up first, in this order: counts and details, then codes beside their
-# names, then dates; the names (school, task title, student) stay and wrap by character.
-NARROW_DROPS = (("workdays_overdue", None), ("town", None), ("type", None), ("done_at", None), ("evidence_files", None),
-                ("task", "title"), ("unit", "unit_name"), ("period", None), ("id_number", "name"), ("term", None),
-                ("drafted_on", None), ("due_on", None), ("rectified_on", None), ("at", None), ("by", None), ("term_from", None), ("counts", None),
-                ("finished", None), ("source", None), ("loaded_at", None), ("parent", None), ("started", None))
+# names, then dates; the names (school, task title, student) stay and wrap by character. The audit
+# log gives up its rows written and its summary before its moments: who did what when stays.
+NARROW_DROPS = (("rows", None), ("workdays_overdue", None), ("town", None), ("type", None), ("done_at", None),
+                ("evidence_files", None), ("task", "title"), ("unit", "unit_name"), ("period", None), ("id_number", "name"),
+                ("term", None), ("drafted_on", None), ("due_on", None), ("rectified_on", None), ("summary", None), ("at", None),
+                ("by", None), ("term_from", None), ("counts", None), ("finished", None), ("source", None), ("loaded_at", None),
+                ("parent", None), ("started", None))
 _CJK_SPACE = re.compile(r"(?<=[\u3000-\u9fff\uff00-\uffef]) (?=[0-9A-Za-z])|(?<=[0-9A-Za-z]) (?=[\u3000-\u9fff\uff00-\uffef])")
 _MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)?$")
 
@@ -131,15 +133,17 @@ def fitting(rows: list[list[str]], columns: list[str], headers: dict[str, str], 
 
 
 def print_table(title: str, rows: list[dict], columns: list[str], headers: dict[str, str] | None = None,
-                keep: tuple[str, ...] = ()) -> None:
-    """`title` on its own line, then the rows (none: a line saying so, never an empty frame);
+                keep: tuple[str, ...] = (), limited: bool = False) -> None:
+    """`title` on its own line, then the rows (none: a line saying so, never an empty frame;
+    `limited`: none because none were asked for, which its title says, as `--limit 0`);
     `headers` names what HEADERS does not, as catalog messages; `keep`: columns never left out."""
     from rich.table import Table
     shown_headers = {c: _(text) for c, text in {**HEADERS, **(headers or {})}.items() if c in columns}
     out = console()
     out.print(title)  # its own line: a table title would wrap at the table's width
     if not rows:
-        out.print(_("(none)"), style="dim")
+        if not limited:
+            out.print(_("(none)"), style="dim")
         return
     cells = [[_(cell(r[c])) if c in WORD_COLUMNS and r[c] else cell(r[c], c not in FREE_TEXT) for c in columns]
              for r in rows]

@@ -163,6 +163,6 @@ def overdue(obj, as_of, authority, plan, unit, town, unit_type, year, limit, fmt
     title = _("overdue as of {day}: {n} tasks, {units} units").format(day=as_of, n=total, units=sum(s["units"] for s in summary))
     if len(summary) > limit:  # a province has thousands of town × type groups
         title += _("; the {limit} groups most overdue shown (of {n}; --limit shows more)").format(limit=limit, n=len(summary))
-    print_table(title, summary[:limit], listed["summary_columns"])
+    print_table(title, summary[:limit], listed["summary_columns"], limited=limit == 0)
     print_table(_("the {n} longest overdue").format(n=len(rows)), rows,
-                ["unit", "unit_name", "task", "title", "period", "due", "days_overdue", "workdays_overdue"])
+                ["unit", "unit_name", "task", "title", "period", "due", "days_overdue", "workdays_overdue"], limited=limit == 0)

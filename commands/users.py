@@ -105,4 +105,5 @@ def audit_show(obj, unit, actor, since, action, outcome, limit, fmt):
     rows = obj.call("audit.show", unit=unit, who=actor, since=since and since.date(), action=action, outcome=outcome,
                     limit=limit)
     render(fmt, _("audit entries: {n}").format(n=len(rows)), rows,
-           ["id", "at", "actor", "action", "object", "outcome", "rows", "summary"], HEADERS)
+           ["id", "at", "actor", "action", "object", "outcome", "rows", "summary"], HEADERS,
+           keep=("at",))  # an audit entry without its moment says little; the object folds instead

@@ -71,6 +71,17 @@ def column(frame, header):
 def test_limit_zero_prints_no_empty_table(whole_county):
     out = whole_county("overdue", "--as-of", "2021-07-15", "--limit", "0", env=CHINESE).stdout
     assert "显示逾期最多的 0 组" in out and "逾期最久的 0 项" in out and "┏" not in out  # titles, never an empty frame
+    assert "（无）" not in out  # none asked for is not none there
+
+
+def test_the_audit_log_keeps_its_moments_on_a_narrow_terminal(whole_county):
+    whole_county("tasks", "done", "--unit", "3406200001", "system-update", "--period", "2021-05", "--as-of", "2021-05-19")
+    narrow = whole_county("audit", "show", env={"COLUMNS": "80", **CHINESE}).stdout
+    frame = tables(narrow)[0]
+    assert {cell_len(line) for line in frame} == {80} and "记录时间" in frame[1] and "3406200001" in column(frame, "对象")
+    assert "窄屏未显示：写入行数、摘要" in narrow
+    wide = whole_county("audit", "show", env={"COLUMNS": "160", **CHINESE}).stdout
+    assert "task=system-update period=2021-05" in column(tables(wide)[0], "摘要")
 
 
 def frame_text(out):
