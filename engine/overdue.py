@@ -22,7 +22,7 @@ from .models import task as t
 from .models import unit as u
 from .plan import work_calendars
 from .status import is_overdue
-from .unit_types import mask_of, type_key
+from .unit_types import BUREAU_MASK, mask_of, type_key
 
 COLUMNS = ["unit", "unit_name", "town", "type", "task", "title", "period", "due", "days_overdue", "workdays_overdue",
            "authority", "plan"]
@@ -83,14 +83,18 @@ def summary(conn: Connection, as_of: date, **filters) -> tuple[list[str], list[d
     """Units lagging, overdue count and worst lag per group, and the group's columns.
 
     A county (or the whole database) is summed per town and unit type; a city
-    per county and a province per city under it (`rolls_up`)."""
+    per county and a province per city under it (`rolls_up`). A county's own bureau
+    is a group of its own, marked `bureau`: its work is in the plan, but it is no
+    lagging unit of its own supervision (the ladder never notices it either)."""
     authority = filters.get("authority")
     if rolls_up(authority):
         return ROLLUP_COLUMNS, _rollup(conn, as_of, authority, filters)
-    query = _joined(select(u.c.town, u.c.type, func.count(func.distinct(u.c.id)), func.count(), func.min(i.c.due)))
+    bureau = func.max(u.c.type_mask.op("&")(BUREAU_MASK))
+    query = _joined(select(u.c.town, u.c.type, func.count(func.distinct(u.c.id)), func.count(), func.min(i.c.due), bureau))
     query = _filtered(query, as_of, **filters).group_by(u.c.town, u.c.type).order_by(func.count().desc(), u.c.town, u.c.type)
-    return SUMMARY_COLUMNS, [dict(town=town_, type=type_, units=units, overdue=n, max_days_overdue=(as_of - oldest).days)
-                             for town_, type_, units, n, oldest in conn.execute(query)]
+    return SUMMARY_COLUMNS, [dict(town=town_, type=type_, units=units, overdue=n, max_days_overdue=(as_of - oldest).days,
+                                  bureau=bool(own))
+                             for town_, type_, units, n, oldest, own in conn.execute(query)]
 
 
 def rolls_up(authority: str | None) -> bool:

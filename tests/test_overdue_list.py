@@ -40,6 +40,16 @@ def test_bureau_lateness_is_listed_under_the_bureau(county):
     assert {r["task"] for r in rows} >= {"year-planning", "monthly-inspection"}
 
 
+def test_the_summary_counts_the_bureaus_own_work_apart_from_the_lagging_units(county):
+    """The bureau's own late work is shown, but the bureau is not one of the units it supervises that lag."""
+    rows = overdue(county, "2021-05-01")
+    schools = {r["unit"] for r in rows} - {"340621"}
+    own = sum(r["unit"] == "340621" for r in rows)
+    assert own and schools
+    title = county("overdue", "--as-of", "2021-05-01").stdout.splitlines()[0]
+    assert f"{len(rows)} tasks, {len(schools)} units, {own} of them the bureau's own work" in title
+
+
 def test_table_shows_summary_by_town_and_type(county):
     out = county("overdue", "--as-of", "2021-03-02", "--limit", "3").stdout
     assert "overdue as of 2021-03-02" in out and "濉溪镇" in out and "初中、高中" in out  # a roster's 初中|高中, as people read it
