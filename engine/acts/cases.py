@@ -103,10 +103,18 @@ def _case_numbers(path, aliases: dict, required: list[str]) -> list[int]:
     return [int(n) for n in numbers if n.isdigit() and 1 <= int(n) <= 2_147_483_647]
 
 
-def authorise_cases(conn, actor, act: str, ids: list[int]) -> None:
+def authorise_cases(conn, actor, act: str, path, aliases: dict, required: list[str]) -> None:
     """Every case a sheet names must be at a unit within the actor's reach."""
-    units = {code for start in range(0, len(ids), 5_000) for code in units_of_cases(conn, c.c.id.in_(ids[start:start + 5_000]))}
-    access.authorise(conn, actor, act, units=units)
+    def named():
+        ids = _case_numbers(path, aliases, required)
+        return {code for start in range(0, len(ids), 5_000) for code in units_of_cases(conn, c.c.id.in_(ids[start:start + 5_000]))}
+    access.authorise_named(conn, actor, act, named)
+
+
+def units_named(path, aliases: dict, required: list[str]) -> set[str]:
+    """The unit codes a sheet's rows name, the sheet streamed."""
+    _name, _columns, rows = sheets.stream(path, aliases, required)
+    return {sheets.text(raw.get("unit")) for _row, raw in rows}
 
 
 def _sheet_checked(conn, sheet) -> None:
@@ -119,8 +127,7 @@ def _read_cases(engine, actor, today, values: dict, keys=None) -> dict:
     with store.reading(engine) as conn:
         _sheet_checked(conn, values["sheet"])
         with received(values["sheet"], ()) as path:
-            _name, _columns, rows = sheets.stream(path, engine_cases.ALIASES, engine_cases.COLUMNS[:8])
-            access.authorise(conn, actor, SCHOOL, units={sheets.text(raw.get("unit")) for _row, raw in rows} - {""})
+            access.authorise_named(conn, actor, SCHOOL, lambda: units_named(path, engine_cases.ALIASES, engine_cases.COLUMNS[:8]))
             engine_cases.check_file(conn, path, values["programme"], values["term"], values.get("as_of") or today, keys)
     return values
 
@@ -218,7 +225,7 @@ def cases_record(conn, actor, today, case=None, sheet=None, callback_outcome=Non
     _sheet_checked(conn, sheet)
     with received(sheet, ()) as path:
         columns = {k: k for k in engine_cases.SHEET_COLUMNS}
-        authorise_cases(conn, actor, SCHOOL, _case_numbers(path, columns, ["case"]))
+        authorise_cases(conn, actor, SCHOOL, path, columns, ["case"])
         return dict(recorded=engine_cases.record_sheet(conn, path, as_of, actor.by))
 
 
@@ -264,13 +271,14 @@ def bankreturn_import(conn, actor, today, sheet, programme, term, as_of=None, ke
     as_of = not_after(as_of, today)
     _sheet_checked(conn, sheet)
     with received(sheet, ()) as path:
-        data = sheets.read(path, payouts.RETURN_ALIASES, ["id_number", "amount", "result"])
-        bound = sealing.bind(conn, keys, register=False)
-        people = [bound.person(number) for _row, raw in data.rows
-                  for number in (idnumber.normalise(sheets.text(raw.get("id_number"))),) if not idnumber.problem(number)]
-        units = {code for start in range(0, len(people), 5_000) for code in units_of_cases(
-            conn, (c.c.programme == programme) & (c.c.term == term) & c.c.id_hash.in_(people[start:start + 5_000]))}
-        access.authorise(conn, actor, SUPERVISE, units=units)
+        def named():
+            data = sheets.read(path, payouts.RETURN_ALIASES, ["id_number", "amount", "result"])
+            bound = sealing.bind(conn, keys, register=False)
+            people = [bound.person(number) for _row, raw in data.rows
+                      for number in (idnumber.normalise(sheets.text(raw.get("id_number"))),) if not idnumber.problem(number)]
+            return {code for start in range(0, len(people), 5_000) for code in units_of_cases(
+                conn, (c.c.programme == programme) & (c.c.term == term) & c.c.id_hash.in_(people[start:start + 5_000]))}
+        access.authorise_named(conn, actor, SUPERVISE, named)
         return payouts.bank_return(conn, path, programme, term, as_of, actor.by, keys)
 
 
@@ -290,5 +298,5 @@ def roster_import(conn, actor, today, sheet, as_of=None):
     """Every case the signed roster names must be within the actor's reach."""
     _sheet_checked(conn, sheet)
     with received(sheet, ()) as path:
-        authorise_cases(conn, actor, SCHOOL, _case_numbers(path, payouts.ROSTER_ALIASES, ["case", "signed_by"]))
+        authorise_cases(conn, actor, SCHOOL, path, payouts.ROSTER_ALIASES, ["case", "signed_by"])
         return payouts.roster_import(conn, path, as_of or today, actor.by)

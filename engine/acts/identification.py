@@ -6,14 +6,14 @@ from sqlalchemy import select
 
 from aidcal.i18n import _
 
-from .. import access, filters, sheets, store
+from .. import access, filters, store
 from .. import identification as ident
 from ..access import READ, SCHOOL
 from ..errors import InputError
 from ..models import identification as it
 from ..models import unit as u
 from ..service import as_count, as_date, as_id, as_sheet, as_text, op, received, sheet_within_limit, within_limit
-from .cases import of_scope, scope_for, subtree
+from .cases import of_scope, scope_for, subtree, units_named
 
 
 def _read_identifications(engine, actor, today, values: dict, keys=None) -> dict:
@@ -21,8 +21,7 @@ def _read_identifications(engine, actor, today, values: dict, keys=None) -> dict
     with store.reading(engine) as conn:
         sheet_within_limit(values["sheet"], within_limit(conn, ()))
         with received(values["sheet"], ()) as path:
-            _name, _columns, rows = sheets.stream(path, ident.ALIASES, ident.COLUMNS)
-            access.authorise(conn, actor, SCHOOL, units={sheets.text(raw.get("unit")) for _row, raw in rows} - {""})
+            access.authorise_named(conn, actor, SCHOOL, lambda: units_named(path, ident.ALIASES, ident.COLUMNS))
             ident.check_file(conn, path, values["year"], values.get("as_of") or today, keys)
     return values
 
