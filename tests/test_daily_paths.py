@@ -265,18 +265,20 @@ def test_a_lease_whose_holder_process_is_gone_is_taken_over_at_once_on_the_same_
 
 
 def test_a_completion_sheet_reports_every_bad_row_at_once_whatever_is_wrong(county):
-    sheet = county.file("c.csv", "unit,task,period,done_at,note\n"
-                                 "S001,system-update,2021-05,2021-05-20,\n"
-                                 "S001,nosuch,2021-05,2021-05-20,\n"
-                                 "S002,system-update,2021-13,2021-05-20,\n"
-                                 "S003,system-update,2021-05,someday,\n")
+    sheet = county.file("c.csv", "unit,task,period,done_at,note,evidence\n"
+                                 "S001,system-update,2021-05,2021-05-20,,\n"
+                                 "S001,nosuch,2021-05,2021-05-20,,\n"
+                                 "S002,system-update,2021-13,2021-05-20,,\n"
+                                 "S003,system-update,2021-05,someday,,\n"
+                                 "S003,system-update,2021-04,2021-04-20,,missing.pdf\n")
     before = county.dump()
     result = county("tasks", "import", sheet, "--as-of", "2021-06-01", ok=False)
     assert result.exit_code == 2 and county.dump() == before
-    assert result.stderr.splitlines() == [
+    assert result.stderr.splitlines() == [  # a file not there is one problem among the rest, not a first round
         "error: c.csv: row 3: S001 nosuch 2021-05: no such task for this unit and period (check unit code, task key and period)",
         "error: c.csv: row 4: period '2021-13' is not YYYY-MM",
-        "error: c.csv: row 5: done_at 'someday' is not a date (use YYYY-MM-DD)"]
+        "error: c.csv: row 5: done_at 'someday' is not a date (use YYYY-MM-DD)",
+        "error: c.csv: row 6: evidence file 'missing.pdf' not found next to the sheet"]
     many = county.file("m.csv", "unit,task,period,done_at,note\n" + "".join(f"S00{k % 3 + 1},nosuch{k},2021-05,2021-05-20,\n"
                                                                              for k in range(250)))
     lines = county("tasks", "import", many, "--as-of", "2021-06-01", ok=False).stderr.splitlines()
