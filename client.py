@@ -103,6 +103,9 @@ def configured(ca_file: str | None = None) -> Remote | None:
         if not token:
             raise InputError(_("AIDCAL_SERVER is set but AIDCAL_TOKEN is not; log in with: aidcal login --server URL"))
         return Remote(check_address(url), token.strip(), ca_file or os.environ.get("AIDCAL_CA_FILE"))
+    if token:
+        raise InputError(_("AIDCAL_TOKEN is set but AIDCAL_SERVER is not; set AIDCAL_SERVER to the bureau's server "
+                           "(https://…), or log in with: aidcal login --server URL"))
     path = credentials_path()
     if not path.is_file():
         return None

@@ -36,6 +36,20 @@ class DateType(click.ParamType):
 DATE = DateType()
 
 
+class PeriodType(click.ParamType):
+    """A task's period as a plan names it, YYYY-MM; 2021/5, 2021.5 and 2021-5 read as 2021-05, as a sheet's do."""
+    name = "YYYY-MM"
+
+    def convert(self, value, param, ctx):
+        year, _sep, month = str(value).replace("/", "-").replace(".", "-").partition("-")
+        if len(year) == 4 and year.isdigit() and month.isdigit() and 1 <= int(month) <= 12:
+            return f"{year}-{int(month):02d}"
+        self.fail(_("'{value}' is not a period (YYYY-MM, e.g. 2021-05)").format(value=value), param, ctx)
+
+
+PERIOD = PeriodType()
+
+
 class MoneyType(click.ParamType):
     """Yuan with at most two decimals, exact (Decimal): money is never a float."""
     name = "YUAN"
@@ -76,7 +90,7 @@ def task_target(fn):
     """--unit CODE TASK [--period YYYY-MM] [--plan CODE]: the one occurrence a task command acts on."""
     fn = click.option("--plan", metavar="CODE",
                       help="The authority whose plan TASK is from; needed when two plans of the unit use the key.")(fn)
-    fn = click.option("--period", metavar="YYYY-MM",
+    fn = click.option("--period", type=PERIOD,
                       help="The occurrence's period; needed when the unit has more than one open occurrence of TASK.")(fn)
     fn = click.argument("task")(fn)
     return click.option("--unit", "unit_code", required=True, help="The unit's code.")(fn)

@@ -7,7 +7,7 @@ import click
 
 from aidcal.i18n import N_, _
 
-from .shell import FORMATS, format_option, say, utc_now
+from .shell import DATE, FORMATS, format_option, say, utc_now
 from .tables import render
 
 # Catalog messages, as commands/tables.py's HEADERS: the table speaks the language in use.
@@ -94,7 +94,7 @@ def audit_verify(obj, head, data, latest):
 @audit.command("show")
 @click.option("--unit", help="Only entries about this unit (code).")
 @click.option("--actor", help="Only entries of this user (or local:LOGIN).")
-@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Only entries from this day on (YYYY-MM-DD, Beijing time).")
+@click.option("--since", type=DATE, help="Only entries from this day on (YYYY-MM-DD, Beijing time).")
 @click.option("--action", help="Only this act, e.g. tasks.done, cases.advance, escalate.")
 @click.option("--outcome", type=click.Choice(["done", "refused"]), help="Only writes done, or only refusals.")
 @click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True, help="The latest N entries (0: all).")
@@ -102,7 +102,7 @@ def audit_verify(obj, head, data, latest):
 @click.pass_obj
 def audit_show(obj, unit, actor, since, action, outcome, limit, fmt):
     """The audit entries, oldest first: when, who, what, on what, outcome, rows written."""
-    rows = obj.call("audit.show", unit=unit, who=actor, since=since and since.date(), action=action, outcome=outcome,
+    rows = obj.call("audit.show", unit=unit, who=actor, since=since, action=action, outcome=outcome,
                     limit=limit)
     render(fmt, _("audit entries: {n}").format(n=len(rows)), rows,
            ["id", "at", "actor", "action", "object", "outcome", "rows", "summary"], HEADERS,

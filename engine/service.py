@@ -229,8 +229,9 @@ def call(engine, actor: Actor, name: str, params: dict, today: date, expired=Non
                 entry.rows = spec.counted(result)
             return result
     except Refused as exc:
-        audit.refused(engine, entry, str(exc))
-        raise
+        refusal = Refused(_("{act}: {why}").format(act=name, why=exc))  # what was refused (as the audit log names it), and why
+        audit.refused(engine, entry, str(refusal))
+        raise refusal from None
 
 
 def _authorise_role(engine, actor: Actor, spec: Op) -> None:

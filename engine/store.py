@@ -63,7 +63,8 @@ def connect(url: str = DEFAULT_URL, upgrade: bool | None = None, create: bool = 
             url=url)) from None
     if (parsed.drivername.startswith("sqlite") and not create and parsed.database not in (None, "", ":memory:")
             and not Path(parsed.database).exists()):
-        raise InputError(_("no database at {url}; load a plan with aidcal calendar load (it creates the database), or give --db")
+        raise InputError(_("no database at {url}; load a plan with aidcal calendar load (it creates the database), or give --db; "
+                           "at a school, log in to the bureau's server: aidcal login --server URL")
                          .format(url=shown(url)))
     if parsed.drivername.startswith("sqlite") and parsed.database and not Path(parsed.database).resolve().parent.is_dir():
         raise InputError(_("{url}: the folder {folder} does not exist").format(url=shown(url), folder=Path(parsed.database).resolve().parent))

@@ -72,7 +72,8 @@ def done(conn: Connection, unit_code: str, key: str, period: str | None, as_of: 
     if target.done_on is not None:
         return _result(target, _("{period} is already done on {day}; nothing changed").format(period=target.period, day=target.done_on))
     if as_of.year < target.year:
-        raise InputError(_("task {task} {period}: --as-of {day} is before the plan's year {year}").format(
+        raise InputError(_("task {task} {period}: done on {day} (--as-of, else today) is before the plan's year {year}; "
+                           "its work is done from {year}-01-01 on").format(
             task=key, period=target.period, day=as_of, year=target.year))
     stamp = store.now()
     keys = sealing.bind(conn, keys) if files else None

@@ -19,7 +19,16 @@ def test_a_command_in_the_wrong_folder_creates_nothing_and_reports_no_all_clear(
     result = run("overdue", "--as-of", "2021-07-15")
     assert result.exit_code == 2
     assert f"no database at sqlite:///{tmp_path / 'state.db'}; load a plan with aidcal calendar load" in result.stderr
+    assert "at a school, log in to the bureau's server: aidcal login --server URL" in result.stderr
     assert "逾期" not in result.stdout and not (tmp_path / "state.db").exists()
+
+
+def test_a_token_without_its_server_is_named_not_taken_for_a_local_database(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run("tasks", "list", "--unit", "S001", env={"AIDCAL_TOKEN": "aidcal_x", "AIDCAL_SERVER": None,
+                                                        "XDG_CONFIG_HOME": str(tmp_path / "config")})
+    assert result.exit_code == 2 and not (tmp_path / "state.db").exists()
+    assert result.stderr.startswith("error: AIDCAL_TOKEN is set but AIDCAL_SERVER is not; set AIDCAL_SERVER")
 
 
 def test_a_database_with_no_plan_is_named_and_refused(aidcal, tmp_path):
@@ -185,6 +194,10 @@ def test_an_extension_only_moves_a_deadline_later_and_work_is_dated_within_reaso
     old = county("tasks", "done", "--unit", "S001", "system-update", "--period", "2021-05", "--as-of", "2020-12-31", ok=False)
     assert old.exit_code == 2 and "before the plan's year 2021" in old.stderr
     assert county.dump() == before
+    slashed = county("tasks", "done", "--unit", "S001", "system-update", "--period", "2021/5", "--as-of", "2021-05-19")
+    assert "S001 system-update 2021-05: done on 2021-05-19" in slashed.stdout  # as a sheet's 2021/5 reads
+    bare = county("tasks", "done", "--unit", "S001", "system-update", "--period", "5", ok=False)
+    assert bare.exit_code == 2 and "'5' is not a period (YYYY-MM, e.g. 2021-05)" in bare.stderr
 
 
 def test_a_supervisor_reads_back_the_roster_a_task_history_and_its_evidence(county, tmp_path):

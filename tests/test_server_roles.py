@@ -60,7 +60,7 @@ def test_a_school_is_refused_another_schools_work_and_a_supervisors_acts(served)
                    "--as-of", "2021-01-19", ok=False), "S002")
     refused(remote(server, tokens["s1"], "tasks", "history", "--unit", "S003", "monthly-report", ok=False))
     refused(remote(server, tokens["s1"], "tasks", "extend", "--unit", "S001", "monthly-report", "--period", "2021-01",
-                   "--to", "2021-02-10", "--reason", "x", ok=False), "supervisor")
+                   "--to", "2021-02-10", "--reason", "x", ok=False), "tasks.extend: s1 acts for unit S001: this is a supervisor's act")
     refused(remote(server, tokens["s1"], "overdue", "--as-of", "2021-07-15", "--unit", "S003", ok=False), "S003")
     own = remote(server, tokens["s1"], "overdue", "--as-of", "2021-07-15").stdout  # a school that names none: its own
     assert own == county("overdue", "--as-of", "2021-07-15", "--unit", "S001").stdout
