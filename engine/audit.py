@@ -340,13 +340,17 @@ def _changed_rows(conn: Connection, latest: int) -> list[str]:
 def show(conn: Connection, unit: str | None = None, actor: str | None = None, since: date | None = None,
          action: str | None = None, outcome: str | None = None, limit: int | None = None,
          within: str | None = None) -> list[dict]:
-    """The latest entries, oldest first; `within` a bureau's code: only its subtree's (engine/acts/audit.py)."""
+    """The latest entries, oldest first; `within` a bureau's code: only its subtree's (engine/acts/audit.py):
+    the entries on its units and bureaus, those of its users, and the database operator's own acts on no
+    unit in particular (a plan or roster loaded, a night's ladder run, a key rotated), which reach every subtree."""
     query = select(a).order_by(a.c.id.desc())
     if within:
         units = select(u.c.code).where(authorities.under(u.c.authority, within))
         users = select(app_user.c.name).where(or_(and_(app_user.c.role == "unit", app_user.c.scope.in_(units)),
                                                   and_(app_user.c.role != "unit", authorities.under(app_user.c.scope, within))))
-        query = query.where(or_(a.c.object.in_(units), authorities.under(a.c.object, within), a.c.actor.in_(users)))
+        administration = and_(a.c.actor.like("local:%"), a.c.object.not_in(select(u.c.code)))
+        query = query.where(or_(a.c.object.in_(units), authorities.under(a.c.object, within), a.c.actor.in_(users),
+                                administration))
     if outcome:
         query = query.where(a.c.outcome == outcome)
     if unit:
