@@ -148,7 +148,7 @@ def reopen(conn: Connection, unit_code: str, key: str, period: str | None, reaso
     if target.done_on is None:
         return _result(target, _("{period} is not done; nothing changed").format(period=target.period))
     conn.execute(i.update().where(i.c.id == target.id).values(done_on=None, done_at=None, done_by=None, note=None))
-    _event(conn, target, "reopen", as_of, by, f"was done on {target.done_on}: {reason}")
+    _event(conn, target, "reopen", as_of, by, f"原完成日期 {target.done_on}：{reason}")
     return _result(target, _("reopened (was done on {day})").format(day=target.done_on))
 
 
@@ -162,7 +162,7 @@ def extend(conn: Connection, unit_code: str, key: str, period: str | None, to: d
         raise InputError(_("task {task} {period}: --to {to} is not later than the due date {due}; "
                            "an extension moves the deadline later").format(task=key, period=target.period, to=to, due=target.due))
     conn.execute(i.update().where(i.c.id == target.id).values(due=to, extended=True))
-    _event(conn, target, "extend", as_of, by, f"due {target.due} → {to}: {reason}")
+    _event(conn, target, "extend", as_of, by, f"截止日期 {target.due} → {to}：{reason}")
     return _result(target, _("due {due} → {to}").format(due=target.due, to=to))
 
 
@@ -289,6 +289,8 @@ def _result(target, message: str) -> dict:
 
 
 def _event(conn: Connection, target, kind: str, as_of: date, by: str, detail: str) -> None:
+    """A history row. Its detail is the record's own words, in Chinese as the bureau's records are
+    (a moved deadline: 截止日期 A → B：reason), the same whatever language a reader uses."""
     conn.execute(event.insert().values(instance_id=target.id, unit_id=target.unit_id, kind=kind,
                                        on_date=as_of, at=store.now(), by=by, detail=detail))
 
