@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from aidcal.engine.vocabulary import document_number as number_as_written
+
 from .documents import BODY_FONT, HEADING_FONT, RED, SIZES, TITLE_FONT, chinese_date, markdown_text, official_document, set_font
 from .exports import replacing
 
@@ -18,16 +20,11 @@ HEAD = ["学校代码", "学校名称", "乡镇", "逾期工作", "期次", "截
 WIDTHS_MM = [24, 26, 16, 27, 17, 23, 23]  # sum 156: 10-digit codes and dates (五号 Times New Roman) never break
 ATTACHED_AFTER = 15  # a longer list goes into the attachment (附件)
 ATTACHMENT_TITLE = "学生资助工作滞后单位名单"
-DEFAULT_NUMBER = "〔{year}〕{n}号"
 
 
 def document_number(notice: dict) -> str:
-    """The 发文字号 of an issued notice from its internal number YYYY-N, as calendar.yaml's
-    number_format writes it; empty for a draft."""
-    if not notice["number"]:
-        return ""
-    year, n = notice["number"].split("-")
-    return notice["style"].get("number_format", DEFAULT_NUMBER).format(year=year, n=n)
+    """A notice's 发文字号 (engine/vocabulary.py), empty for a draft."""
+    return number_as_written(notice["number"], notice["style"])
 
 
 def _masthead(notice: dict, authority_name: str) -> str:

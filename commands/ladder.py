@@ -83,7 +83,9 @@ def notices_show(obj, notice_id, as_of, fmt):
         print_json([notice])
         return
     from aidcal.actions.notice_docs import document_number
-    head = _("notice {number}, drafted {day}").format(number=document_number(notice) or _("(draft)"), day=notice["drafted_on"])
+    number = document_number(notice)
+    head = (_("notice {number}, drafted {day}") if number else _("notice (draft), drafted {day}")).format(
+        number=number, day=notice["drafted_on"])
     if notice["issued_on"]:
         head += _(", issued {day} ({signer})").format(day=notice["issued_on"], signer=notice["signed_by"])
     if notice["discarded_on"]:

@@ -25,6 +25,7 @@ from .models import occurrence as o
 from .models import plan as p
 from .models import task as t
 from .models import unit as u
+from .vocabulary import document_number
 
 
 def needs_sign_off(conn: Connection, authority: str) -> bool:
@@ -88,7 +89,8 @@ def _draft(conn: Connection, notice_id: int):
     row = _notice(conn, notice_id)
     if row.issued_on is not None:
         raise InputError(_("notice {id} was already issued as {number} on {day} by {signer}").format(
-            id=notice_id, number=row.number, day=row.issued_on, signer=row.signed_by))
+            id=notice_id, number=document_number(row.number, styles(conn).get(row.authority_code, {})),
+            day=row.issued_on, signer=row.signed_by))
     if row.discarded_on is not None:
         raise InputError(_("notice {id} was discarded on {day} ({reason})").format(id=notice_id, day=row.discarded_on,
                                                                                   reason=row.discard_reason))

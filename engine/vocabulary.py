@@ -13,3 +13,13 @@ RUNG_TITLES = {"heads_up": "预提醒", "reminder": "催办提醒", "notice": "�
 COMPLETION_COLUMNS = ("unit", "task", "period", "done_at", "note", "evidence", "plan")
 COMPLETION_ALIASES = {**{c: c for c in COMPLETION_COLUMNS}, "学校代码": "unit", "任务": "task", "期次": "period",
                       "完成日期": "done_at", "备注": "note", "佐证材料": "evidence", "计划发文单位": "plan"}
+DEFAULT_NUMBER = "〔{year}〕{n}号"  # a notice's 发文字号 where calendar.yaml's notices: number_format names none
+
+
+def document_number(number: str | None, style: dict) -> str:
+    """The 发文字号 of an issued notice from its internal number YYYY-N, as the plan's number_format
+    writes it (e.g. 教助〔2021〕3号); empty for a draft."""
+    if not number:
+        return ""
+    year, n = number.split("-")
+    return style.get("number_format", DEFAULT_NUMBER).format(year=year, n=n)

@@ -119,7 +119,7 @@ def test_signing_twice_is_refused(county):
     notice_id = next(s["notice"] for s in run(county, "2021-01-25") if s["notice"])
     county("notices", "sign", notice_id, "--by", "张局长", "--as-of", "2021-01-26")
     result = county("notices", "sign", notice_id, "--by", "李", "--as-of", "2021-01-27", ok=False)
-    assert result.exit_code == 2 and "already issued as 2021-1" in result.stderr
+    assert result.exit_code == 2 and "already issued as 教助〔2021〕1号 on 2021-01-26" in result.stderr  # its 发文字号, as every reader knows it
 
 
 def test_notice_numbers_follow_the_order_of_issue(county):

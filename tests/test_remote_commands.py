@@ -143,7 +143,7 @@ def test_a_supervisor_signs_its_notice_remotely_under_its_own_name_beside_the_si
     assert (entry["actor"], entry["object"]) == ("sup", "340621") and "signer=张局长" in entry["summary"]
     assert json.loads(bureau.county("notices", "show", "1", "--format", "json").stdout)[0]["signed_by"] == "张局长"
     here, there = bureau.remote("sup", *sign, ok=False), bureau.county(*sign, ok=False)
-    assert here.exit_code == there.exit_code == 2 and here.stderr == there.stderr and "already issued as 2021-1" in here.stderr
+    assert here.exit_code == there.exit_code == 2 and here.stderr == there.stderr and "already issued as 教助〔2021〕1号" in here.stderr
 
     rectify = ["notices", "rectify", "1", "--unit", "V001", "--task", "system-update", "--note", "已补报", "--as-of", "2021-01-28"]
     bureau.refused("s1", *rectify, says=["supervisor"])
