@@ -126,7 +126,7 @@ def authorise(conn: Connection, actor: Actor, act: str, units=(), authority: str
     if codes:
         outside = _outside(conn, actor, codes)
         if outside:
-            raise Refused(_("{user} may not act for unit {unit}: outside its scope {scope}").format(
+            raise Refused(_("{user} may not act for unit {unit}: outside its scope {scope} (or no unit has this code)").format(
                 user=actor.name, unit=outside[0], scope=actor.scope))
 
 

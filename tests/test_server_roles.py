@@ -64,7 +64,7 @@ def test_a_school_is_refused_another_schools_work_and_a_supervisors_acts(served)
     refused(remote(server, tokens["s1"], "overdue", "--as-of", "2021-07-15", "--unit", "S003", ok=False), "S003")
     own = remote(server, tokens["s1"], "overdue", "--as-of", "2021-07-15").stdout  # a school that names none: its own
     assert own == county("overdue", "--as-of", "2021-07-15", "--unit", "S001").stdout
-    refused(remote(server, tokens["s1"], "tasks", "list", "--unit", "NOPE", ok=False), "NOPE")  # no hint what exists
+    refused(remote(server, tokens["s1"], "tasks", "list", "--unit", "NOPE", ok=False), "NOPE", "(or no unit has this code)")  # no hint what exists
     after = county.dump()
     assert {k: v for k, v in after.items() if k not in ("audit", "lease")} == \
            {k: v for k, v in before.items() if k not in ("audit", "lease")}
