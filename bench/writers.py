@@ -7,7 +7,7 @@ each (without the CLI's start-up): bare (`store.writing` and `tasks.done`), and
 audited, as `aidcal tasks done` does (`service.call`: authorised, one audit entry
 each), which may be at most 15% slower; and, as the audited figure's floor, a bare
 completion with its audit entry's own insert and nothing else. At the end, every completion must be
-there exactly once. Each figure is the best of `--repeat` runs (3), the three kinds
+there exactly once. Each figure is the best of `--repeat` runs (3), the four kinds
 taking turns, so that a neighbour's burst on a shared machine does not decide a ratio.
 
     make bench-writers     # or: .venv/bin/python bench/writers.py [--backend sqlite|postgresql] [--repeat N]

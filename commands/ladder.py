@@ -7,7 +7,7 @@ from aidcal.engine.vocabulary import MESSAGE_STATUSES
 from aidcal.i18n import _
 
 from .files import evidence_file
-from .shell import ROW_ID, as_of_option, format_option, say, today, user, utc_now, working
+from .shell import PERIOD, ROW_ID, as_of_option, format_option, say, today, user, utc_now, working
 from .tables import print_json, print_table, render
 
 
@@ -127,7 +127,7 @@ def notices_export(obj, notice_id, fmt, output, as_of):
 
 def _item_target(fn):
     """--unit CODE [--task KEY --period P]: the items of a notice a command acts on."""
-    fn = click.option("--period", metavar="YYYY-MM", help="Only this occurrence of --task.")(fn)
+    fn = click.option("--period", type=PERIOD, help="Only this occurrence of --task.")(fn)
     fn = click.option("--task", "key", metavar="KEY", help="Only this task of the unit (its key in calendar.yaml).")(fn)
     return click.option("--unit", "unit_code", required=True, help="The unit (code).")(fn)
 

@@ -133,6 +133,6 @@ def units_list(obj, town, unit_type, authority, fmt, output):
 def units_close(obj, code, as_of):
     """Close unit CODE (merged, closed): open tasks due after --as-of are cancelled, history kept."""
     from aidcal.engine.units import close_unit
-    with obj.writing("units.close") as conn:
+    with obj.writing("units.close", code) as conn:
         n = close_unit(conn, code, as_of, user())
     click.echo(_("unit {unit} closed as of {day}; {n} open task instances cancelled").format(unit=code, day=as_of, n=n))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 import sys
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -36,14 +37,17 @@ class DateType(click.ParamType):
 DATE = DateType()
 
 
+_PERIOD = re.compile(r"([0-9]{4})[-/.]([0-9]{1,2})", re.ASCII)
+
+
 class PeriodType(click.ParamType):
     """A task's period as a plan names it, YYYY-MM; 2021/5, 2021.5 and 2021-5 read as 2021-05, as a sheet's do."""
     name = "YYYY-MM"
 
     def convert(self, value, param, ctx):
-        year, _sep, month = str(value).replace("/", "-").replace(".", "-").partition("-")
-        if len(year) == 4 and year.isdigit() and month.isdigit() and 1 <= int(month) <= 12:
-            return f"{year}-{int(month):02d}"
+        match = _PERIOD.fullmatch(str(value).strip())
+        if match and 1 <= int(match[2]) <= 12:
+            return f"{match[1]}-{int(match[2]):02d}"
         self.fail(_("'{value}' is not a period (YYYY-MM, e.g. 2021-05)").format(value=value), param, ctx)
 
 

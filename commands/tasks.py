@@ -162,7 +162,7 @@ def overdue(obj, as_of, authority, plan, unit, town, unit_type, year, limit, fmt
     total = sum(s["overdue"] for s in summary)
     units = sum(s["units"] for s in summary if not s.get("bureau"))  # a city's rolled-up groups mark none
     own = sum(s["overdue"] for s in summary if s.get("bureau"))
-    title = (_("overdue as of {day}: {n} tasks, {units} units, {own} of them the bureau's own work") if own else
+    title = (_("overdue as of {day}: {n} tasks ({own} the bureau's own work), {units} units") if own else
              _("overdue as of {day}: {n} tasks, {units} units")).format(day=as_of, n=total, units=units, own=own)
     if len(summary) > limit:  # a province has thousands of town × type groups
         title += _("; the {limit} groups most overdue shown (of {n}; --limit shows more)").format(limit=limit, n=len(summary))

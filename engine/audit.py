@@ -41,6 +41,9 @@ GENESIS = "0" * 64
 # changed (the history of tasks and cases, identification reviews, evidence, documents,
 # rules, runs and their steps), so their content as written is what the record vouches for.
 RECORDED = (event, case_event, identification_review, evidence, case_document, rule_file, run, step)
+# The operator's acts on the whole database, on no unit in particular: every supervisor and auditor reads them.
+ADMINISTRATION = ("calendar.load", "units.import", "workflow.load", "programmes.load", "escalate", "key.rotate",
+                  "key.encrypt-existing", "cases.purge")
 
 
 @dataclass
@@ -341,14 +344,14 @@ def show(conn: Connection, unit: str | None = None, actor: str | None = None, si
          action: str | None = None, outcome: str | None = None, limit: int | None = None,
          within: str | None = None) -> list[dict]:
     """The latest entries, oldest first; `within` a bureau's code: only its subtree's (engine/acts/audit.py):
-    the entries on its units and bureaus, those of its users, and the database operator's own acts on no
-    unit in particular (a plan or roster loaded, a night's ladder run, a key rotated), which reach every subtree."""
+    the entries on its units and bureaus, those of its users, and the database operator's ADMINISTRATION,
+    which reaches every subtree (never its acts on one unit's cases, sheets or users: another county's)."""
     query = select(a).order_by(a.c.id.desc())
     if within:
         units = select(u.c.code).where(authorities.under(u.c.authority, within))
         users = select(app_user.c.name).where(or_(and_(app_user.c.role == "unit", app_user.c.scope.in_(units)),
                                                   and_(app_user.c.role != "unit", authorities.under(app_user.c.scope, within))))
-        administration = and_(a.c.actor.like("local:%"), a.c.object.not_in(select(u.c.code)))
+        administration = and_(a.c.actor.like("local:%"), a.c.action.in_(ADMINISTRATION))
         query = query.where(or_(a.c.object.in_(units), authorities.under(a.c.object, within), a.c.actor.in_(users),
                                 administration))
     if outcome:

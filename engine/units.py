@@ -195,5 +195,5 @@ def close_unit(conn: Connection, code: str, as_of: date, by: str) -> int:
         update(i).where(i.c.unit_id == row.id, i.c.due > as_of, is_open()).values(cancelled_on=as_of)
     ).rowcount
     conn.execute(event.insert().values(unit_id=row.id, kind="close", on_date=as_of, at=store.now(), by=by,
-                                       detail=f"{cancelled} open instances cancelled"))
+                                       detail=f"撤销未完成任务 {cancelled} 项"))  # the record's words, in Chinese (engine/tasks.py _event)
     return cancelled

@@ -227,8 +227,13 @@ def test_a_monthly_tasks_history_without_a_period_is_its_whole_year_and_an_empty
         county("tasks", "done", "--unit", "S001", "system-update", "--period", period, "--as-of", day)
     county("tasks", "reopen", "--unit", "S001", "system-update", "--period", "2021-03", "--reason", "数据有误",
            "--as-of", "2021-03-19")
+    county("tasks", "extend", "--unit", "S001", "system-update", "--period", "2021-04", "--to", "2021-04-30",
+           "--reason", "乡镇网络故障", "--as-of", "2021-04-10")
     history = json.loads(county("tasks", "history", "--unit", "S001", "system-update", "--format", "json").stdout)
-    assert [(h["period"], h["kind"]) for h in history] == [("2021-01", "done"), ("2021-03", "done"), ("2021-03", "reopen")]
+    assert [(h["period"], h["kind"]) for h in history] == [("2021-01", "done"), ("2021-03", "done"), ("2021-03", "reopen"),
+                                                           ("2021-04", "extend")]
+    # the record's words in Chinese whatever language reads them (this test's is English)
+    assert [h["detail"] for h in history[2:]] == ["原完成日期 2021-03-18：数据有误", "截止日期 2021-04-20 → 2021-04-30：乡镇网络故障"]
     one = json.loads(county("tasks", "history", "--unit", "S001", "system-update", "--period", "2021-03",
                             "--format", "json").stdout)
     assert [h["kind"] for h in one] == ["done", "reopen"]

@@ -47,7 +47,7 @@ def test_the_summary_counts_the_bureaus_own_work_apart_from_the_lagging_units(co
     own = sum(r["unit"] == "340621" for r in rows)
     assert own and schools
     title = county("overdue", "--as-of", "2021-05-01").stdout.splitlines()[0]
-    assert f"{len(rows)} tasks, {len(schools)} units, {own} of them the bureau's own work" in title
+    assert f"{len(rows)} tasks ({own} the bureau's own work), {len(schools)} units" in title
 
 
 def test_table_shows_summary_by_town_and_type(county):

@@ -1,7 +1,8 @@
 """The audit log read remotely, by an auditor or a supervisor, within its own subtree: the entries
 whose object is a unit or a bureau under its authority (a notice's entries name its bureau), and the
-entries of the server's users whose scope lies under it. The operator's own entries about files (a plan,
-a roster) and unknown tokens' refusals stay the operator's to read, as `audit verify` does."""
+entries of the server's users whose scope lies under it, and the operator's administration of the whole
+database (engine/audit.py ADMINISTRATION: plans and rosters loaded, the nightly ladder, keys). Its other
+acts (on one county's cases, sheets, users) and unknown tokens' refusals stay the operator's to read."""
 from __future__ import annotations
 
 from .. import access
