@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import re
 import sys
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -37,17 +36,15 @@ class DateType(click.ParamType):
 DATE = DateType()
 
 
-_PERIOD = re.compile(r"([0-9]{4})[-/.]([0-9]{1,2})", re.ASCII)
-
-
 class PeriodType(click.ParamType):
-    """A task's period as a plan names it, YYYY-MM; 2021/5, 2021.5 and 2021-5 read as 2021-05, as a sheet's do."""
+    """A task's period as a plan names it, YYYY-MM, read as a sheet's is (engine/vocabulary.py)."""
     name = "YYYY-MM"
 
     def convert(self, value, param, ctx):
-        match = _PERIOD.fullmatch(str(value).strip())
-        if match and 1 <= int(match[2]) <= 12:
-            return f"{match[1]}-{int(match[2]):02d}"
+        from aidcal.engine.vocabulary import period_of
+        normal = period_of(str(value))
+        if normal:
+            return normal
         self.fail(_("'{value}' is not a period (YYYY-MM, e.g. 2021-05)").format(value=value), param, ctx)
 
 

@@ -6,7 +6,6 @@ so 50,000 rows cost a handful of statements, not 50,000 round trips.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -25,10 +24,9 @@ from .models import plan as p
 from .models import task as t
 from .models import unit as u
 from .tasks import store_blob, stored_name
-from .vocabulary import COMPLETION_ALIASES, COMPLETION_COLUMNS
+from .vocabulary import COMPLETION_ALIASES, COMPLETION_COLUMNS, period_of
 
 COLUMNS, ALIASES = list(COMPLETION_COLUMNS), COMPLETION_ALIASES
-PERIOD_RE = re.compile(r"^(\d{4})-(\d{1,2})$")
 
 
 @dataclass
@@ -94,10 +92,7 @@ def read_sheet(path, evidence_max_mb: int = sheets.EVIDENCE_MAX_MB) -> Sheet:
 def _period(value) -> str | None:
     if hasattr(value, "year") and hasattr(value, "month"):
         return f"{value.year}-{value.month:02d}"
-    match = PERIOD_RE.match(sheets.text(value).replace("/", "-").replace(".", "-"))
-    if match and 1 <= int(match[2]) <= 12:
-        return f"{match[1]}-{int(match[2]):02d}"
-    return None
+    return period_of(sheets.text(value))
 
 
 def import_completions(conn: Connection, parsed: Sheet, as_of: date, by: str, keys=None) -> ImportReport:

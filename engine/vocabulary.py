@@ -1,7 +1,8 @@
 """The words machines exchange: statuses, rungs, outcomes. Defined once; the
 queries that derive them, the command options that filter by them and the JSON
-that carries them all use these tuples. A plain module with no imports, so the
+that carries them all use these tuples. A plain module (the standard library alone), so the
 command line can build its options without loading the database layer."""
+import re
 
 TASK_STATUSES = ("open", "overdue", "done", "done_late", "cancelled", "waived")
 MESSAGE_STATUSES = ("pending", "sent", "failed", "superseded")
@@ -23,3 +24,13 @@ def document_number(number: str | None, style: dict) -> str:
         return ""
     year, n = number.split("-")
     return style.get("number_format", DEFAULT_NUMBER).format(year=year, n=n)
+
+
+_PERIOD = re.compile(r"([0-9]{4})[-/.]([0-9]{1,2})", re.ASCII)
+
+
+def period_of(text: str) -> str | None:
+    """A task's period as a plan names it (YYYY-MM) from what a person types or a sheet holds:
+    2021/5, 2021.5 and 2021-5 read as 2021-05; None where it is no period."""
+    match = _PERIOD.fullmatch(text.strip())
+    return f"{match[1]}-{int(match[2]):02d}" if match and 1 <= int(match[2]) <= 12 else None
