@@ -183,11 +183,11 @@ def waive(conn: Connection, unit_code: str, key: str, period: str | None, reason
 def history(conn: Connection, unit_code: str, key: str, period: str | None, plan: str | None = None) -> list[dict]:
     """Every write to a unit's task, who, when, on which day, what, why: of one period, or with none
     named of every period (a monthly task's year), period by period."""
-    targets = {r.id: r.period for r in _find(conn, unit_code, key, period, "all", plan)}
-    rows = conn.execute(select(event).where(event.c.instance_id.in_(list(targets))).order_by(event.c.id)).all()
-    rows.sort(key=lambda r: targets[r.instance_id])  # stable: each period's writes stay in their order
-    return [dict(task=key, period=targets[r.instance_id], kind=r.kind, on=str(r.on_date), at=store.shown_moment(r.at),
-                 by=r.by, detail=r.detail) for r in rows]
+    targets = [r.id for r in _find(conn, unit_code, key, period, "all", plan)]
+    rows = conn.execute(select(event, o.c.period).join(i, i.c.id == event.c.instance_id).join(o, o.c.id == i.c.occurrence_id)
+                        .where(event.c.instance_id.in_(targets)).order_by(o.c.period, event.c.id)).all()
+    return [dict(task=key, period=r.period, kind=r.kind, on=str(r.on_date), at=store.shown_moment(r.at), by=r.by,
+                 detail=r.detail) for r in rows]
 
 
 def evidence_files(conn: Connection, unit_code: str, key: str, period: str | None,
