@@ -27,10 +27,9 @@ def jsonable(params: dict) -> dict:
 def sheet_upload(obj, path: str, aliases: dict, required: list[str]):
     """A sheet as (name, bytes) and the evidence files its `evidence` column names, each as (its name in
     the sheet, bytes), checked here as the engine checks them (beside the sheet, regular, within the limit):
-    the same act then reads it on the bureau's database or on the server. A file that is not there (or
-    named as no file beside the sheet can be) is not sent: the act reports it with its row, among every
-    other problem of the sheet at once. A file there that fails the check is reported with its row, and
-    nothing is sent."""
+    the same act then reads it on the bureau's database or on the server. A file that is not there is not
+    sent: the act reports it with its row (or the name's own fault, as '..'), among every other problem
+    of the sheet at once. A file there that fails the check is reported with its row, and nothing is sent."""
     from pathlib import Path, PurePath
 
     from aidcal.engine import sheets
@@ -43,7 +42,7 @@ def sheet_upload(obj, path: str, aliases: dict, required: list[str]):
         if not named or named in seen:
             continue
         seen.add(named)
-        if PurePath(named).is_absolute() or ".." in PurePath(named).parts or not (folder / named).exists():
+        if not (folder / named).exists():
             continue
         try:
             files.append((PurePath(named).as_posix(), sheets.evidence(named, folder, limit)[1]))
