@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from aidcal.actions.deliver import send
-from aidcal.engine import delivery, escalation, leases, logs, store
+from aidcal.engine import audit, delivery, escalation, leases, logs, store
 from aidcal.engine.errors import InputError, one_line
 from aidcal.i18n import _
 
@@ -74,6 +74,7 @@ def nightly(engine, by: str, notify) -> None:
         log.info("escalation done", run_id=result.run_id, **result.counts)
     except Exception as exc:  # recorded by escalation.nightly (with the alert), logged without locals, retried tomorrow
         log.error("escalation failed", error=one_line(exc))
+    audit.link(engine)  # the night's entries, and any a stopped server left unlinked
     report = delivery.deliver(engine, notify, datetime.now(UTC), send, time.monotonic, time.sleep)
     for error in report.errors:  # each failing message in the JSON log; `runs list` counts them per run
         log.error("delivery failed", error=error)

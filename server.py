@@ -18,13 +18,14 @@ import json
 import time
 from collections import defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from aidcal import __version__, i18n
-from aidcal.engine import access, audit, service, store
+from aidcal.engine import access, audit, logs, service, store
 from aidcal.engine.errors import InputError, Refused, one_line
 from aidcal.engine.masking import mask_personal
 from aidcal.i18n import _
@@ -32,6 +33,7 @@ from aidcal.i18n import _
 FAILURES_ALLOWED = 10  # failed authentications per token and per address …
 FAILURE_WINDOW = 60.0  # … within this many seconds; then 429 until the window passes
 SMALL_BODY = 64 * 1024  # a body up to this size is read before its token is checked (one hop, not two)
+LINK_EVERY = 1.0  # seconds between the audit linker's runs: the longest an entry waits for its place in the chain
 
 
 class BodyLimit:
@@ -108,7 +110,28 @@ def create(url: str, max_body_mb: int = 60, timeout: float = 60.0, today=None, k
     # rather than to many threads that would fight for the GIL and the write lock; reads (and
     # PostgreSQL's writes, which run side by side) go to the pool.
     writer = ThreadPoolExecutor(1, thread_name_prefix="aidcal-writer") if store.serialised(engine) else None
-    app = FastAPI(title="aidcal", version=__version__, docs_url=None, redoc_url=None)  # no CDN: the schema alone
+
+    async def linking():
+        """The audit linker (engine/audit.py `link`), every LINK_EVERY seconds, in the writers' lane."""
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                await loop.run_in_executor(writer, audit.link, engine)
+            except Exception as exc:  # logged without locals; the next run links what this one did not
+                logs.get(__name__).error("audit linking failed", error=one_line(exc))
+            await asyncio.sleep(LINK_EVERY)
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        linker = asyncio.create_task(linking())
+        try:
+            yield
+        finally:
+            linker.cancel()
+            await asyncio.get_running_loop().run_in_executor(writer, audit.link, engine)  # nothing left unlinked
+
+    app = FastAPI(title="aidcal", version=__version__, docs_url=None, redoc_url=None,  # no CDN: the schema alone
+                  lifespan=lifespan)
 
     def error(status: int, problems) -> JSONResponse:
         return JSONResponse({"problems": [mask_personal(p) for p in problems]}, status_code=status)

@@ -6,8 +6,10 @@ Every writer makes its completions through the engine's API, one transaction
 each (without the CLI's start-up): bare (`store.writing` and `tasks.done`), and
 audited, as `aidcal tasks done` does (`service.call`: authorised, one audit entry
 each), which may be at most 15% slower; and, as the audited figure's floor, a bare
-completion with its audit entry's own insert and nothing else. At the end, every completion must be
-there exactly once. Each figure is the best of `--repeat` runs (3), the four kinds
+completion with its audit entry's own insert and nothing else. The audited kinds run beside the
+linker, as under `aidcal serve` (engine/audit.py `link`, every second, in a process of its own).
+At the end, every completion must be there exactly once, and every entry linked into a chain
+that verifies. Each figure is the best of `--repeat` runs (3), the four kinds
 taking turns, so that a neighbour's burst on a shared machine does not decide a ratio.
 
     make bench-writers     # or: .venv/bin/python bench/writers.py [--backend sqlite|postgresql] [--repeat N]
@@ -68,9 +70,9 @@ def audited_writer(url: str, targets: list[tuple], start, done) -> None:
 
 
 def entry_writer(url: str, targets: list[tuple], start, done) -> None:
-    """A bare completion with nothing but its audit entry's own insert (fields made before, linked
-    to the head as every entry is): the least an audited write can cost, the figure beside which
-    the rest of the audited path (authorisation, digest, the act's frame) shows."""
+    """A bare completion with nothing but its audit entry's own insert: the least an audited write
+    can cost, the figure beside which the rest of the audited path (authorisation, digest, the
+    act's frame) shows."""
     from aidcal.engine import audit, store, tasks
     engine = store.connect(url)
     start.wait()
@@ -108,34 +110,51 @@ def floor_writer(url: str, targets: list[tuple], start, done) -> None:
     done.put(len(targets))
 
 
-def measure(url: str, worker, shares) -> float:
+def linker(url: str, stop) -> None:
+    """The server's linker (server.py LINK_EVERY): the entries committed since, every second."""
+    from aidcal.engine import audit, store
+    engine = store.connect(url)
+    while not stop.wait(1.0):
+        audit.link(engine)
+
+
+def measure(url: str, worker, shares, linking: bool) -> float:
     ctx = mp.get_context("spawn")
-    start, done = ctx.Barrier(WRITERS + 1), ctx.Queue()
+    start, done, stop = ctx.Barrier(WRITERS + 1), ctx.Queue(), ctx.Event()
     procs = [ctx.Process(target=worker, args=(url, share, start, done)) for share in shares]
     for proc in procs:
         proc.start()
+    linking_proc = ctx.Process(target=linker, args=(url, stop)) if linking else None
+    if linking_proc:
+        linking_proc.start()
     start.wait()
     began = time.perf_counter()
     total = sum(done.get(timeout=600) for _ in procs)
     seconds = time.perf_counter() - began
-    for proc in procs:
+    stop.set()
+    for proc in procs + ([linking_proc] if linking_proc else []):
         proc.join()
         if proc.exitcode != 0:
             sys.exit(f"bench: a writer failed (exit {proc.exitcode})")
     return total / seconds
 
 
-def check(url: str, expected: int) -> None:
+def check(url: str, expected: int, entries: int) -> None:
     from sqlalchemy import text
 
-    from aidcal.engine import store
+    from aidcal.engine import audit, store
     engine = store.connect(url)
+    audit.link(engine)  # what the linker had not reached when the writers stopped
     with store.reading(engine) as conn:
         done = conn.execute(text("SELECT count(*) FROM task_instance WHERE done_on IS NOT NULL")).scalar()
         events = conn.execute(text("SELECT count(*) FROM event WHERE kind = 'done'")).scalar()
+        verdict = audit.verify(conn)
     engine.dispose()
     if done != expected or events != expected:
         sys.exit(f"bench: lost or doubled writes: {done} done, {events} events, {expected} expected")
+    if verdict.broken or verdict.unlinked or verdict.count != entries:
+        sys.exit(f"bench: the audit chain: {verdict.count} linked, {verdict.unlinked} not, {entries} expected; "
+                 f"{verdict.broken or 'intact'}")
 
 
 def main() -> None:
@@ -161,8 +180,10 @@ def main() -> None:
                     name = f"w_{label}_{run}"
                     url = f"sqlite:///{folder / name}.db" if backend == "sqlite" else server.create_database(name)
                     shares = setup(url)
-                    figures[k] = max(figures[k], measure(url, worker, shares))
-                    check(url, sum(map(len, shares)))
+                    audited = label in ("audited", "entry")
+                    figures[k] = max(figures[k], measure(url, worker, shares, audited))
+                    n = sum(map(len, shares))
+                    check(url, n, n if audited else 0)
             rows.append((backend, *figures, sum(map(len, shares))))
     finally:
         if server:
@@ -176,7 +197,8 @@ def main() -> None:
         print(f"{backend:<12} {engine_rate:10.0f} {floor_rate:10.0f} {floor_rate / engine_rate:6.2f} {audited_rate:11.0f} "
               f"{1 - audited_rate / engine_rate:7.0%} {entry_rate:9.0f} {1 - entry_rate / engine_rate:7.0%} {n:12d}  "
               f"{target}; audited ≤ 15% slower")
-    print("entry: a bare completion and its audit entry's own insert, nothing else (the audited figure's floor)")
+    print("entry: a bare completion and its audit entry's own insert, nothing else (the audited figure's floor);")
+    print("audited and entry: beside the linker, every second, as under `aidcal serve`; every entry linked, chain intact")
 
 
 if __name__ == "__main__":

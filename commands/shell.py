@@ -200,9 +200,18 @@ class Ctx:
         return self._engine
 
     def close(self) -> None:
-        """Release the database connections when the command ends; warn, once, of every
+        """Link the command's audit entries and release the database connections when it ends; warn, once, of every
         year whose holiday notice is not in (its working days follow the law alone)."""
         if self._engine is not None:
+            if "aidcal.engine.audit" in sys.modules:  # a command that wrote leaves its audit entries linked
+                from sqlalchemy.exc import SQLAlchemyError
+
+                from aidcal.engine import audit
+                try:
+                    audit.link_own(self._engine)
+                except SQLAlchemyError:  # its write stands; the next command, the server or the night links them
+                    say(_("warning: ") + _("this command's audit entries are not linked into the chain yet (the "
+                                           "database was busy); the next command or the server links them"))
             self._engine.dispose()
         if "aidcal.engine.workdays" in sys.modules:
             from aidcal.engine.workdays import years_without_notice

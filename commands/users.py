@@ -87,6 +87,9 @@ def audit_verify(obj, head, data, latest):
             click.echo(line, err=True)
         raise SystemExit(1)
     click.echo(_("audit chain intact: {n} entries; head {head}").format(n=verdict.entries, head=verdict.head))
+    if verdict.unlinked:
+        click.echo(_("{n} newer entries are not linked into the chain yet (the server links them within a second, "
+                     "a local command as it ends)").format(n=verdict.unlinked))
     if data:
         click.echo(_("the rows the latest {n} entries wrote are as written").format(n=min(latest, verdict.entries)))
 

@@ -8,12 +8,13 @@ its write inserted into the recorded tables (history, cases, steps, notices…),
 rows are recorded by the history rows the write inserts beside them, which the digest covers;
 a direct UPDATE of an older row is outside what the digest can see (docs/deployment.md).
 
-The entry is appended last in its write's transaction, linked to the head in its own INSERT,
-under a lock taken with that insert (one round trip on PostgreSQL) and held to the commit: the
-chain is a line even on PostgreSQL, and unrelated writers wait for no more than the insert and
-the commit (on SQLite, whose write lock is the whole transaction's, also for the digest and the
-entry's few fields: its summary is masked and its moment taken before). A strict chain cannot do
-with less: the next entry needs this one's hash, committed.
+The entry is appended last in its write's transaction, unlinked, by a plain INSERT: no writer
+waits for the chain. One linker at a time (`link`: the bureau's server every second, a local
+command as it ends, the nightly run) then gives the entries committed since its last run their
+places, in the order of their ids, and their hashes, each an UPDATE the guards allow once (from
+unlinked to linked, nothing else changed). Between its commit and its linking (a second at most
+where a server runs) an entry is as unchangeable by aidcal's roles as a linked one, but outside
+the chain: `verify` counts it apart.
 """
 from __future__ import annotations
 
@@ -21,11 +22,12 @@ import hashlib
 import itertools
 import json
 import json.encoder
+import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, String, and_, bindparam, func, literal_column, or_, select
+from sqlalchemy import Date, DateTime, and_, bindparam, func, literal_column, or_, select
 from sqlalchemy.dialects.sqlite.base import SQLiteDialect
 from sqlalchemy.engine import Connection
 from sqlmodel.sql.sqltypes import UTCDateTime
@@ -66,33 +68,22 @@ class Entry:
 
 
 def chained(prev: str, row) -> str:
-    """The entry's hash: its fields in a fixed order with the previous hash (the id is
-    left out: the order is the chain's own, by `prev`)."""
-    return hashlib.sha256(f'["{prev}",{_rest(store.shown_moment(row["at"]), row)}'.encode()).hexdigest()  # as _APPEND has the database link it
-
-
-def _rest(shown_at: str, row) -> str:
-    """The JSON of the hashed fields after `prev`, its opening bracket left to `chained`."""
-    fields = [shown_at, row["actor"], row["action"], row["object"], row["outcome"],
+    """The entry's hash: its fields in a fixed order with the previous hash (the id and the
+    place are left out: the order is the chain's own, by `prev`)."""
+    fields = [prev, store.shown_moment(row["at"]), row["actor"], row["action"], row["object"], row["outcome"],
               row["rows"], row["written"], row["digest"], row["summary"]]
-    return "".join(_ENCODE_ROW(fields, 0))[1:]
+    return hashlib.sha256("".join(_ENCODE_ROW(fields, 0)).encode()).hexdigest()
 
 
 # An audited write runs these inside its write lock, compiled once per dialect and run on the
 # driver (driver.Prepared), as the completion's own statements are: the marks only where the
-# write's inserted rows cannot all be seen as they are inserted (driver.watching), and the
-# entry, linked to the head in the same statement.
+# write's inserted rows cannot all be seen as they are inserted (driver.watching), and the entry.
 _MARKS = driver.Prepared(select(*[select(func.coalesce(func.max(t.c.id), 0)).scalar_subquery() for t in RECORDED]))
 _TABLES = {t.name: t for t in RECORDED}
-_FIELDS = [c for c in a.c if c.name not in ("id", "prev", "hash")]
-# The head read where it is used, twice, rather than as INSERT … SELECT FROM audit: SQLite
-# copies a SELECT from the table it inserts into through a temporary table first (twice the
-# time). Its constants are written into the SQL: each parameter costs the write lock's holder.
-_HEAD = literal_column(f"coalesce((SELECT hash FROM audit ORDER BY id DESC LIMIT 1), '{GENESIS}')", String)
+_FIELDS = [c for c in a.c if c.name not in ("id", "prev", "hash", "seq")]
 _APPEND = driver.Prepared(a.insert().inline().values(
-    {**{c.name: bindparam(c.name, type_=c.type) for c in _FIELDS}, "prev": _HEAD,
-     "hash": store.sha256_hex(literal_column("'[\"'", String) + _HEAD + literal_column("'\",'", String)
-                              + bindparam("rest"))}))
+    {**{c.name: bindparam(c.name, type_=c.type) for c in _FIELDS}, "prev": literal_column("''"),
+     "hash": literal_column("''")}))
 _READS: dict[tuple[str, str], tuple] = {}
 
 
@@ -228,28 +219,17 @@ def _written(conn: Connection, handed_back: dict[str, list[tuple]], marks: dict[
     return count, written, digest.hexdigest() if count else ""
 
 
-def _stamped() -> tuple[datetime, str]:
-    """The entry's moment and its form in the hash, taken as its write begins (before the lock)."""
-    at = store.now()
-    return at, store.shown_moment(at)
-
-
 def append(conn: Connection, entry: Entry, rows: int = 0, written: dict | None = None, digest: str = "",
-           stamp: tuple[datetime, str] | None = None) -> None:
-    """Append one entry at the chain's head, linked to it by the database in the same statement.
-    The object and summary are masked as error lines are (a file or a reason
-    may carry a person's number): the record keeps none. The entry's moment is when its write
-    began (`stamp`); on SQLite the rest is made inside the write lock, which every writer waits
-    for, so it is kept to a few dictionary entries; on PostgreSQL everything but the link is
-    made before the chain's lock is taken. Either way two entries' times may differ from their
-    order by the moments between."""
-    at, shown_at = stamp or _stamped()
-    row = dict(at=at, actor=entry.actor[:80], action=entry.action, object=mask_personal(entry.object)[:200],
-               outcome=entry.outcome, rows=rows if entry.rows is None else entry.rows,
-               written="".join(_ENCODE_ROW(written, 0)) if written else "{}", digest=digest, summary=entry.kept_summary())
-    row["rest"] = _rest(shown_at, row)
-    with store.locked(conn, "audit"):  # from here to the commit: the chain stays one line (SQLite's write lock is held already)
-        _APPEND(conn, row)
+           at: datetime | None = None) -> None:
+    """Append one entry, unlinked (`link` gives it its place in the chain). The object and
+    summary are masked as error lines are (a file or a reason may carry a person's number): the
+    record keeps none. The entry's moment is when its write began (`at`), so two entries'
+    times may differ from their order by the moments between."""
+    _APPEND(conn, dict(at=at or store.now(), actor=entry.actor[:80], action=entry.action,
+                       object=mask_personal(entry.object)[:200], outcome=entry.outcome,
+                       rows=rows if entry.rows is None else entry.rows,
+                       written="".join(_ENCODE_ROW(written, 0)) if written else "{}", digest=digest,
+                       summary=entry.kept_summary()))
 
 
 @contextmanager
@@ -258,7 +238,7 @@ def audited(engine, entry: Entry, expired=None):
     commit together or not at all. If `expired()` (a server request's time limit,
     the shell's clock) says so at the end, the write rolls back instead, so a request
     that timed out wrote nothing."""
-    stamp = _stamped()
+    at = store.now()
     entry.kept_summary()
     with store.writing(engine) as conn:
         marks: dict[str, int] = {}
@@ -272,7 +252,8 @@ def audited(engine, entry: Entry, expired=None):
             if expired is not None and expired():
                 raise TimeoutError("the request's time ran out before its write committed")
             written = _written(conn, handed_back, marks or None)
-        append(conn, entry, *written, stamp=stamp)
+        append(conn, entry, *written, at=at)
+    _appended.add(engine)
 
 
 def refused(engine, entry: Entry, why: str) -> None:
@@ -280,6 +261,53 @@ def refused(engine, entry: Entry, why: str) -> None:
     entry.outcome, entry.summary = "refused", why
     with store.writing(engine) as conn:
         append(conn, entry)
+    _appended.add(engine)
+
+
+_appended: weakref.WeakSet = weakref.WeakSet()  # the engines this process appended entries through
+
+
+def link_own(engine) -> int:
+    """`link`, where this process appended entries: a local command's last step, so that its
+    entries leave it linked, and a command that wrote nothing never takes the write lock."""
+    if engine not in _appended:
+        return 0
+    _appended.discard(engine)
+    return link(engine)
+
+
+_UNLINKED = select(a).where(a.c.seq.is_(None)).order_by(a.c.id).limit(bindparam("batch"))
+_HEAD_LINK = select(a.c.seq, a.c.hash).where(a.c.seq.is_not(None)).order_by(a.c.seq.desc()).limit(1)
+_LINKED = a.update().where(a.c.id == bindparam("b_id"), a.c.seq.is_(None)).values(
+    seq=bindparam("b_seq"), prev=bindparam("b_prev"), hash=bindparam("b_hash"))
+
+
+def link(engine, batch: int = 10_000) -> int:
+    """Link the entries committed since the last run to the chain's head, in the order of their
+    ids, each hashed with the one before (`chained`); returns how many. One linker at a time
+    (SQLite's write lock; a lock of its own on PostgreSQL, which writers never take), and none at
+    all while nothing waits: only a read. On PostgreSQL an entry whose write committed after a
+    later id's is linked after it: the chain's order is `seq`, the order of linking."""
+    with store.reading(engine) as conn:
+        if conn.execute(select(a.c.id).where(a.c.seq.is_(None)).limit(1)).first() is None:
+            return 0
+    total = 0
+    while True:
+        with store.writing(engine) as conn:
+            store.lock(conn, "audit")
+            head = conn.execute(_HEAD_LINK).first()
+            rows = conn.execute(_UNLINKED, {"batch": batch}).mappings().all()
+            seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
+            links = []
+            for row in rows:
+                seq, hashed = seq + 1, chained(prev, row)
+                links.append(dict(b_id=row["id"], b_seq=seq, b_prev=prev, b_hash=hashed))
+                prev = hashed
+            if links:
+                conn.execute(_LINKED, links)
+        total += len(rows)
+        if len(rows) < batch:
+            return total
 
 
 @dataclass
@@ -288,6 +316,7 @@ class Verdict:
     head: str
     broken: str | None = None  # the first break of the chain, in words
     changed: list[str] | None = None  # rows written by the latest entries that differ now
+    unlinked: int = 0  # entries committed but not linked yet (`link`)
 
 
 def verify(conn: Connection, head: str | None = None, data: bool = False, latest: int = 1000) -> Verdict:
@@ -295,7 +324,8 @@ def verify(conn: Connection, head: str | None = None, data: bool = False, latest
     and (with a head hash kept outside) a tail that was cut off."""
     from aidcal.i18n import _
     previous, before, seen, count, found = None, GENESIS, {GENESIS}, 0, head is None
-    for row in conn.execute(select(a).order_by(a.c.id).execution_options(yield_per=10_000)).mappings():
+    linked = select(a).where(a.c.seq.is_not(None)).order_by(a.c.seq).execution_options(yield_per=10_000)
+    for row in conn.execute(linked).mappings():
         count += 1
         if chained(row["prev"], row) != row["hash"]:
             return Verdict(count, before, _("audit entry {id} was edited after it was written").format(id=row["id"]))
@@ -313,7 +343,8 @@ def verify(conn: Connection, head: str | None = None, data: bool = False, latest
     if not found:
         return Verdict(count, before, _("the head {head} is not in the chain: entries were removed from its end, "
                                         "or it is another database's").format(head=head))
-    return Verdict(count, before, None, _changed_rows(conn, latest) if data else None)
+    unlinked = conn.execute(select(func.count()).select_from(a).where(a.c.seq.is_(None))).scalar()
+    return Verdict(count, before, None, _changed_rows(conn, latest) if data else None, unlinked)
 
 
 def _changed_rows(conn: Connection, latest: int) -> list[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Column, Index, LargeBinary, UniqueConstraint
+from sqlalchemy import Column, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 DEFAULT_LADDER = '{"heads_up": null, "reminder": 1, "notice": 3, "rectify": 5, "escalate": 1}'
@@ -361,8 +361,14 @@ class AppUser(SQLModel, table=True):
 class AuditEntry(SQLModel, table=True):
     """One write or refusal, chained: each entry's hash covers its fields and the
     previous entry's hash, so an entry edited, deleted, inserted or reordered breaks
-    the chain at that point (engine/audit.py)."""
+    the chain at that point (engine/audit.py). An entry is written unlinked (`seq` NULL,
+    `prev` and `hash` empty) and linked once, after its write commits, by `audit.link`."""
     __tablename__ = "audit"
+    __table_args__ = (
+        Index("ix_audit_seq", "seq", unique=True, sqlite_where=text("seq IS NOT NULL"),
+              postgresql_where=text("seq IS NOT NULL")),
+        Index("ix_audit_unlinked", "id", sqlite_where=text("seq IS NULL"), postgresql_where=text("seq IS NULL")),
+    )
     id: int | None = Field(default=None, primary_key=True)
     at: datetime
     actor: str = Field(max_length=80)
@@ -375,6 +381,7 @@ class AuditEntry(SQLModel, table=True):
     summary: str = ""  # what was done, never a personal number
     prev: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+    seq: int | None = None  # its place in the chain, given as it is linked
 
 
 class SealKey(SQLModel, table=True):

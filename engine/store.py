@@ -17,11 +17,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, create_engine, event, literal_column, text, true
+from sqlalchemy import create_engine, event, literal_column, text, true
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
 
 from aidcal.i18n import _
 
@@ -29,7 +27,7 @@ from . import driver
 from .errors import InputError
 
 DEFAULT_URL = "sqlite:///state.db"
-SCHEMA_HEAD = "0013"  # the newest migration in engine/migrations/versions
+SCHEMA_HEAD = "0014"  # the newest migration in engine/migrations/versions
 BUSY_TIMEOUT_MS = 30_000
 BEIJING = ZoneInfo("Asia/Shanghai")
 LOCK_RETRIES = 5
@@ -92,7 +90,7 @@ def connect(url: str = DEFAULT_URL, upgrade: bool | None = None, create: bool = 
         # pool_recycle, not pool_pre_ping: a ping before every transaction would cost a round
         # trip per completion; connections older than an hour are replaced instead. READ
         # COMMITTED whatever the server's default: a statement run after a lock is taken sees
-        # what the lock's last holder committed (the audit chain's head, `locked`).
+        # what the lock's last holder committed (the audit chain's head, audit.link).
         engine = create_engine(url, pool_recycle=3600, isolation_level="READ COMMITTED", execution_options=options)
     event.listen(engine, "before_cursor_execute", driver.watched_statement)
     _ensure_schema(engine, upgrade if upgrade is not None else engine.dialect.name == "sqlite")
@@ -108,29 +106,6 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA cache_size=-65536")  # 64 MB: an import inserts into indexes on keyed hashes, in random order
     cur.close()
-    dbapi_conn.create_function("aidcal_sha256", 1, _sha256_hex, deterministic=True)
-
-
-def _sha256_hex(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
-
-
-class sha256_hex(FunctionElement):
-    """A text's SHA-256 in hex (of its UTF-8), computed inside a statement, so the audit chain's
-    link to its head is one INSERT … SELECT: on SQLite by a function each connection registers,
-    on PostgreSQL by its own sha256."""
-    type = String()
-    inherit_cache = True
-
-
-@compiles(sha256_hex, "sqlite")
-def _sha256_on_sqlite(element, compiler, **kw):
-    return f"aidcal_sha256({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(sha256_hex, "postgresql")
-def _sha256_on_postgresql(element, compiler, **kw):
-    return f"encode(sha256(convert_to({compiler.process(element.clauses, **kw)}, 'UTF8')), 'hex')"
 
 
 def _sqlite_begin(conn: Connection) -> None:
@@ -248,29 +223,6 @@ def lock(conn: Connection, name: str) -> None:
 
 
 _ADVISORY_LOCK = "SELECT pg_advisory_xact_lock(%s)"
-
-
-@contextmanager
-def locked(conn: Connection, name: str):
-    """`lock`, sent together with the statements run in the block: PostgreSQL's pipeline takes
-    them in one round trip and still runs each after the one before, with a snapshot of its
-    own (READ COMMITTED, `connect`), so a statement in
-    the block sees whatever the lock's last holder committed. The block's statements return
-    no rows (results arrive only as the pipeline ends). A libpq older than 14 has no pipeline:
-    there the lock is one statement of its own."""
-    if serialised(conn) or not _pipelines():
-        lock(conn, name)
-        yield
-        return
-    connection = conn.connection.dbapi_connection
-    with connection.pipeline():
-        connection.execute(_ADVISORY_LOCK, (lock_key(name),))
-        yield
-
-
-def _pipelines() -> bool:
-    import psycopg  # only where PostgreSQL is used: a SQLite install may not have it
-    return psycopg.Pipeline.is_supported()
 
 
 def serialised(bind: Connection | Engine) -> bool:

@@ -14,7 +14,8 @@ def test_a_shared_server_is_upgraded_only_on_purpose(pg_server, tmp_path):
         conn.execute(text("UPDATE alembic_version SET version_num = '0002'"))
         conn.execute(text("DROP TABLE identification_review; DROP TABLE rule_file; DROP TABLE case_document; "
                           "DROP TABLE case_event; DROP TABLE aid_case; DROP TABLE identification; "
-                          "DROP TABLE audit; DROP FUNCTION audit_append_only(); DROP TABLE app_user; DROP TABLE seal_key"))
+                          "DROP TABLE audit; DROP FUNCTION audit_append_only(); DROP FUNCTION audit_linked_once(); "
+                          "DROP TABLE app_user; DROP TABLE seal_key"))
         conn.execute(text("ALTER TABLE task DROP COLUMN completes_from"))
         conn.execute(text("ALTER TABLE plan DROP COLUMN scope; ALTER TABLE unit DROP COLUMN authority"))
         conn.execute(text("ALTER TABLE notice DROP COLUMN discarded_on, DROP COLUMN discard_reason; "

@@ -55,8 +55,12 @@ def test_the_application_role_works_but_cannot_touch_the_audit(roles, pg_server,
     with psycopg.connect(f"host=127.0.0.1 port={pg_server.port} user={app} dbname={name}", autocommit=True) as conn:
         for statement in ("UPDATE audit SET summary = 'nothing happened'", "DELETE FROM audit", "TRUNCATE audit",
                           "ALTER TABLE audit DISABLE TRIGGER audit_append_only", "DROP TRIGGER audit_append_only ON audit",
+                          "ALTER TABLE audit DISABLE TRIGGER audit_linked_once", "DROP TRIGGER audit_linked_once ON audit",
                           "DROP TABLE audit"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(statement)
+        for statement in ("UPDATE audit SET hash = 'x'", "UPDATE audit SET seq = NULL, prev = '', hash = ''"):
+            with pytest.raises(psycopg.errors.RaiseException, match="never changed"):  # granted for linking only
                 conn.execute(statement)
         entries = conn.execute("SELECT count(*) FROM audit").fetchone()[0]
     assert entries >= 3 and f"audit chain intact: {entries} entries" in as_app("audit", "verify").stdout
