@@ -152,8 +152,8 @@ def check(url: str, expected: int, entries: int) -> None:
     engine.dispose()
     if done != expected or events != expected:
         sys.exit(f"bench: lost or doubled writes: {done} done, {events} events, {expected} expected")
-    if verdict.broken or verdict.unlinked or verdict.count != entries:
-        sys.exit(f"bench: the audit chain: {verdict.count} linked, {verdict.unlinked} not, {entries} expected; "
+    if verdict.broken or verdict.unlinked or verdict.entries != entries:
+        sys.exit(f"bench: the audit chain: {verdict.entries} linked, {verdict.unlinked} not, {entries} expected; "
                  f"{verdict.broken or 'intact'}")
 
 
