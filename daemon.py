@@ -74,7 +74,10 @@ def nightly(engine, by: str, notify) -> None:
         log.info("escalation done", run_id=result.run_id, **result.counts)
     except Exception as exc:  # recorded by escalation.nightly (with the alert), logged without locals, retried tomorrow
         log.error("escalation failed", error=one_line(exc))
-    audit.link(engine)  # the night's entries, and any a stopped server left unlinked
+    try:
+        audit.link(engine)  # the night's entries, and any a stopped server left unlinked
+    except Exception as exc:  # the entries stay as written; the next linker links them
+        log.error("audit linking failed", error=one_line(exc))
     report = delivery.deliver(engine, notify, datetime.now(UTC), send, time.monotonic, time.sleep)
     for error in report.errors:  # each failing message in the JSON log; `runs list` counts them per run
         log.error("delivery failed", error=error)

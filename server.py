@@ -113,12 +113,17 @@ def create(url: str, max_body_mb: int = 60, timeout: float = 60.0, today=None, k
 
     async def linking():
         """The audit linker (engine/audit.py `link`), every LINK_EVERY seconds, in the writers' lane."""
-        loop = asyncio.get_running_loop()
+        loop, failing = asyncio.get_running_loop(), None
         while True:
             try:
                 await loop.run_in_executor(writer, audit.link, engine)
-            except Exception as exc:  # logged without locals; the next run links what this one did not
-                logs.get(__name__).error("audit linking failed", error=one_line(exc))
+                if failing is not None:
+                    logs.get(__name__).info("audit linking resumed")
+                failing = None
+            except Exception as exc:  # logged without locals, once while it keeps failing the same way
+                if one_line(exc) != failing:
+                    failing = one_line(exc)
+                    logs.get(__name__).error("audit linking failed", error=failing)
             await asyncio.sleep(LINK_EVERY)
 
     @asynccontextmanager
@@ -128,7 +133,10 @@ def create(url: str, max_body_mb: int = 60, timeout: float = 60.0, today=None, k
             yield
         finally:
             linker.cancel()
-            await asyncio.get_running_loop().run_in_executor(writer, audit.link, engine)  # nothing left unlinked
+            try:
+                await asyncio.get_running_loop().run_in_executor(writer, audit.link, engine)  # nothing left unlinked
+            except Exception as exc:  # the entries stay as written; the next linker links them
+                logs.get(__name__).error("audit linking failed", error=one_line(exc))
 
     app = FastAPI(title="aidcal", version=__version__, docs_url=None, redoc_url=None,  # no CDN: the schema alone
                   lifespan=lifespan)

@@ -204,14 +204,13 @@ class Ctx:
         year whose holiday notice is not in (its working days follow the law alone)."""
         if self._engine is not None:
             if "aidcal.engine.audit" in sys.modules:  # a command that wrote leaves its audit entries linked
-                from sqlalchemy.exc import SQLAlchemyError
-
                 from aidcal.engine import audit
+                from aidcal.engine.errors import one_line
                 try:
                     audit.link_own(self._engine)
-                except SQLAlchemyError:  # its write stands; the next command, the server or the night links them
-                    say(_("warning: ") + _("this command's audit entries are not linked into the chain yet (the "
-                                           "database was busy); the next command or the server links them"))
+                except Exception as exc:  # its write stands, committed: the next command, the server or the night links them
+                    say(_("warning: ") + _("this command's audit entries are not linked into the chain yet ({error}); "
+                                           "the next command or the server links them").format(error=one_line(exc)))
             self._engine.dispose()
         if "aidcal.engine.workdays" in sys.modules:
             from aidcal.engine.workdays import years_without_notice

@@ -303,8 +303,8 @@ def link(engine, batch: int = 10_000) -> int:
                 seq, hashed = seq + 1, chained(prev, row)
                 links.append(dict(b_id=row["id"], b_seq=seq, b_prev=prev, b_hash=hashed))
                 prev = hashed
-            if links:
-                conn.execute(_LINKED, links)
+            if links and conn.execute(_LINKED, links).rowcount != len(links):  # linked by another hand meanwhile
+                raise RuntimeError("an audit entry was linked outside the linker; nothing was linked this time")
         total += len(rows)
         if len(rows) < batch:
             return total

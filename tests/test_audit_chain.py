@@ -224,7 +224,12 @@ def test_the_guards_let_an_entry_be_linked_once_and_never_changed(county):
     _busy(county)
     _entry_written_unlinked(county)
     unlinked = county.scalar("SELECT id FROM audit WHERE seq IS NULL")
+    head = county.scalar("SELECT max(seq) FROM audit")
+    hashed, after_head = "a" * 64, f"(SELECT hash FROM audit WHERE seq = {head})"
     for statement in (f"UPDATE audit SET summary = 'nothing happened' WHERE id = {unlinked}",  # its content
+                      f"UPDATE audit SET seq = 2147483647, prev = {after_head}, hash = '{hashed}' WHERE id = {unlinked}",
+                      f"UPDATE audit SET seq = {head + 1}, prev = '{'0' * 64}', hash = '{hashed}' WHERE id = {unlinked}",
+                      f"UPDATE audit SET seq = {head + 1}, prev = {after_head}, hash = '' WHERE id = {unlinked}",
                       f"UPDATE audit SET seq = 99999, hash = 'x', summary = '' WHERE id = {unlinked}",  # linked, changed
                       "UPDATE audit SET hash = 'x' WHERE seq IS NOT NULL",  # a linked entry linked again
                       f"DELETE FROM audit WHERE id = {unlinked}"):

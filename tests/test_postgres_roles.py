@@ -64,3 +64,26 @@ def test_the_application_role_works_but_cannot_touch_the_audit(roles, pg_server,
                 conn.execute(statement)
         entries = conn.execute("SELECT count(*) FROM audit").fetchone()[0]
     assert entries >= 3 and f"audit chain intact: {entries} entries" in as_app("audit", "verify").stdout
+
+
+def test_without_the_linking_grant_a_write_stands_and_says_its_entry_waits(roles, pg_server, tmp_path):
+    """An upgrade past 0014 whose bureau has not yet granted the linking (docs/deployment.md §2):
+    the school's work is recorded, the command says its entry is not linked, and once the grant is
+    given the next command links it into a chain that verifies."""
+    as_owner, as_app, owner, app, name = roles
+    as_owner("db", "upgrade")
+    owner_dsn = f"host=127.0.0.1 port={pg_server.port} user={owner} dbname={name}"
+    with psycopg.connect(owner_dsn, autocommit=True) as conn:
+        for statement in documented_grants(owner, app):
+            if "UPDATE (seq, prev, hash)" not in statement:
+                conn.execute(statement)
+    calendar = write_adopted_from_new_year(tmp_path / "calendar.yaml")
+    result = as_app("calendar", "load", calendar, "--as-of", "2021-01-01")
+    assert "warning: this command's audit entries are not linked into the chain yet (" in result.stderr
+    assert "permission denied" in result.stderr and as_app.scalar("SELECT count(*) FROM plan") == 1
+    assert "1 newer entries are not linked into the chain yet" in as_app("audit", "verify").stdout
+    with psycopg.connect(owner_dsn, autocommit=True) as conn:
+        conn.execute(f"GRANT UPDATE (seq, prev, hash) ON audit TO {app}")
+    as_app("units", "import", as_app.file("units.csv", SMALL_ROSTER), "--as-of", "2021-01-01")
+    out = as_app("audit", "verify").stdout
+    assert "audit chain intact: 2 entries" in out and "not linked" not in out

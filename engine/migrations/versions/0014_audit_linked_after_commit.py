@@ -9,8 +9,9 @@ holding the chain's lock to its commit: on PostgreSQL every writer then waited f
 other's commit. From 0014 a write inserts its entry unlinked (`seq` NULL, `prev` and `hash`
 empty) and one linker at a time (engine/audit.py `link`) gives the entries their place
 (`seq`) and their hashes, once: the guards now refuse every UPDATE except that one, which
-fills an unlinked entry's `seq`, `prev` and `hash` and changes nothing else. The entries
-written before are linked already, in the order of their ids (`seq` = `id`).
+fills an unlinked entry's `seq` (the next place), `prev` (the head's hash) and `hash`, and
+changes nothing else. The entries written before are linked already, in the order of their
+ids (`seq` = `id`).
 """
 from typing import Sequence, Union
 
@@ -23,13 +24,19 @@ branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
 KEPT = ("id", "at", "actor", "action", "object", "outcome", "rows", "written", "digest", "summary")
+# The one link allowed: the next place after the head, linked to the head's hash (engine/audit.py GENESIS
+# before the first), a hash's length; so no hand can park an entry far ahead or fork the chain.
+NEXT = "(SELECT coalesce(max(seq), 0) + 1 FROM audit)"
+HEAD = f"coalesce((SELECT hash FROM audit WHERE seq = {NEXT} - 1), '{'0' * 64}')"
 SQLITE_GUARD = (
     "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit WHEN OLD.seq IS NOT NULL OR NEW.seq IS NULL OR "
+    f"NEW.seq IS NOT {NEXT} OR NEW.prev IS NOT {HEAD} OR length(NEW.hash) IS NOT 64 OR "
     + " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in KEPT)
     + " BEGIN SELECT RAISE(ABORT, 'audit entries are never changed'); END")
 POSTGRESQL_GUARDS = [
     "CREATE FUNCTION audit_linked_once() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-    f"IF OLD.seq IS NULL AND NEW.seq IS NOT NULL AND ({', '.join('NEW.' + c for c in KEPT)}) "
+    f"IF OLD.seq IS NULL AND NEW.seq = {NEXT} AND NEW.prev = {HEAD} AND length(NEW.hash) = 64 "
+    f"AND ({', '.join('NEW.' + c for c in KEPT)}) "
     f"IS NOT DISTINCT FROM ({', '.join('OLD.' + c for c in KEPT)}) THEN RETURN NEW; END IF; "
     "RAISE EXCEPTION 'audit entries are never changed'; END $$",
     "CREATE TRIGGER audit_linked_once BEFORE UPDATE ON audit FOR EACH ROW EXECUTE FUNCTION audit_linked_once()",
@@ -63,6 +70,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # 0013 chains by id: only a chain all linked, in the order of its ids, goes back to it
+    out_of_order = op.get_bind().execute(sa.text(
+        "SELECT count(*) FROM (SELECT seq, lag(seq) OVER (ORDER BY id) AS before FROM audit) placed "
+        "WHERE seq IS NULL OR before > seq")).scalar()
+    if out_of_order:
+        raise RuntimeError("audit entries not linked, or linked out of the order of their ids: "
+                           "link them (any aidcal command does) before going back past 0014")
     sqlite = op.get_bind().dialect.name == "sqlite"
     if sqlite:
         op.execute("DROP TRIGGER audit_no_update")
