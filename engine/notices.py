@@ -157,8 +157,10 @@ def rectify(conn: Connection, notice_id: int, unit_code: str, key: str | None, p
     if not targets:
         raise InputError(_("notice {number} names no unrectified work of {named}").format(
             number=row.number, named=_named(unit_code, key, period)))
+    # the completion's history says which notice it answers, in the record's own words (tasks._event)
+    recorded = f"按通报 {row.number} 整改" + (f"：{note}" if note else "")
     for item_id, task_key, task_period, plan_code in targets:
-        done(conn, unit_code, task_key, task_period, as_of, by, files=files, note=note, plan=plan_code, keys=keys)
+        done(conn, unit_code, task_key, task_period, as_of, by, files=files, note=recorded, plan=plan_code, keys=keys)
         conn.execute(update(ni).where(ni.c.id == item_id).values(rectified_on=as_of, rectify_note=note, rectified_by=by))
     return len(targets)
 

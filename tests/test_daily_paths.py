@@ -139,6 +139,10 @@ def test_a_rectification_is_the_late_work_done_and_the_overdue_list_agrees(count
     assert not [r for r in late if r["task"] == "system-update" and r["period"] == "2021-01"]
     assert items(county, notice, "2021-01-28")["S001"] == ("pending", None)  # as it was on the 28th
     assert items(county, notice, "2021-01-29")["S001"][0] == "rectified"
+    history = json.loads(county("tasks", "history", "--unit", "S001", "system-update", "--period", "2021-01",
+                                "--format", "json").stdout)
+    number = county.scalar(f"SELECT number FROM notice WHERE id = {notice}")
+    assert history[-1]["detail"] == f"按通报 {number} 整改：已补录"  # which notice the late work answers
 
 
 def test_a_county_adopting_mid_year_is_not_noticed_for_its_whole_spring(aidcal, calendar_file):
