@@ -8,18 +8,20 @@ its write inserted into the recorded tables (history, cases, steps, notices…),
 rows are recorded by the history rows the write inserts beside them, which the digest covers;
 a direct UPDATE of an older row is outside what the digest can see (docs/deployment.md).
 
-The entry is appended last in its write's transaction, unlinked, by a plain INSERT: no writer
-waits for the chain. One linker at a time (`link`: the bureau's server every second, a local
-command as it ends, the nightly run) then gives the entries committed since its last run their
-places, in the order of their ids, and their hashes, each an UPDATE the guards allow once (from
-unlinked to linked, nothing else changed). Between its commit and its linking (a second at most
-where a server runs) an entry is as unchangeable by aidcal's roles as a linked one, but outside
-the chain: `verify` counts it apart.
+The entry is appended last in its write's transaction, unlinked, by a plain INSERT that names
+the rows the write inserted (their id runs): no writer waits for the chain, nor, on SQLite whose
+write lock is the whole transaction's, for the digest. One linker at a time (`link`: the
+bureau's server every second, a local command as it ends, the nightly run) then digests those
+rows as they stand and gives the entries committed since its last run their places, in the order
+of their ids, and their hashes, each an UPDATE the guards allow once (from unlinked to linked,
+the digest filled, nothing else changed). Between its commit and its linking (a second at most
+where a server runs, the rest of the command locally) an entry is as unchangeable by aidcal's
+roles as a linked one, but outside the chain (`verify` counts it apart), and its rows are not
+yet vouched for: an edit of them in that moment, outside aidcal, would be digested as written.
 """
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import json.encoder
 import weakref
@@ -77,13 +79,14 @@ def chained(prev: str, row) -> str:
 
 # An audited write runs these inside its write lock, compiled once per dialect and run on the
 # driver (driver.Prepared), as the completion's own statements are: the marks only where the
-# write's inserted rows cannot all be seen as they are inserted (driver.watching), and the entry.
+# write's inserted rows cannot all be seen as they are inserted (driver.watching), and the entry,
+# its digest and its link left to `link`.
 _MARKS = driver.Prepared(select(*[select(func.coalesce(func.max(t.c.id), 0)).scalar_subquery() for t in RECORDED]))
 _TABLES = {t.name: t for t in RECORDED}
-_FIELDS = [c for c in a.c if c.name not in ("id", "prev", "hash", "seq")]
+_FIELDS = [c for c in a.c if c.name not in ("id", "digest", "prev", "hash", "seq")]
 _APPEND = driver.Prepared(a.insert().inline().values(
-    {**{c.name: bindparam(c.name, type_=c.type) for c in _FIELDS}, "prev": literal_column("''"),
-     "hash": literal_column("''")}))
+    {**{c.name: bindparam(c.name, type_=c.type) for c in _FIELDS},
+     **{name: literal_column("''") for name in ("digest", "prev", "hash")}}))
 _READS: dict[tuple[str, str], tuple] = {}
 
 
@@ -93,12 +96,12 @@ def _marks(conn: Connection) -> dict[str, int]:
 
 
 def _reads(conn: Connection, table) -> tuple:
-    """How the digest reads `table` on this dialect (built once): the rows this transaction
-    inserted past a mark, the rows of an id range, and each column's form for the digest."""
+    """How the audit reads `table` on this dialect (built once): the ids of the rows this
+    transaction inserted past a mark, the rows of an id range, and each column's form for the digest."""
     key = (conn.dialect.name, table.name)
     if key not in _READS:
         _READS[key] = (
-            driver.Prepared(select(table).where(table.c.id > bindparam("mark"), store.inserted_here(conn))
+            driver.Prepared(select(table.c.id).where(table.c.id > bindparam("mark"), store.inserted_here(conn))
                            .order_by(table.c.id)),
             driver.Prepared(select(table).where(table.c.id.between(bindparam("lo"), bindparam("hi")))
                            .order_by(table.c.id)),
@@ -197,38 +200,84 @@ def _runs(ids: list[int]) -> list[list[int]]:
     return runs
 
 
-def _written(conn: Connection, handed_back: dict[str, list[tuple]], marks: dict[str, int] | None) -> tuple[int, dict, str]:
-    """The rows this transaction inserted into the recorded tables: their count, their id runs
-    per table, their digest. Rows inserted before the marks were handed back by their statements
-    (driver.watching); the rows past the marks (taken before the first write that hands back
-    nothing) are read back, as they stand at the commit."""
-    digest, count, written = hashlib.sha256(), 0, {}
+def _written(conn: Connection, handed_back: dict[str, list[tuple]], marks: dict[str, int] | None) -> tuple[int, dict]:
+    """The rows this transaction inserted into the recorded tables: their count and their id runs
+    per table (`link` digests them). Rows inserted before the marks were handed back by their
+    statements (driver.watching); the ids past the marks (taken before the first write that hands
+    back nothing) are read back."""
+    count, written = 0, {}
     now = _marks(conn) if marks is not None else None
     for table in RECORDED if marks is not None else [t for t in RECORDED if t.name in handed_back]:
         mark = marks[table.name] if marks is not None else None
-        seen = sorted((row for row in handed_back.get(table.name, ()) if mark is None or row[0] <= mark), key=_first)
-        past = mark is not None and now[table.name] > mark
-        if not seen and not past:
-            continue
-        new_rows, _, forms = _reads(conn, table)
-        batches = itertools.chain([seen], new_rows.batches(conn, {"mark": mark}) if past else ())  # streamed
-        ids = _digest_rows(digest, table.name, forms, batches)
+        ids = sorted(row[0] for row in handed_back.get(table.name, ()) if mark is None or row[0] <= mark)
+        if mark is not None and now[table.name] > mark:
+            past = _reads(conn, table)[0]
+            ids.extend(row[0] for batch in past.batches(conn, {"mark": mark}) for row in batch)  # streamed
         if ids:
             written[table.name] = _runs(ids)
             count += len(ids)
-    return count, written, digest.hexdigest() if count else ""
+    return count, written
 
 
-def append(conn: Connection, entry: Entry, rows: int = 0, written: dict | None = None, digest: str = "",
-           at: datetime | None = None) -> None:
-    """Append one entry, unlinked (`link` gives it its place in the chain). The object and
-    summary are masked as error lines are (a file or a reason may carry a person's number): the
-    record keeps none. The entry's moment is when its write began (`at`), so two entries'
-    times may differ from their order by the moments between."""
+def _digest_of(conn: Connection, written: dict[str, list[list[int]]]) -> tuple[str, dict[str, list[int]]]:
+    """The digest of the rows an entry's id runs name, as they stand (each table in the order of
+    RECORDED, its rows by id), and the ids found, per table: `link` records it, `verify --data`
+    compares it."""
+    digest, found = hashlib.sha256(), {}
+    for table in RECORDED:
+        runs = written.get(table.name)
+        if not runs:
+            continue
+        between, forms = _reads(conn, table)[1:]
+        found[table.name] = [i for lo, hi in runs
+                             for i in _digest_rows(digest, table.name, forms, between.batches(conn, {"lo": lo, "hi": hi}))]
+    return (digest.hexdigest() if found else ""), found
+
+
+ALONE = 10_000  # rows: an entry naming more is digested on its own, streamed (a night's steps), not held
+
+
+def _digests(conn: Connection, entries) -> dict[int, str]:
+    """`_digest_of` for many entries at once, as `link` needs it: the runs of the small ones
+    merged into spans per table, each span read once (a second's completions are one read of
+    their history rows, not one read each), every row's text hashed into its entry's digest."""
+    written = {row["id"]: json.loads(row["written"]) for row in entries}
+    size = {k: sum(hi - lo + 1 for runs in w.values() for lo, hi in runs) for k, w in written.items()}
+    digests = {k: _digest_of(conn, w)[0] for k, w in written.items() if size[k] > ALONE or not w}
+    small = [k for k in written if k not in digests]
+    texts: dict[str, dict[int, str]] = {}
+    for table in RECORDED:
+        runs = sorted(run for k in small for run in written[k].get(table.name, ()))
+        if not runs:
+            continue
+        spans = [list(runs[0])]
+        for lo, hi in runs[1:]:
+            if lo <= spans[-1][1] + 1:
+                spans[-1][1] = max(spans[-1][1], hi)
+            else:
+                spans.append([lo, hi])
+        between, forms = _reads(conn, table)[1:]
+        found = texts[table.name] = {}
+        for lo, hi in spans:
+            for batch in between.batches(conn, {"lo": lo, "hi": hi}):
+                for row in batch if forms is None else (_formed(row, forms) for row in batch):
+                    found[row[0]] = "".join(_ENCODE_ROW((table.name, *row), 0))
+    for k in small:
+        parts = [texts[table.name].get(i, "") for table in RECORDED for lo, hi in written[k].get(table.name, ())
+                 for i in range(lo, hi + 1)]
+        digests[k] = hashlib.sha256("".join(parts).encode()).hexdigest()
+    return digests
+
+
+def append(conn: Connection, entry: Entry, rows: int = 0, written: dict | None = None, at: datetime | None = None) -> None:
+    """Append one entry, unlinked (`link` digests the rows it names and gives it its place in the
+    chain). The object and summary are masked as error lines are (a file or a reason may carry a
+    person's number): the record keeps none. The entry's moment is when its write began (`at`),
+    so two entries' times may differ from their order by the moments between."""
     _APPEND(conn, dict(at=at or store.now(), actor=entry.actor[:80], action=entry.action,
                        object=mask_personal(entry.object)[:200], outcome=entry.outcome,
                        rows=rows if entry.rows is None else entry.rows,
-                       written="".join(_ENCODE_ROW(written, 0)) if written else "{}", digest=digest,
+                       written="".join(_ENCODE_ROW(written, 0)) if written else "{}",
                        summary=entry.kept_summary()))
 
 
@@ -279,34 +328,42 @@ def link_own(engine) -> int:
 _UNLINKED = select(a).where(a.c.seq.is_(None)).order_by(a.c.id).limit(bindparam("batch"))
 _HEAD_LINK = select(a.c.seq, a.c.hash).where(a.c.seq.is_not(None)).order_by(a.c.seq.desc()).limit(1)
 _LINKED = a.update().where(a.c.id == bindparam("b_id"), a.c.seq.is_(None)).values(
-    seq=bindparam("b_seq"), prev=bindparam("b_prev"), hash=bindparam("b_hash"))
+    seq=bindparam("b_seq"), prev=bindparam("b_prev"), hash=bindparam("b_hash"), digest=bindparam("b_digest"))
 
 
 def link(engine, batch: int = 10_000) -> int:
-    """Link the entries committed since the last run to the chain's head, in the order of their
-    ids, each hashed with the one before (`chained`); returns how many. One linker at a time
-    (SQLite's write lock; a lock of its own on PostgreSQL, which writers never take), and none at
-    all while nothing waits: only a read. On PostgreSQL an entry whose write committed after a
-    later id's is linked after it: the chain's order is `seq`, the order of linking."""
-    with store.reading(engine) as conn:
-        if conn.execute(select(a.c.id).where(a.c.seq.is_(None)).limit(1)).first() is None:
-            return 0
+    """Digest the rows named by the entries committed since the last run and link the entries to
+    the chain's head, in the order of their ids, each hashed with the one before (`chained`);
+    returns how many. The digests are read in a read transaction, so SQLite's writers wait only
+    for the links; then one linker at a time (SQLite's write lock; a lock of its own on
+    PostgreSQL, which writers never take) links those still unlinked. Nothing at all while
+    nothing waits: only a read. On PostgreSQL an entry whose write committed after a later
+    id's is linked after it: the chain's order is `seq`, the order of linking."""
     total = 0
     while True:
+        with store.reading(engine) as conn:
+            pending = conn.execute(_UNLINKED, {"batch": batch}).mappings().all()
+            if not pending:
+                return total
+            digests = _digests(conn, pending)
+        linked = 0
         with store.writing(engine) as conn:
             store.lock(conn, "audit")
             head = conn.execute(_HEAD_LINK).first()
-            rows = conn.execute(_UNLINKED, {"batch": batch}).mappings().all()
             seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
             links = []
-            for row in rows:
+            for row in conn.execute(_UNLINKED, {"batch": batch}).mappings():
+                if row["id"] not in digests:
+                    continue  # committed since the digests were read: the next run's
+                row = {**row, "digest": digests[row["id"]]}
                 seq, hashed = seq + 1, chained(prev, row)
-                links.append(dict(b_id=row["id"], b_seq=seq, b_prev=prev, b_hash=hashed))
+                links.append(dict(b_id=row["id"], b_seq=seq, b_prev=prev, b_hash=hashed, b_digest=row["digest"]))
                 prev = hashed
             if links and conn.execute(_LINKED, links).rowcount != len(links):  # linked by another hand meanwhile
                 raise RuntimeError("an audit entry was linked outside the linker; nothing was linked this time")
-        total += len(rows)
-        if len(rows) < batch:
+            linked = len(links)
+        total += linked
+        if len(pending) < batch or not linked:
             return total
 
 
@@ -349,23 +406,21 @@ def verify(conn: Connection, head: str | None = None, data: bool = False, latest
 
 def _changed_rows(conn: Connection, latest: int) -> list[str]:
     from aidcal.i18n import _
-    entries = conn.execute(select(a.c.id, a.c.written, a.c.digest, a.c.rows).where(a.c.digest != "")
+    entries = conn.execute(select(a.c.id, a.c.written, a.c.digest).where(a.c.digest != "")
                            .order_by(a.c.id.desc()).limit(latest)).all()
     changed = []
     for entry in reversed(entries):
-        digest, places, lost = hashlib.sha256(), [], False
-        for name, runs in json.loads(entry.written).items():
-            table, ids = _TABLES[name], []
-            between, forms = _reads(conn, table)[1:]
-            for lo, hi in runs:
-                ids.extend(_digest_rows(digest, name, forms, between.batches(conn, {"lo": lo, "hi": hi})))
-                places.append(f"{name} {lo}–{hi}" if lo != hi else f"{name} {lo}")
+        written = json.loads(entry.written)
+        digest, found = _digest_of(conn, written)
+        lost = False
+        for name, runs in written.items():
             wanted = [i for lo, hi in runs for i in range(lo, hi + 1)]
-            if ids != wanted:
-                gone, lost = sorted(set(wanted) - set(ids)), True
+            if found.get(name, []) != wanted:
+                gone, lost = sorted(set(wanted) - set(found.get(name, []))), True
                 changed.append(_("audit entry {id}: rows it wrote are gone: {table} {rows}").format(
                     id=entry.id, table=name, rows="、".join(map(str, gone[:10])) + ("…" if len(gone) > 10 else "")))
-        if digest.hexdigest() != entry.digest and not lost:
+        if digest != entry.digest and not lost:
+            places = [f"{name} {lo}–{hi}" if lo != hi else f"{name} {lo}" for name, runs in written.items() for lo, hi in runs]
             changed.append(_("audit entry {id}: rows it wrote were changed since: {rows}").format(
                 id=entry.id, rows="、".join(places)))
     return changed

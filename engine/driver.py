@@ -10,7 +10,7 @@ bind processor, so they are stored exactly as everywhere else.
 A watch (`watching`) tells its keeper which rows the transaction inserted where the statements
 hand them back (an INSERT … RETURNING of the whole row), and calls the keeper before every
 other write (SQLAlchemy's, a bulk insert, an UPDATE through the driver) with the table written,
-or None where it cannot tell: the audit digest then takes its marks there and reads the rest
+or None where it cannot tell: the audit then takes its marks there and reads the ids of the rest
 back (engine/audit.py), and a completion's audit entry costs no extra statement. So that no
 write passes unseen, only this module and engine/store.py touch the driver connection
 (tests/test_sqlalchemy_internals.py holds every other module to that).

@@ -119,8 +119,8 @@ def _mark(instances):
 
 _MARK = {False: _mark(_instances),
          True: _mark(_instances.join(p, p.c.id == t.c.plan_id).where(p.c.authority_code == bindparam("plan")))}
-# RETURNING the whole row: an audited completion's digest takes it as the driver hands it back
-# (engine/driver.py's watch) rather than read it again
+# RETURNING the whole row: an audited completion's entry takes its id as the driver hands it back
+# (engine/driver.py's watch) rather than look for it again
 _LOG = driver.Prepared(event.insert().values(
     {name: bindparam(name) for name in ("instance_id", "unit_id", "kind", "on_date", "at", "by", "detail")})
     .returning(*event.c))

@@ -203,11 +203,14 @@ def test_an_entry_is_linked_after_its_write_commits_and_verify_counts_it_apart_t
     _busy(county)
     linked = len(_entries(county))
     _entry_written_unlinked(county)
-    assert county.scalar("SELECT count(*) FROM audit WHERE seq IS NULL AND hash = '' AND prev = ''") == 1
+    # written with its write: who, what, the ids of its rows; their digest and the chain's link come after
+    assert county.scalar("SELECT count(*) FROM audit WHERE seq IS NULL AND hash = '' AND prev = '' AND digest = ''"
+                         " AND written != '{}'") == 1
     result = county("audit", "verify", "--data")  # a read: it links nothing
     assert f"audit chain intact: {linked} entries" in result.stdout
     assert "1 newer entries are not linked into the chain yet" in result.stdout
     assert audit.link(county.engine()) == 1 and audit.link(county.engine()) == 0
+    assert len(county.scalar("SELECT digest FROM audit WHERE id = (SELECT max(id) FROM audit)")) == 64
     result = county("audit", "verify", "--data")
     assert f"audit chain intact: {linked + 1} entries" in result.stdout and "not linked" not in result.stdout
     assert _entries(county)[-1]["hash"] in result.stdout
@@ -254,3 +257,20 @@ def test_on_postgresql_an_entry_committed_late_is_linked_after_the_later_ids(cou
     assert county.scalar(f"SELECT seq FROM audit WHERE id = {late}") == county.scalar("SELECT max(seq) FROM audit")
     assert county.scalar("SELECT max(id) FROM audit") > late
     assert county("audit", "verify", "--data").exit_code == 0
+
+
+@pytest.mark.parametrize("alone", [audit.ALONE, 0])
+def test_the_linker_digests_many_entries_at_once_as_each_alone(county, monkeypatch, alone, tmp_path):
+    """`link` reads a second's history rows in one span per table (an entry naming more rows than
+    ALONE on its own, streamed); either way each entry's digest is what `verify --data` recomputes."""
+    monkeypatch.setattr(audit, "ALONE", alone)
+    _busy(county)
+    proof = tmp_path / "签到表.pdf"
+    proof.write_bytes(b"%PDF-1.4 proof")
+    county("tasks", "done", "--unit", "S003", "monthly-report", "--period", "2021-02", "--as-of", "2021-02-26",
+           "--evidence", proof)
+    with store.reading(county.engine()) as conn:
+        entries = conn.execute(audit.select(audit.a)).mappings().all()
+        each = {row["id"]: audit._digest_of(conn, json.loads(row["written"]))[0] for row in entries}
+        assert audit._digests(conn, entries) == each == {row["id"]: row["digest"] for row in entries}
+    assert sum(1 for d in each.values() if d) >= 4  # the escalation's steps, the completions and their evidence

@@ -75,7 +75,7 @@ def test_without_the_linking_grant_a_write_stands_and_says_its_entry_waits(roles
     owner_dsn = f"host=127.0.0.1 port={pg_server.port} user={owner} dbname={name}"
     with psycopg.connect(owner_dsn, autocommit=True) as conn:
         for statement in documented_grants(owner, app):
-            if "UPDATE (seq, prev, hash)" not in statement:
+            if "UPDATE (seq, prev, hash, digest)" not in statement:
                 conn.execute(statement)
     calendar = write_adopted_from_new_year(tmp_path / "calendar.yaml")
     result = as_app("calendar", "load", calendar, "--as-of", "2021-01-01")
@@ -83,7 +83,7 @@ def test_without_the_linking_grant_a_write_stands_and_says_its_entry_waits(roles
     assert "permission denied" in result.stderr and as_app.scalar("SELECT count(*) FROM plan") == 1
     assert "1 newer entries are not linked into the chain yet" in as_app("audit", "verify").stdout
     with psycopg.connect(owner_dsn, autocommit=True) as conn:
-        conn.execute(f"GRANT UPDATE (seq, prev, hash) ON audit TO {app}")
+        conn.execute(f"GRANT UPDATE (seq, prev, hash, digest) ON audit TO {app}")
     as_app("units", "import", as_app.file("units.csv", SMALL_ROSTER), "--as-of", "2021-01-01")
     out = as_app("audit", "verify").stdout
     assert "audit chain intact: 2 entries" in out and "not linked" not in out

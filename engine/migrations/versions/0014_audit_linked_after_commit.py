@@ -7,10 +7,11 @@ Create Date: 2026-12-04 06:00:00
 Until 0013 each write linked its entry to the chain's head inside its own transaction,
 holding the chain's lock to its commit: on PostgreSQL every writer then waited for every
 other's commit. From 0014 a write inserts its entry unlinked (`seq` NULL, `prev` and `hash`
-empty) and one linker at a time (engine/audit.py `link`) gives the entries their place
-(`seq`) and their hashes, once: the guards now refuse every UPDATE except that one, which
-fills an unlinked entry's `seq` (the next place), `prev` (the head's hash) and `hash`, and
-changes nothing else. The entries written before are linked already, in the order of their
+empty, and the digest of the rows it wrote empty too) and one linker at a time
+(engine/audit.py `link`) digests those rows and gives the entries their place (`seq`) and
+their hashes, once: the guards now refuse every UPDATE except that one, which fills an
+unlinked entry's `seq` (the next place), `prev` (the head's hash), `hash` and, where it was
+empty, `digest`, and changes nothing else. The entries written before are linked already, in the order of their
 ids (`seq` = `id`).
 """
 from typing import Sequence, Union
@@ -23,19 +24,23 @@ down_revision: Union[str, Sequence[str], None] = '0013'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
-KEPT = ("id", "at", "actor", "action", "object", "outcome", "rows", "written", "digest", "summary")
+KEPT = ("id", "at", "actor", "action", "object", "outcome", "rows", "written", "summary")
 # The one link allowed: the next place after the head, linked to the head's hash (engine/audit.py GENESIS
 # before the first), a hash's length; so no hand can park an entry far ahead or fork the chain.
-NEXT = "(SELECT coalesce(max(seq), 0) + 1 FROM audit)"
-HEAD = f"coalesce((SELECT hash FROM audit WHERE seq = {NEXT} - 1), '{'0' * 64}')"
+# `seq IS NOT NULL` spelled out: only then may the planners read the partial index ix_audit_seq (one
+# probe per link) rather than the whole table.
+NEXT = "(SELECT coalesce(max(seq), 0) + 1 FROM audit WHERE seq IS NOT NULL)"
+HEAD = f"coalesce((SELECT hash FROM audit WHERE seq IS NOT NULL AND seq = {NEXT} - 1), '{'0' * 64}')"
 SQLITE_GUARD = (
     "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit WHEN OLD.seq IS NOT NULL OR NEW.seq IS NULL OR "
     f"NEW.seq IS NOT {NEXT} OR NEW.prev IS NOT {HEAD} OR length(NEW.hash) IS NOT 64 OR "
+    "(NEW.digest IS NOT OLD.digest AND OLD.digest IS NOT '') OR "
     + " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in KEPT)
     + " BEGIN SELECT RAISE(ABORT, 'audit entries are never changed'); END")
 POSTGRESQL_GUARDS = [
     "CREATE FUNCTION audit_linked_once() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
     f"IF OLD.seq IS NULL AND NEW.seq = {NEXT} AND NEW.prev = {HEAD} AND length(NEW.hash) = 64 "
+    "AND (NEW.digest = OLD.digest OR OLD.digest = '') "
     f"AND ({', '.join('NEW.' + c for c in KEPT)}) "
     f"IS NOT DISTINCT FROM ({', '.join('OLD.' + c for c in KEPT)}) THEN RETURN NEW; END IF; "
     "RAISE EXCEPTION 'audit entries are never changed'; END $$",
