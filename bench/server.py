@@ -2,7 +2,8 @@
 keep-alive HTTP clients, each a bounded loop of `tasks.done` requests with a supervisor's
 token, beside the engine-API figure on the same kind of database (8 processes calling
 `service.call`, the authorised and audited path a local `aidcal tasks done` takes); then a
-remote `aidcal tasks list` as a whole process. Every completion must be there exactly once.
+remote `aidcal tasks list` as a whole process. Every completion must be there exactly once,
+and every audit entry linked into a chain that verifies.
 
     .venv/bin/python bench/server.py
 """
@@ -107,12 +108,12 @@ def main() -> None:
     try:
         url = f"sqlite:///{folder / 'api.db'}"
         shares = writers.setup(url)
-        api_rate = writers.measure(url, writers.audited_writer, shares)
-        writers.check(url, sum(map(len, shares)))
+        api_rate = writers.measure(url, writers.audited_writer, shares, linking=True)
+        writers.check(url, sum(map(len, shares)), sum(map(len, shares)))
         url = f"sqlite:///{folder / 'server.db'}"
         shares = writers.setup(url)
         server_rate, listing = through_server(url, shares)
-        writers.check(url, sum(map(len, shares)))
+        writers.check(url, sum(map(len, shares)), None)  # the completions' entries and the users' added
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     n = sum(map(len, shares))
