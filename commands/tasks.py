@@ -31,6 +31,7 @@ def tasks_list(obj, unit_code, month, state, plan, as_of, fmt):
     rows = listed["rows"]
     render(fmt, _("tasks of {unit} (as of {day})").format(unit=unit_code, day=listed["as_of"]), rows,
            ["period", "due", "status", "done_at", "task", "title", "evidence_files", "note"]
+           + (["reason"] if any(r["reason"] for r in rows) else [])  # a waived task's or a moved deadline's
            + (["plan"] if len({r["plan"] for r in rows}) > 1 else []),
            keep=("period", "task"))  # what a school types into `tasks done`, at any width
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 
-from sqlalchemy import String, bindparam, cast, func, select
+from sqlalchemy import String, bindparam, case, cast, func, select
 from sqlalchemy.engine import Connection
 
 from aidcal.i18n import N_, _
@@ -30,9 +30,13 @@ def list_tasks(conn: Connection, unit_code: str, as_of: date, month: str | None 
     unit_id = _unit_id(conn, unit_code)
     st = status(as_of).label("status")
     evidence_count = select(func.count()).where(evidence.c.instance_id == i.c.id).scalar_subquery()
+    # why a task is waived or its deadline moved: the supervisor's latest word on it, read only for those
+    last_word = (select(event.c.detail).where(event.c.instance_id == i.c.id, event.c.kind.in_(("waive", "extend")))
+                 .order_by(event.c.id.desc()).limit(1).scalar_subquery())
+    reason = case((i.c.waived_on.is_not(None) | i.c.extended, last_word), else_=None).label("reason")
     query = (
         select(t.c.key, t.c.title, t.c.evidence, o.c.period, i.c.due, st, i.c.done_on, evidence_count.label("evidence_files"),
-               i.c.note, p.c.authority_code)
+               i.c.note, reason, p.c.authority_code)
         .select_from(i.join(o, o.c.id == i.c.occurrence_id).join(t, t.c.id == o.c.task_id).join(p, p.c.id == t.c.plan_id))
         .where(i.c.unit_id == unit_id)
         .order_by(i.c.due, t.c.key, p.c.scope)
@@ -46,7 +50,7 @@ def list_tasks(conn: Connection, unit_code: str, as_of: date, month: str | None 
     return [
         dict(task=r.key, title=r.title, period=r.period, due=r.due.isoformat(), status=r.status,
              done_at=r.done_on.isoformat() if r.done_on and r.done_on <= as_of else None,
-             evidence=r.evidence, evidence_files=r.evidence_files, note=r.note, plan=r.authority_code)
+             evidence=r.evidence, evidence_files=r.evidence_files, note=r.note, reason=r.reason, plan=r.authority_code)
         for r in conn.execute(query)
     ]
 

@@ -57,6 +57,13 @@ def test_extend_and_waive_take_a_task_off_the_overdue_list(county):
     late = {r["unit"] for r in overdue if r["task"] == "annual-summary"}
     assert "K001" not in late and "V001" not in late and "S001" in late
     assert tasks(county, "V001", "2021-03-10")[("annual-summary", "2021-02")]["status"] == "waived"
+    # the school reads why, beside the task
+    assert tasks(county, "V001", "2021-03-10")[("annual-summary", "2021-02")]["reason"] == "新建学校"
+    assert tasks(county, "K001", "2021-03-10")[("annual-summary", "2021-02")]["reason"] == "截止日期 2021-03-01 → 2021-03-15：园长病假"
+    assert tasks(county, "S001", "2021-03-10")[("annual-summary", "2021-02")]["reason"] is None
+    table = county("tasks", "list", "--unit", "K001", "--month", "2021-02", "--as-of", "2021-03-10").stdout
+    assert "园长病假" in table and "Reason" in table
+    assert "Reason" not in county("tasks", "list", "--unit", "S001", "--month", "2021-02", "--as-of", "2021-03-10").stdout
 
 
 def test_unknown_unit_or_task_is_one_clear_line(county):
