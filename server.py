@@ -116,7 +116,9 @@ def create(url: str, max_body_mb: int = 60, timeout: float = 60.0, today=None, k
         loop, failing = asyncio.get_running_loop(), None
         while True:
             try:
-                await loop.run_in_executor(writer, audit.link, engine)
+                while pending := await loop.run_in_executor(None, audit.digested, engine):  # reads: the pool
+                    if not await loop.run_in_executor(writer, audit.link_digested, engine, pending):
+                        break  # another linker took them
                 if failing is not None:
                     logs.get(__name__).info("audit linking resumed")
                 failing = None
@@ -158,19 +160,19 @@ def create(url: str, max_body_mb: int = 60, timeout: float = 60.0, today=None, k
         if failures.blocked(asker[:1], time.monotonic()):
             return held_off
         actor = None
-        if failures.blocked(asker[1:], time.monotonic()):
-            # Schools behind one NAT share an address: one school's stale token must not lock out the rest.
-            # From a held-off address a known token still passes (one indexed read); a guess is not recorded.
-            try:
-                actor = await run_in_threadpool(_authenticated, engine, token)
-            except _Unknown:
-                return held_off
         deadline = time.monotonic() + timeout
         spec = service.OPS.get(name)  # every act module is imported at start: nothing is imported on the loop
         # A sheet's parsing (`prepare`) must not hold the writer thread: those acts go to the pool.
         lane = writer if spec is not None and spec.writes and spec.prepare is None else None
         declared = request.headers.get("content-length", "")
         try:
+            if failures.blocked(asker[1:], time.monotonic()):
+                # Schools behind one NAT share an address: one school's stale token must not lock out the rest.
+                # From a held-off address a known token still passes (one indexed read); a guess is not recorded.
+                try:
+                    actor = await run_in_threadpool(_authenticated, engine, token)
+                except _Unknown:
+                    return held_off
             if actor is None and not (declared.isdigit() and int(declared) <= SMALL_BODY):  # a large body: a known user's only
                 actor = await run_in_threadpool(_authenticated, engine, token)
             body = await request.body()

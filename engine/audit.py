@@ -234,7 +234,8 @@ def _digest_of(conn: Connection, written: dict[str, list[list[int]]]) -> tuple[s
     return (digest.hexdigest() if found else ""), found
 
 
-ALONE = 10_000  # rows: an entry naming more is digested on its own, streamed (a night's steps), not held
+ALONE = 10_000  # rows: an entry naming more is digested on its own, streamed (a night's steps), not held …
+HELD = 100_000  # … and so are the entries past this many rows held at once
 
 
 def _digests(conn: Connection, entries) -> dict[int, str]:
@@ -242,9 +243,13 @@ def _digests(conn: Connection, entries) -> dict[int, str]:
     merged into spans per table, each span read once (a second's completions are one read of
     their history rows, not one read each), every row's text hashed into its entry's digest."""
     written = {row["id"]: json.loads(row["written"]) for row in entries}
-    size = {k: sum(hi - lo + 1 for runs in w.values() for lo, hi in runs) for k, w in written.items()}
-    digests = {k: _digest_of(conn, w)[0] for k, w in written.items() if size[k] > ALONE or not w}
-    small = [k for k in written if k not in digests]
+    small, held = [], 0
+    for k, w in written.items():
+        size = sum(hi - lo + 1 for runs in w.values() for lo, hi in runs)
+        if w and size <= ALONE and held + size <= HELD:
+            small.append(k)
+            held += size
+    digests = {k: _digest_of(conn, w)[0] for k, w in written.items() if k not in small}
     texts: dict[str, dict[int, str]] = {}
     for table in RECORDED:
         runs = sorted(run for k in small for run in written[k].get(table.name, ()))
@@ -331,40 +336,46 @@ _LINKED = a.update().where(a.c.id == bindparam("b_id"), a.c.seq.is_(None)).value
     seq=bindparam("b_seq"), prev=bindparam("b_prev"), hash=bindparam("b_hash"), digest=bindparam("b_digest"))
 
 
-def link(engine, batch: int = 10_000) -> int:
+def link(engine) -> int:
     """Digest the rows named by the entries committed since the last run and link the entries to
     the chain's head, in the order of their ids, each hashed with the one before (`chained`);
-    returns how many. The digests are read in a read transaction, so SQLite's writers wait only
-    for the links; then one linker at a time (SQLite's write lock; a lock of its own on
-    PostgreSQL, which writers never take) links those still unlinked. Nothing at all while
-    nothing waits: only a read. On PostgreSQL an entry whose write committed after a later
-    id's is linked after it: the chain's order is `seq`, the order of linking."""
+    returns how many. Nothing at all while nothing waits: only a read. On PostgreSQL an entry
+    whose write committed after a later id's is linked after it: the chain's order is `seq`,
+    the order of linking."""
     total = 0
-    while True:
-        with store.reading(engine) as conn:
-            pending = conn.execute(_UNLINKED, {"batch": batch}).mappings().all()
-            if not pending:
-                return total
-            digests = _digests(conn, pending)
-        linked = 0
-        with store.writing(engine) as conn:
-            store.lock(conn, "audit")
-            head = conn.execute(_HEAD_LINK).first()
-            seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
-            links = []
-            for row in conn.execute(_UNLINKED, {"batch": batch}).mappings():
-                if row["id"] not in digests:
-                    continue  # committed since the digests were read: the next run's
-                row = {**row, "digest": digests[row["id"]]}
-                seq, hashed = seq + 1, chained(prev, row)
-                links.append(dict(b_id=row["id"], b_seq=seq, b_prev=prev, b_hash=hashed, b_digest=row["digest"]))
-                prev = hashed
-            if links and conn.execute(_LINKED, links).rowcount != len(links):  # linked by another hand meanwhile
-                raise RuntimeError("an audit entry was linked outside the linker; nothing was linked this time")
-            linked = len(links)
+    while pending := digested(engine):
+        linked = link_digested(engine, pending)
         total += linked
-        if len(pending) < batch or not linked:
-            return total
+        if not linked:
+            return total  # another linker took them, and goes on
+    return total
+
+
+def digested(engine, batch: int = 10_000) -> dict[int, str]:
+    """The digests of the oldest unlinked entries (up to `batch`), by id: in a read transaction,
+    so that SQLite's writers wait only for the links (the server reads them in its pool)."""
+    with store.reading(engine) as conn:
+        return _digests(conn, conn.execute(_UNLINKED, {"batch": batch}).mappings().all())
+
+
+def link_digested(engine, digests: dict[int, str]) -> int:
+    """Link, at the chain's head, those of the `digested` entries still unlinked; one linker at a
+    time (SQLite's write lock; a lock of its own on PostgreSQL, which writers never take)."""
+    with store.writing(engine) as conn:
+        store.lock(conn, "audit")
+        head = conn.execute(_HEAD_LINK).first()
+        seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
+        links = []
+        for row in conn.execute(_UNLINKED, {"batch": len(digests)}).mappings():
+            if row["id"] not in digests:
+                continue  # committed since the digests were read: the next run's
+            row = {**row, "digest": digests[row["id"]]}
+            seq, hashed = seq + 1, chained(prev, row)
+            links.append(dict(b_id=row["id"], b_seq=seq, b_prev=prev, b_hash=hashed, b_digest=row["digest"]))
+            prev = hashed
+        if links and conn.execute(_LINKED, links).rowcount != len(links):  # linked by another hand meanwhile
+            raise RuntimeError("an audit entry was linked outside the linker; nothing was linked this time")
+        return len(links)
 
 
 @dataclass
