@@ -22,13 +22,21 @@ from .shell import say
 @click.pass_obj
 def serve(obj, host, port, max_body_mb, timeout):
     """Serve the database to the schools' and supervisors' CLIs (HTTP; put TLS in front: docs/deployment.md)."""
+    import socket
+
     import uvicorn
 
+    from aidcal.engine.errors import InputError
     from aidcal.server import create
     obj.engine  # noqa: B018 — a database with no plan is refused here, before listening
     app = create(obj.url, max_body_mb, timeout, keys=obj.keys)
+    try:  # bound here, so that "serving" is said only of a port that is ours
+        listening = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+    except OSError as exc:
+        raise InputError(_("cannot listen on {host}:{port}: {why} (another aidcal serve, or another program, may "
+                           "hold it; choose another with --port)").format(host=host, port=port, why=exc.strerror or exc))
     say(_("aidcal serving {db} on http://{host}:{port}").format(db=obj.url.split("://")[0], host=host, port=port))
-    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_keep_alive=30)
+    uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_keep_alive=30)).run(sockets=[listening])
 
 
 @click.command()

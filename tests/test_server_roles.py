@@ -5,13 +5,14 @@ import http.client
 import json
 import os
 import stat
+import subprocess
 import urllib.request
 
 import pytest
 from click.testing import CliRunner
 
 from aidcal import cli as aidcal_cli
-from helpers import Server, refused, remote
+from helpers import AIDCAL, Server, refused, remote
 
 
 @pytest.fixture
@@ -190,3 +191,12 @@ def test_the_operator_reads_users_and_the_audit_log_as_tables(served):
     refused(remote(server, tokens["s1"], "tasks", "list", "--unit", "S002", ok=False))
     shown = county("audit", "show").stdout
     assert "users.revoke" in shown and "refused" in shown and "s1" in shown
+
+
+def test_a_port_already_taken_is_one_line_and_no_server_is_announced(served):
+    county, server, tokens = served
+    second = subprocess.run([AIDCAL, "--db", county.url, "serve", "--port", str(server.port)], capture_output=True,
+                            text=True, timeout=60, env={**os.environ, "AIDCAL_LANG": "en"})
+    assert second.returncode == 2 and "serving" not in second.stdout + second.stderr
+    assert f"error: cannot listen on 127.0.0.1:{server.port}: Address already in use" in second.stderr
+    assert len(second.stderr.strip().splitlines()) == 1 and "Traceback" not in second.stderr
