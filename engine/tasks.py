@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
+from functools import reduce
+from operator import or_
 
 from sqlalchemy import String, bindparam, case, cast, func, select
 from sqlalchemy.engine import Connection
 
 from aidcal.i18n import N_, _
 
-from . import driver, sealing, store
+from . import driver, sealing, store, unit_types
 from .errors import InputError
 from .masking import mask_personal
 from .models import event, evidence, evidence_blob
@@ -242,9 +244,15 @@ def _find(conn: Connection, unit_code: str, key: str, period: str | None, want: 
             if periods:
                 raise InputError(_("task {task} has no period {period} for unit {unit} (its periods: {periods})").format(
                     task=key, period=period, unit=unit_code, periods=periods))
-        joined = conn.execute(select(u.c.active_from).where(u.c.code == unit_code)).scalar()
-        planned = conn.execute(select(t.c.id).where(t.c.key == key).limit(1)).first() is not None
-        if planned and joined is not None:
+        unit_row = conn.execute(select(u.c.active_from, u.c.type_mask).where(u.c.code == unit_code)).first()
+        kinds = conn.execute(select(t.c.who_mask).where(t.c.key == key, *([p.c.authority_code == plan] if plan else []))
+                             .join_from(t, p, p.c.id == t.c.plan_id)).scalars().all()
+        if kinds and not any(mask & unit_row.type_mask for mask in kinds):
+            raise InputError(_("task '{task}' is not the work of unit {unit}: its plan gives it to {kinds} "
+                               "(see: aidcal tasks list --unit {unit})").format(
+                task=key, unit=unit_code, kinds=unit_types.names_of(reduce(or_, kinds))))
+        joined = unit_row.active_from
+        if kinds and joined is not None:
             raise InputError(_("unit {unit} has no occurrence of task '{task}': it takes part from {day} "
                                "(its 启用日期 / active_from), and nothing due before that is its work").format(
                 unit=unit_code, task=key, day=joined))
@@ -267,10 +275,17 @@ def _find(conn: Connection, unit_code: str, key: str, period: str | None, want: 
         if len(wanted) > 1 and as_of is not None:
             month = f"{as_of:%Y-%m}"
             current = [r for r in wanted if r.due < as_of or r.period == month or f"{r.due:%Y-%m}" == month]
+            if not current:  # only later periods are open: this month's own, if any, says why (done already, say)
+                current = [r for r in rows if r.period == month or f"{r.due:%Y-%m}" == month]
             if len(current) == 1:
                 wanted = current
+            elif not current:
+                upcoming = min(wanted, key=lambda r: r.due)
+                raise InputError(_("task {task} has no {state} period overdue or due in {month} for unit {unit} (the next "
+                                   "is {period}, due {due}); pass --period YYYY-MM").format(
+                    task=key, state=_(word), month=month, unit=unit_code, period=upcoming.period, due=upcoming.due))
             else:
-                shown = _(", ").join(r.period for r in current) or _("none overdue or due this month")
+                shown = _(", ").join(r.period for r in current)
                 raise InputError(_("task {task} has {n} {state} periods overdue or due in {month} for unit {unit} ({periods}); "
                                    "pass --period YYYY-MM").format(task=key, n=len(current), state=_(word), month=month,
                                                                    unit=unit_code, periods=shown))

@@ -32,3 +32,9 @@ def type_key(name: str) -> str | None:
 
 def mask_of(keys) -> int:
     return sum(TYPES[key][0] for key in keys)
+
+
+def names_of(mask: int) -> str:
+    """The kinds of unit a mask gives work to, as rosters name them (教育局 for the bureau's own)."""
+    names = [zh for _key, (bit, zh) in TYPES.items() if mask & bit] + (["教育局"] if mask & BUREAU_MASK else [])
+    return "、".join(names)

@@ -30,6 +30,22 @@ def test_without_a_period_the_one_open_occurrence_overdue_or_due_this_month_is_t
     assert tasks(county, "S001", "2021-03-01")[("annual-summary", "2021-02")]["status"] == "done"
 
 
+def test_without_a_period_this_months_work_done_already_says_so_and_later_work_is_named(county):
+    for month in ("01", "02", "03"):
+        county("tasks", "done", "--unit", "S001", "system-update", "--period", f"2021-{month}", "--as-of", "2021-03-10")
+    again = county("tasks", "done", "--unit", "S001", "system-update", "--as-of", "2021-03-15")  # April on is open
+    assert "2021-03 is already done on 2021-03-10; nothing changed" in again.stdout
+    early = county("tasks", "done", "--unit", "340621", "monthly-inspection", "--as-of", "2021-03-15", ok=False)  # the bureau's own
+    assert early.exit_code == 2 and "has no open period overdue or due in 2021-03 for unit 340621 (the next is 2021-04, due " \
+        in early.stderr and "pass --period YYYY-MM" in early.stderr
+
+
+def test_a_task_for_other_kinds_of_unit_says_whose_it_is(county):
+    result = county("tasks", "done", "--unit", "S001", "monthly-inspection", "--as-of", "2021-04-15", ok=False)
+    assert result.exit_code == 2 and "task 'monthly-inspection' is not the work of unit S001: its plan gives it to 教育局" \
+        in result.stderr
+
+
 def test_evidence_is_required_where_the_plan_says_and_stored_in_the_database(county):
     before = county.dump()
     result = county("tasks", "done", "--unit", "S001", "spring-payout", "--as-of", "2021-05-20", ok=False)
