@@ -44,6 +44,11 @@ def _(message: str) -> str:
     return _catalog(language()).gettext(message)
 
 
+def in_chinese(message: str) -> str:
+    """`message` as the bureau's records keep it, whatever language the reader speaks (the audit log)."""
+    return _catalog("zh").gettext(message)
+
+
 def ngettext(singular: str, plural: str, n: int) -> str:
     return _catalog(language()).ngettext(singular, plural, n)
 

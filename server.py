@@ -28,7 +28,7 @@ from aidcal import __version__, i18n
 from aidcal.engine import access, audit, logs, service, store
 from aidcal.engine.errors import InputError, Refused, one_line
 from aidcal.engine.masking import mask_personal
-from aidcal.i18n import _
+from aidcal.i18n import N_, _
 
 FAILURES_ALLOWED = 10  # failed authentications per token and per address …
 FAILURE_WINDOW = 60.0  # … within this many seconds; then 429 for that token, or for tokens unknown from that address
@@ -181,9 +181,9 @@ def create(url: str, max_body_mb: int = 60, timeout: float = 60.0, today=None, k
                 lambda: time.monotonic() > deadline, keys), timeout + 5)
         except _Unknown:
             failures.add(asker, time.monotonic())
-            why = _("the token is unknown or revoked; ask the bureau for a new one")
-            await run_in_threadpool(audit.refused, engine, audit.Entry(f"unknown@{address}", name), why)
-            return error(401, [why])
+            why = N_("the token is unknown or revoked; ask the bureau for a new one")
+            await run_in_threadpool(audit.refused, engine, audit.Entry(f"unknown@{address}", name), i18n.in_chinese(why))
+            return error(401, [_(why)])
         except _NotJSON:
             return error(400, [_("the request is not JSON with a \"params\" object")])
         except InputError as exc:

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 from aidcal.i18n import N_, _
 
 from . import authorities, driver, store
-from .errors import InputError, Refused
+from .errors import InputError, refusal
 from .models import app_user as au
 from .models import unit as u
 
@@ -109,25 +109,24 @@ def authorise(conn: Connection, actor: Actor, act: str, units=(), authority: str
     if actor.role == "operator":
         return
     if act == OPERATE:
-        raise Refused(_("{user} ({role}) may not do this: it is the database operator's work").format(
-            user=actor.name, role=_(actor.role)))
+        raise refusal(N_("{user} ({role}) may not do this: it is the database operator's work"), terms=dict(role=actor.role),
+                      user=actor.name)
     if actor.role == "auditor" and act not in READS:
-        raise Refused(_("{user} is an auditor: auditors read and never write").format(user=actor.name))
+        raise refusal(N_("{user} is an auditor: auditors read and never write"), user=actor.name)
     if actor.role == "unit" and act == SUPERVISE:
-        raise Refused(_("{user} acts for unit {unit}: this is a supervisor's act").format(user=actor.name,
-                                                                                        unit=actor.scope))
+        raise refusal(N_("{user} acts for unit {unit}: this is a supervisor's act"), user=actor.name, unit=actor.scope)
     if actor.role == "unit" and act == AUDIT:
-        raise Refused(_("{user} acts for unit {unit}: the audit log is read by supervisors and auditors").format(
-            user=actor.name, unit=actor.scope))
+        raise refusal(N_("{user} acts for unit {unit}: the audit log is read by supervisors and auditors"),
+                      user=actor.name, unit=actor.scope)
     if authority is not None and not _authority_allowed(actor, authority):
-        raise Refused(_("{user} may not act for bureau {authority}: outside its scope {scope}").format(
-            user=actor.name, authority=authority, scope=actor.scope))
+        raise refusal(N_("{user} may not act for bureau {authority}: outside its scope {scope}"),
+                      user=actor.name, authority=authority, scope=actor.scope)
     codes = sorted(set(units))
     if codes:
         outside = _outside(conn, actor, codes)
         if outside:
-            raise Refused(_("{user} may not act for unit {unit}: outside its scope {scope} (or no unit has this code)").format(
-                user=actor.name, unit=outside[0], scope=actor.scope))
+            raise refusal(N_("{user} may not act for unit {unit}: outside its scope {scope} (or no unit has this code)"),
+                          user=actor.name, unit=outside[0], scope=actor.scope)
 
 
 def authorise_named(conn: Connection, actor: Actor, act: str, named: Callable[[], Iterable[str]]) -> None:

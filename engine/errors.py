@@ -12,7 +12,20 @@ class InputError(Exception):
 
 class Refused(Exception):
     """An act the actor may not do (engine/access.py): one line naming what and why;
-    the CLI exits 3, the server answers 403, and the refusal is audited."""
+    the CLI exits 3, the server answers 403, and the refusal is audited (`recorded`: in Chinese,
+    as the record is whatever language the refused reader speaks)."""
+
+    def __init__(self, shown: str, recorded: str | None = None):
+        super().__init__(shown)
+        self.recorded = recorded or shown
+
+
+def refusal(message: str, terms: dict[str, str] | None = None, **values) -> Refused:
+    """A Refused saying `message` (marked N_) in the language in use, recorded in Chinese;
+    `terms` are values that are words of the catalog themselves (a role)."""
+    from aidcal.i18n import _, in_chinese
+    shown = _(message).format(**values, **{k: _(v) for k, v in (terms or {}).items()})
+    return Refused(shown, in_chinese(message).format(**values, **{k: in_chinese(v) for k, v in (terms or {}).items()}))
 
 
 ROWS_LISTED = 200  # a sheet with thousands of bad rows lists the first ones, then says how many more

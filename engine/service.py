@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from aidcal.i18n import _
+from aidcal.i18n import _, in_chinese
 
 from . import access, audit, store
 from .access import Actor
@@ -229,9 +229,10 @@ def call(engine, actor: Actor, name: str, params: dict, today: date, expired=Non
                 entry.rows = spec.counted(result)
             return result
     except Refused as exc:
-        refusal = Refused(_("{act}: {why}").format(act=name, why=exc))  # what was refused (as the audit log names it), and why
-        audit.refused(engine, entry, str(refusal))
-        raise refusal from None
+        # what was refused (as the audit log names it), and why; recorded in Chinese whoever reads
+        refused = Refused(_("{act}: {why}").format(act=name, why=exc), in_chinese("{act}: {why}").format(act=name, why=exc.recorded))
+        audit.refused(engine, entry, refused.recorded)
+        raise refused from None
 
 
 def _authorise_role(engine, actor: Actor, spec: Op) -> None:

@@ -200,3 +200,16 @@ def test_a_port_already_taken_is_one_line_and_no_server_is_announced(served):
     assert second.returncode == 2 and "serving" not in second.stdout + second.stderr
     assert f"error: cannot listen on 127.0.0.1:{server.port}: Address already in use" in second.stderr
     assert len(second.stderr.strip().splitlines()) == 1 and "Traceback" not in second.stderr
+
+
+def test_a_refusal_is_recorded_in_the_bureaus_words_whatever_language_the_school_reads(served):
+    county, server, tokens = served
+    asked = ("tasks", "done", "--unit", "S002", "system-update", "--period", "2021-02", "--as-of", "2021-02-19")
+    refused(remote(server, tokens["s1"], *asked, ok=False), "may not act for unit S002")
+    heard = remote(server, tokens["s1"], *asked, ok=False, env={"AIDCAL_LANG": "zh"})
+    assert heard.exit_code == 3 and "无权操作单位 S002" in heard.stderr
+    refused(remote(server, "aidcal_made-up", "tasks", "list", "--unit", "S002", ok=False), "revoked")
+    entries = json.loads(county("audit", "show", "--outcome", "refused", "--format", "json").stdout)
+    english, chinese, unknown = (e["summary"] for e in entries[-3:])
+    assert english == chinese and "无权操作单位 S002" in english and "may not" not in english
+    assert "令牌" in unknown and "token" not in unknown.replace("令牌", "")

@@ -10,14 +10,14 @@ from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
 
-from aidcal.i18n import _
+from aidcal.i18n import N_, _
 
 from .. import access, filters, idnumber, payouts, rules, sealing, sheets, store
 from .. import after_payout as after
 from .. import cases as engine_cases
 from .. import moves as engine_moves
 from ..access import READ, SCHOOL, SUPERVISE
-from ..errors import InputError, Refused
+from ..errors import InputError, refusal
 from ..models import aid_case as c
 from ..models import unit as u
 from ..service import as_date, as_id, as_sheet, as_text, op, received, sheet_within_limit, within_limit
@@ -72,7 +72,7 @@ def scope_for(act: str):
         access.authorise(conn, actor, act)
         unit = values.get("unit")
         if actor.role == "unit" and not unit and not values.get("authority"):
-            raise Refused(_("{user} acts for unit {unit}: give --unit {unit}").format(user=actor.name, unit=actor.scope))
+            raise refusal(N_("{user} acts for unit {unit}: give --unit {unit}"), user=actor.name, unit=actor.scope)
         return dict(units=[unit] if unit else [], authority=subtree(actor, unit, values.get("authority")))
     return reach
 
