@@ -23,28 +23,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import json.encoder
 import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, and_, bindparam, func, literal_column, or_, select
-from sqlalchemy.dialects.sqlite.base import SQLiteDialect
+from sqlalchemy import and_, bindparam, func, literal_column, or_, select
 from sqlalchemy.engine import Connection
-from sqlmodel.sql.sqltypes import UTCDateTime
 
-from . import authorities, driver, store
+from . import authorities, driver, inserted, store
 from .masking import mask_personal
-from .models import app_user, case_document, case_event, event, evidence, identification_review, rule_file, run, step
+from .models import app_user
 from .models import audit as a
 from .models import unit as u
 
 GENESIS = "0" * 64
-# The tables whose inserted rows an entry's digest covers: rows written once and never
-# changed (the history of tasks and cases, identification reviews, evidence, documents,
-# rules, runs and their steps), so their content as written is what the record vouches for.
-RECORDED = (event, case_event, identification_review, evidence, case_document, rule_file, run, step)
 # The operator's acts on the whole database, on no unit in particular: every supervisor and auditor reads them.
 ADMINISTRATION = ("calendar.load", "units.import", "workflow.load", "programmes.load", "escalate", "key.rotate",
                   "key.encrypt-existing", "cases.purge")
@@ -74,204 +67,17 @@ def chained(prev: str, row) -> str:
     place are left out: the order is the chain's own, by `prev`)."""
     fields = [prev, store.shown_moment(row["at"]), row["actor"], row["action"], row["object"], row["outcome"],
               row["rows"], row["written"], row["digest"], row["summary"]]
-    return hashlib.sha256("".join(_ENCODE_ROW(fields, 0)).encode()).hexdigest()
+    return hashlib.sha256("".join(inserted.ENCODE_ROW(fields, 0)).encode()).hexdigest()
 
 
 # An audited write runs these inside its write lock, compiled once per dialect and run on the
 # driver (driver.Prepared), as the completion's own statements are: the marks only where the
 # write's inserted rows cannot all be seen as they are inserted (driver.watching), and the entry,
 # its digest and its link left to `link`.
-_MARKS = driver.Prepared(select(*[select(func.coalesce(func.max(t.c.id), 0)).scalar_subquery() for t in RECORDED]))
-_TABLES = {t.name: t for t in RECORDED}
 _FIELDS = [c for c in a.c if c.name not in ("id", "digest", "prev", "hash", "seq")]
 _APPEND = driver.Prepared(a.insert().inline().values(
     {**{c.name: bindparam(c.name, type_=c.type) for c in _FIELDS},
      **{name: literal_column("''") for name in ("digest", "prev", "hash")}}))
-_READS: dict[tuple[str, str], tuple] = {}
-
-
-def _marks(conn: Connection) -> dict[str, int]:
-    """The highest id of every recorded table, in one statement."""
-    return dict(zip((t.name for t in RECORDED), _MARKS(conn, {})[0]))
-
-
-def _reads(conn: Connection, table) -> tuple:
-    """How the audit reads `table` on this dialect (built once): the ids of the rows this
-    transaction inserted past a mark, the rows of an id range, and each column's form for the digest."""
-    key = (conn.dialect.name, table.name)
-    if key not in _READS:
-        _READS[key] = (
-            driver.Prepared(select(table.c.id).where(table.c.id > bindparam("mark"), store.inserted_here(conn))
-                           .order_by(table.c.id)),
-            driver.Prepared(select(table).where(table.c.id.between(bindparam("lo"), bindparam("hi")))
-                           .order_by(table.c.id)),
-            _digest_forms(conn.dialect, table))
-    return _READS[key]
-
-
-SEALED = {"identification_review": ("categories_from", "categories_to")}  # engine/sealing.py
-
-
-def _digest_forms(dialect, table) -> list[tuple[int, object]] | None:
-    """The columns (by place) whose driver's value the digest writes in another form, each with
-    what turns it into that form; None where every value already is it (integers, text, and
-    SQLite's ISO date text, which reads as its date does): a night's 200,000 steps go through
-    no converter at all, a completion's history row through one. Sealed values
-    are left out: `key rotate` seals them anew, and AES-GCM's tag refuses one altered outside
-    aidcal when it is opened."""
-    forms = []
-    for column in table.c:
-        if column.name in SEALED.get(table.name, ()):
-            forms.append(_left_out)
-        elif dialect.name == "sqlite" and isinstance(column.type, Date) and not isinstance(column.type, DateTime):
-            forms.append(None)
-        elif dialect.name == "sqlite" and isinstance(column.type, UTCDateTime):
-            forms.append(_sqlite_moment)
-        else:
-            forms.append(column.type.dialect_impl(dialect).result_processor(dialect, None))
-    return [(place, form) for place, form in enumerate(forms) if form is not None] or None
-
-
-def _left_out(_value) -> None:
-    return None
-
-
-def _sqlite_moment(value):
-    """A moment SQLite keeps as UTC text ('2021-03-01 01:30:00.000000'), in the form the digest
-    writes its column type's value (an aware UTC datetime's ISO form), by slicing the text rather
-    than parsing it (half of a completion's digest); text of any other shape, as the type reads it,
-    or, where it reads none (edited outside aidcal), as it is: it then differs from its digest."""
-    if isinstance(value, str) and len(value) == 26 and value[10] == " " and value[19] == ".":
-        return f"{value[:10]}T{value[11:19]}+00:00" if value.endswith(".000000") else f"{value[:10]}T{value[11:]}+00:00"
-    try:
-        return _SQLITE_UTC(value)
-    except (TypeError, ValueError):
-        return value
-
-
-_SQLITE = SQLiteDialect()
-_SQLITE_UTC = UTCDateTime().dialect_impl(_SQLITE).result_processor(_SQLITE, None)
-
-
-def _plain(value):
-    """What JSON has no form for, as the digest writes it: dates in ISO form, bytes in hex."""
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    return value.hex() if isinstance(value, bytes) else str(value)
-
-
-# One row's JSON, as json.dumps(row, ensure_ascii=False, separators=(",", ":"), default=_plain)
-# writes it, by the C encoder made once rather than once per row (half the time of a night's digest).
-_ENCODE_ROW = json.encoder.c_make_encoder(None, _plain, json.encoder.encode_basestring, None, ":", ",",
-                                          False, False, True)
-
-
-def _digest_rows(digest, name: str, forms, batches) -> list[int]:
-    """Feed each row's text to `digest` (a batch in one update: the hash of the texts one after
-    another); the ids (every recorded table's first column)."""
-    ids = []
-    for batch in batches:
-        if forms is not None:
-            batch = [_formed(row, forms) for row in batch]
-        digest.update("".join(["".join(_ENCODE_ROW((name, *row), 0)) for row in batch]).encode())
-        ids.extend(row[0] for row in batch)
-    return ids
-
-
-def _formed(row, forms) -> list:
-    row = list(row)
-    for place, form in forms:
-        if row[place] is not None:
-            row[place] = form(row[place])
-    return row
-
-
-def _first(row: tuple) -> int:
-    return row[0]
-
-
-def _runs(ids: list[int]) -> list[list[int]]:
-    runs: list[list[int]] = []
-    for i in ids:
-        if runs and runs[-1][1] == i - 1:
-            runs[-1][1] = i
-        else:
-            runs.append([i, i])
-    return runs
-
-
-def _written(conn: Connection, handed_back: dict[str, list[tuple]], marks: dict[str, int] | None) -> tuple[int, dict]:
-    """The rows this transaction inserted into the recorded tables: their count and their id runs
-    per table (`link` digests them). Rows inserted before the marks were handed back by their
-    statements (driver.watching); the ids past the marks (taken before the first write that hands
-    back nothing) are read back."""
-    count, written = 0, {}
-    now = _marks(conn) if marks is not None else None
-    for table in RECORDED if marks is not None else [t for t in RECORDED if t.name in handed_back]:
-        mark = marks[table.name] if marks is not None else None
-        ids = sorted(row[0] for row in handed_back.get(table.name, ()) if mark is None or row[0] <= mark)
-        if mark is not None and now[table.name] > mark:
-            past = _reads(conn, table)[0]
-            ids.extend(row[0] for batch in past.batches(conn, {"mark": mark}) for row in batch)  # streamed
-        if ids:
-            written[table.name] = _runs(ids)
-            count += len(ids)
-    return count, written
-
-
-def _digest_of(conn: Connection, written: dict[str, list[list[int]]]) -> tuple[str, dict[str, list[int]]]:
-    """The digest of the rows an entry's id runs name, as they stand (each table in the order of
-    RECORDED, its rows by id), and the ids found, per table: `link` records it, `verify --data`
-    compares it."""
-    digest, found = hashlib.sha256(), {}
-    for table in RECORDED:
-        runs = written.get(table.name)
-        if not runs:
-            continue
-        between, forms = _reads(conn, table)[1:]
-        found[table.name] = [i for lo, hi in runs
-                             for i in _digest_rows(digest, table.name, forms, between.batches(conn, {"lo": lo, "hi": hi}))]
-    return (digest.hexdigest() if found else ""), found
-
-
-ALONE = 10_000  # rows: an entry naming more is digested on its own, streamed (a night's steps), not held …
-HELD = 100_000  # … and so are the entries past this many rows held at once
-
-
-def _digests(conn: Connection, entries) -> dict[int, str]:
-    """`_digest_of` for many entries at once, as `link` needs it: the runs of the small ones
-    merged into spans per table, each span read once (a second's completions are one read of
-    their history rows, not one read each), every row's text hashed into its entry's digest."""
-    written = {row["id"]: json.loads(row["written"]) for row in entries}
-    small, held = [], 0
-    for k, w in written.items():
-        size = sum(hi - lo + 1 for runs in w.values() for lo, hi in runs)
-        if w and size <= ALONE and held + size <= HELD:
-            small.append(k)
-            held += size
-    digests = {k: _digest_of(conn, w)[0] for k, w in written.items() if k not in small}
-    texts: dict[str, dict[int, str]] = {}
-    for table in RECORDED:
-        runs = sorted(run for k in small for run in written[k].get(table.name, ()))
-        if not runs:
-            continue
-        spans = [list(runs[0])]
-        for lo, hi in runs[1:]:
-            if lo <= spans[-1][1] + 1:
-                spans[-1][1] = max(spans[-1][1], hi)
-            else:
-                spans.append([lo, hi])
-        between, forms = _reads(conn, table)[1:]
-        found = texts[table.name] = {}
-        for lo, hi in spans:
-            for batch in between.batches(conn, {"lo": lo, "hi": hi}):
-                for row in batch if forms is None else (_formed(row, forms) for row in batch):
-                    found[row[0]] = "".join(_ENCODE_ROW((table.name, *row), 0))
-    for k in small:
-        parts = [texts[table.name].get(i, "") for table in RECORDED for lo, hi in written[k].get(table.name, ())
-                 for i in range(lo, hi + 1)]
-        digests[k] = hashlib.sha256("".join(parts).encode()).hexdigest()
-    return digests
 
 
 def append(conn: Connection, entry: Entry, rows: int = 0, written: dict | None = None, at: datetime | None = None) -> None:
@@ -282,7 +88,7 @@ def append(conn: Connection, entry: Entry, rows: int = 0, written: dict | None =
     _APPEND(conn, dict(at=at or store.now(), actor=entry.actor[:80], action=entry.action,
                        object=mask_personal(entry.object)[:200], outcome=entry.outcome,
                        rows=rows if entry.rows is None else entry.rows,
-                       written="".join(_ENCODE_ROW(written, 0)) if written else "{}",
+                       written="".join(inserted.ENCODE_ROW(written, 0)) if written else "{}",
                        summary=entry.kept_summary()))
 
 
@@ -298,14 +104,14 @@ def audited(engine, entry: Entry, expired=None):
         marks: dict[str, int] = {}
 
         def before_blind(table: str | None) -> None:
-            if not marks and (table is None or table in _TABLES):
-                marks.update(_marks(conn))
+            if not marks and (table is None or table in inserted.TABLES):
+                marks.update(inserted.highest_ids(conn))
 
         with driver.watching(conn, before_blind) as handed_back:
             yield conn
             if expired is not None and expired():
                 raise TimeoutError("the request's time ran out before its write committed")
-            written = _written(conn, handed_back, marks or None)
+            written = inserted.ids_written(conn, handed_back, marks or None)
         append(conn, entry, *written, at=at)
     _appended.add(engine)
 
@@ -355,7 +161,7 @@ def digested(engine, batch: int = 10_000) -> dict[int, str]:
     """The digests of the oldest unlinked entries (up to `batch`), by id: in a read transaction,
     so that SQLite's writers wait only for the links (the server reads them in its pool)."""
     with store.reading(engine) as conn:
-        return _digests(conn, conn.execute(_UNLINKED, {"batch": batch}).mappings().all())
+        return inserted.digests(conn, conn.execute(_UNLINKED, {"batch": batch}).mappings().all())
 
 
 def link_digested(engine, digests: dict[int, str]) -> int:
@@ -422,7 +228,7 @@ def _changed_rows(conn: Connection, latest: int) -> list[str]:
     changed = []
     for entry in reversed(entries):
         written = json.loads(entry.written)
-        digest, found = _digest_of(conn, written)
+        digest, found = inserted.digest_of(conn, written)
         lost = False
         for name, runs in written.items():
             wanted = [i for lo, hi in runs for i in range(lo, hi + 1)]

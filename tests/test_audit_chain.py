@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from sqlalchemy import text
 
-from aidcal.engine import access, audit, service, store
+from aidcal.engine import access, audit, inserted, service, store
 
 
 def _entries(aidcal):
@@ -259,18 +259,18 @@ def test_on_postgresql_an_entry_committed_late_is_linked_after_the_later_ids(cou
     assert county("audit", "verify", "--data").exit_code == 0
 
 
-@pytest.mark.parametrize("alone", [audit.ALONE, 0])
+@pytest.mark.parametrize("alone", [inserted.ALONE, 0])
 def test_the_linker_digests_many_entries_at_once_as_each_alone(county, monkeypatch, alone, tmp_path):
-    """`link` reads a second's history rows in one span per table (an entry naming more rows than
-    ALONE on its own, streamed); either way each entry's digest is what `verify --data` recomputes."""
-    monkeypatch.setattr(audit, "ALONE", alone)
+    """The linker reads a second's history rows in one span per table (an entry naming more rows
+    than ALONE on its own, streamed); either way each entry's digest is what `verify --data` recomputes."""
+    monkeypatch.setattr(inserted, "ALONE", alone)
     _busy(county)
     proof = tmp_path / "签到表.pdf"
     proof.write_bytes(b"%PDF-1.4 proof")
     county("tasks", "done", "--unit", "S003", "monthly-report", "--period", "2021-02", "--as-of", "2021-02-26",
            "--evidence", proof)
     with store.reading(county.engine()) as conn:
-        entries = conn.execute(audit.select(audit.a)).mappings().all()
-        each = {row["id"]: audit._digest_of(conn, json.loads(row["written"]))[0] for row in entries}
-        assert audit._digests(conn, entries) == each == {row["id"]: row["digest"] for row in entries}
+        entries = conn.execute(text("SELECT * FROM audit")).mappings().all()
+        each = {row["id"]: inserted.digest_of(conn, json.loads(row["written"]))[0] for row in entries}
+        assert inserted.digests(conn, entries) == each == {row["id"]: row["digest"] for row in entries}
     assert sum(1 for d in each.values() if d) >= 4  # the escalation's steps, the completions and their evidence
