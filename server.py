@@ -112,7 +112,8 @@ def create(url: str, max_body_mb: int = 60, timeout: float = 60.0, today=None, k
     writer = ThreadPoolExecutor(1, thread_name_prefix="aidcal-writer") if store.serialised(engine) else None
 
     async def linking():
-        """The audit linker (engine/audit.py `link`), every LINK_EVERY seconds, in the writers' lane."""
+        """The audit linker (engine/audit.py `link`), every LINK_EVERY seconds: its digests read in the
+        pool, its links made in the writers' lane."""
         loop, failing = asyncio.get_running_loop(), None
         while True:
             try:
@@ -156,9 +157,11 @@ def create(url: str, max_body_mb: int = 60, timeout: float = 60.0, today=None, k
         address = request.client.host if request.client else "?"
         token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
         asker = (f"token:{hashlib.sha256(token.encode()).hexdigest()[:16]}", f"address:{address}")
-        held_off = error(429, [_("too many failed logins from this token or address; wait a minute")])
+        def held_off() -> JSONResponse:
+            return error(429, [_("too many failed logins from this token or address; wait a minute")])
+
         if failures.blocked(asker[:1], time.monotonic()):
-            return held_off
+            return held_off()
         actor = None
         deadline = time.monotonic() + timeout
         spec = service.OPS.get(name)  # every act module is imported at start: nothing is imported on the loop
@@ -172,7 +175,7 @@ def create(url: str, max_body_mb: int = 60, timeout: float = 60.0, today=None, k
                 try:
                     actor = await run_in_threadpool(_authenticated, engine, token)
                 except _Unknown:
-                    return held_off
+                    return held_off()
             if actor is None and not (declared.isdigit() and int(declared) <= SMALL_BODY):  # a large body: a known user's only
                 actor = await run_in_threadpool(_authenticated, engine, token)
             body = await request.body()
