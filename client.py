@@ -16,7 +16,7 @@ import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aidcal.engine.errors import InputError, Refused
@@ -56,6 +56,7 @@ class Remote:
     url: str
     token: str
     ca_file: str | None = None
+    years_without_notice: set[int] = field(default_factory=set, compare=False)  # as the server said (the shell warns)
 
     def call(self, name: str, params: dict):
         """One act on the server; its refusals and errors arrive as this process's own."""
@@ -66,6 +67,8 @@ class Remote:
         context = ssl.create_default_context(cafile=self.ca_file) if self.url.startswith("https") else None
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT, context=context) as response:
+                unnoticed = response.headers.get("X-Aidcal-Years-Without-Notice", "")  # server.py UNNOTICED
+                self.years_without_notice.update(int(y) for y in unnoticed.split(",") if y.isdigit())
                 return json.loads(response.read())
         except urllib.error.HTTPError as exc:
             _raise(exc)

@@ -25,7 +25,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from aidcal import __version__, i18n
-from aidcal.engine import access, audit, logs, service, store
+from aidcal.engine import access, audit, logs, service, store, workdays
 from aidcal.engine.errors import InputError, Refused, one_line
 from aidcal.engine.masking import mask_personal
 from aidcal.i18n import N_, _
@@ -33,6 +33,7 @@ from aidcal.i18n import N_, _
 FAILURES_ALLOWED = 10  # failed authentications per token and per address …
 FAILURE_WINDOW = 60.0  # … within this many seconds; then 429 for that token, or for tokens unknown from that address
 SMALL_BODY = 64 * 1024  # a body up to this size is read before its token is checked (one hop, not two)
+UNNOTICED = "X-Aidcal-Years-Without-Notice"  # the years a request's working days followed the law alone (client.py)
 LINK_EVERY = 1.0  # seconds between the audit linker's runs: the longest an entry waits for its place in the chain
 
 
@@ -179,7 +180,7 @@ def create(url: str, max_body_mb: int = 60, timeout: float = 60.0, today=None, k
             if actor is None and not (declared.isdigit() and int(declared) <= SMALL_BODY):  # a large body: a known user's only
                 actor = await run_in_threadpool(_authenticated, engine, token)
             body = await request.body()
-            result = await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(
+            result, unnoticed = await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(
                 lane, contextvars.copy_context().run, _answer_request, engine, actor or token, body, name, today(),
                 lambda: time.monotonic() > deadline, keys), timeout + 5)
         except _Unknown:
@@ -199,7 +200,7 @@ def create(url: str, max_body_mb: int = 60, timeout: float = 60.0, today=None, k
             raise  # BodyLimit answers 413
         except Exception as exc:  # a bug or the database: one line, no locals, no SQL
             return error(500, [one_line(exc)])
-        return JSONResponse(result)
+        return JSONResponse(result, headers={UNNOTICED: ",".join(map(str, unnoticed))} if unnoticed else None)
 
     app.add_middleware(BodyLimit, limit=max_body_mb * 1024 * 1024)
     return app
@@ -234,4 +235,5 @@ def _answer_request(engine, asker, body: bytes, name: str, today, expired, keys)
         raise _NotJSON from None
     if not isinstance(params, dict):
         raise _NotJSON
-    return service.call(engine, actor, name, params, today, expired, keys)
+    result = service.call(engine, actor, name, params, today, expired, keys)
+    return result, workdays.years_without_notice()  # this request's own (its context's): the client warns of them

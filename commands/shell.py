@@ -212,12 +212,14 @@ class Ctx:
                     say(_("warning: ") + _("this command's audit entries are not linked into the chain yet ({error}); "
                                            "the next command or the server links them").format(error=one_line(exc)))
             self._engine.dispose()
+        years = set(self._remote.years_without_notice) if self._remote else set()  # the server's, for this command
         if "aidcal.engine.workdays" in sys.modules:
             from aidcal.engine.workdays import years_without_notice
-            for year in years_without_notice():
-                say(_("warning: ") + _("the State Council's holiday notice for {year} is not in: its working days follow the "
-                                       "statutory holidays alone; add its 调休 to calendar.yaml (workdays:, holidays:) when it "
-                                       "comes out").format(year=year))
+            years.update(years_without_notice())
+        for year in sorted(years):
+            say(_("warning: ") + _("the State Council's holiday notice for {year} is not in: its working days follow the "
+                                   "statutory holidays alone; add its 调休 to calendar.yaml (workdays:, holidays:) when it "
+                                   "comes out").format(year=year))
 
 
 class AidcalGroup(click.Group):

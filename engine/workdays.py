@@ -10,6 +10,7 @@ year's 调休. Arithmetic that crosses from a known year into an unknown one nev
 """
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache, cached_property
@@ -18,7 +19,9 @@ import chinese_calendar
 
 from . import statutory
 
-_unnoticed: set[int] = set()  # years met by this command without their notice; the shell warns once for each
+# Years met by this command (or this server request: each runs in a context of its own) without their
+# notice; the shell warns once for each, and the server hands them to the client to warn of.
+_unnoticed: ContextVar[set[int] | None] = ContextVar("aidcal_unnoticed", default=None)
 
 ROLL_POLICIES = ("forward", "backward", "keep")
 
@@ -60,8 +63,8 @@ class WorkCalendar:
         official = _official(day)
         if official is not None:
             return official
-        if day.year not in _unnoticed and day.year not in self._override_years:
-            _unnoticed.add(day.year)  # the plan carries none of that year's 调休 yet
+        if day.year not in self._override_years:
+            _noted(day.year)  # the plan carries none of that year's 调休 yet
         return _by_law(day)
 
     @cached_property
@@ -96,9 +99,16 @@ class WorkCalendar:
         return count
 
 
+def _noted(year: int) -> None:
+    years = _unnoticed.get()
+    if years is None:
+        _unnoticed.set(years := set())
+    years.add(year)
+
+
 def years_without_notice() -> list[int]:
     """The years met since the last call whose State Council notice is not in (no data,
     no override in the plan): said once per command by the shell, then forgotten."""
-    years = sorted(_unnoticed)
-    _unnoticed.clear()
-    return years
+    years = _unnoticed.get()
+    _unnoticed.set(None)
+    return sorted(years or ())

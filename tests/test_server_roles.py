@@ -213,3 +213,13 @@ def test_a_refusal_is_recorded_in_the_bureaus_words_whatever_language_the_school
     english, chinese, unknown = (e["summary"] for e in entries[-3:])
     assert english == chinese and "无权操作单位 S002" in english and "may not" not in english
     assert "令牌" in unknown and "token" not in unknown.replace("令牌", "")
+
+
+def test_a_remote_command_warns_of_a_year_without_its_holiday_notice_as_a_local_one(served, calendar_file):
+    county, server, tokens = served
+    county("calendar", "load", calendar_file, "--year", "2027", "--as-of", "2026-12-01")
+    asked = ("overdue", "--as-of", "2027-02-10")
+    here, there = county(*asked), remote(server, tokens["sup"], *asked)
+    assert there.stdout == here.stdout
+    assert there.stderr.count("holiday notice for 2027 is not in") == 1 == here.stderr.count("holiday notice for 2027")
+    assert "holiday notice" not in remote(server, tokens["sup"], "overdue", "--as-of", "2021-02-10").stderr
