@@ -30,9 +30,16 @@ def serve(obj, host, port, max_body_mb, timeout):
     from aidcal.server import create
     obj.engine  # noqa: B018 — a database with no plan is refused here, before listening
     app = create(obj.url, max_body_mb, timeout, keys=obj.keys)
-    try:  # bound here, so that "serving" is said only of a port that is ours
-        listening = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+    # Bound here, so that "serving" is said only of a port that is ours. IPPROTO_TCP spelled out: asyncio
+    # turns Nagle off (TCP_NODELAY) only on sockets that say they are TCP, and with it on every
+    # keep-alive answer waits for the client's delayed ACK (40 ms: a fifth of the requests served).
+    listening = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind((host, port))
+        listening.listen(2048)
     except OSError as exc:
+        listening.close()
         raise InputError(_("cannot listen on {host}:{port}: {why} (another aidcal serve, or another program, may "
                            "hold it; choose another with --port)").format(host=host, port=port, why=exc.strerror or exc))
     say(_("aidcal serving {db} on http://{host}:{port}").format(db=obj.url.split("://")[0], host=host, port=port))
