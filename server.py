@@ -119,8 +119,9 @@ def create(url: str, max_body_mb: int = 60, timeout: float = 60.0, today=None, k
         while True:
             try:
                 while pending := await loop.run_in_executor(None, audit.digested, engine):  # reads: the pool
-                    if not await loop.run_in_executor(writer, audit.link_digested, engine, pending):
-                        break  # another linker took them
+                    linked = await loop.run_in_executor(writer, audit.link_digested, engine, pending)
+                    if len(pending) < audit.BATCH or not linked:
+                        break  # what waited is linked (or another linker took it); the rest in a second, as `link`
                 if failing is not None:
                     logs.get(__name__).info("audit linking resumed")
                 failing = None

@@ -152,12 +152,17 @@ def link(engine) -> int:
     while pending := digested(engine):
         linked = link_digested(engine, pending)
         total += linked
-        if not linked:
-            return total  # another linker took them, and goes on
+        if len(pending) < BATCH or not linked:
+            # what waited is linked (or another linker took it): entries committed since wait for the next
+            # run, so that a busy county's linker runs once a second, not without end, in batches of one
+            return total
     return total
 
 
-def digested(engine, batch: int = 10_000) -> dict[int, str]:
+BATCH = 10_000  # entries linked in one transaction
+
+
+def digested(engine, batch: int = BATCH) -> dict[int, str]:
     """The digests of the oldest unlinked entries (up to `batch`), by id: in a read transaction,
     so that SQLite's writers wait only for the links (the server reads them in its pool)."""
     with store.reading(engine) as conn:
