@@ -112,11 +112,16 @@ def _digest_rows(digest, name: str, forms, batches) -> list[int]:
     another); the ids (every recorded table's first column)."""
     ids = []
     for batch in batches:
-        if forms is not None:
-            batch = [_formed(row, forms) for row in batch]
-        digest.update("".join(["".join(ENCODE_ROW((name, *row), 0)) for row in batch]).encode())
+        digest.update("".join(_row_texts(name, forms, batch)).encode())
         ids.extend(row[0] for row in batch)
     return ids
+
+
+def _row_texts(name: str, forms, batch) -> list[str]:
+    """Each row's text as the digest takes it: the table's name and the row, its columns in their digest forms."""
+    if forms is not None:
+        batch = [_formed(row, forms) for row in batch]
+    return ["".join(ENCODE_ROW((name, *row), 0)) for row in batch]
 
 
 def _formed(row, forms) -> list:
@@ -127,18 +132,16 @@ def _formed(row, forms) -> list:
     return row
 
 
-def _first(row: tuple) -> int:
-    return row[0]
-
-
-def _runs(ids: list[int]) -> list[list[int]]:
-    runs: list[list[int]] = []
-    for i in ids:
-        if runs and runs[-1][1] == i - 1:
-            runs[-1][1] = i
+def _merged(ranges) -> list[list[int]]:
+    """Sorted [lo, hi] ranges, those that touch or overlap made one: a write's ids into its runs, many
+    entries' runs into the spans the linker reads."""
+    merged: list[list[int]] = []
+    for lo, hi in ranges:
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1][1] = max(merged[-1][1], hi)
         else:
-            runs.append([i, i])
-    return runs
+            merged.append([lo, hi])
+    return merged
 
 
 def ids_written(conn: Connection, handed_back: dict[str, list[tuple]], marks: dict[str, int] | None) -> tuple[int, dict]:
@@ -155,7 +158,7 @@ def ids_written(conn: Connection, handed_back: dict[str, list[tuple]], marks: di
             past = _reads(conn, table)[0]
             ids.extend(row[0] for batch in past.batches(conn, {"mark": mark}) for row in batch)  # streamed
         if ids:
-            written[table.name] = _runs(ids)
+            written[table.name] = _merged((i, i) for i in ids)
             count += len(ids)
     return count, written
 
@@ -193,21 +196,14 @@ def digests(conn: Connection, entries) -> dict[int, str]:
     digests = {k: digest_of(conn, w)[0] for k, w in written.items() if k not in small}
     texts: dict[str, dict[int, str]] = {}
     for table in RECORDED:
-        runs = sorted(run for k in small for run in written[k].get(table.name, ()))
-        if not runs:
+        spans = _merged(sorted(run for k in small for run in written[k].get(table.name, ())))
+        if not spans:
             continue
-        spans = [list(runs[0])]
-        for lo, hi in runs[1:]:
-            if lo <= spans[-1][1] + 1:
-                spans[-1][1] = max(spans[-1][1], hi)
-            else:
-                spans.append([lo, hi])
         between, forms = _reads(conn, table)[1:]
         found = texts[table.name] = {}
         for lo, hi in spans:
             for batch in between.batches(conn, {"lo": lo, "hi": hi}):
-                for row in batch if forms is None else (_formed(row, forms) for row in batch):
-                    found[row[0]] = "".join(ENCODE_ROW((table.name, *row), 0))
+                found.update(zip((row[0] for row in batch), _row_texts(table.name, forms, batch)))
     for k in small:
         parts = [texts[table.name].get(i, "") for table in RECORDED for lo, hi in written[k].get(table.name, ())
                  for i in range(lo, hi + 1)]

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
-from functools import reduce
-from operator import or_
 
 from sqlalchemy import String, bindparam, case, cast, func, select
 from sqlalchemy.engine import Connection
@@ -250,7 +248,7 @@ def _find(conn: Connection, unit_code: str, key: str, period: str | None, want: 
         if kinds and not any(mask & unit_row.type_mask for mask in kinds):
             raise InputError(_("task '{task}' is not the work of unit {unit}: its plan gives it to {kinds} "
                                "(see: aidcal tasks list --unit {unit})").format(
-                task=key, unit=unit_code, kinds=unit_types.names_of(reduce(or_, kinds))))
+                task=key, unit=unit_code, kinds=unit_types.names_of(*kinds)))
         joined = unit_row.active_from
         if kinds and joined is not None:
             raise InputError(_("unit {unit} has no occurrence of task '{task}': it takes part from {day} "

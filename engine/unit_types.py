@@ -34,7 +34,8 @@ def mask_of(keys) -> int:
     return sum(TYPES[key][0] for key in keys)
 
 
-def names_of(mask: int) -> str:
-    """The kinds of unit a mask gives work to, as rosters name them (教育局 for the bureau's own)."""
-    names = [zh for _key, (bit, zh) in TYPES.items() if mask & bit] + (["教育局"] if mask & BUREAU_MASK else [])
+def names_of(*masks: int) -> str:
+    """The kinds of unit the masks give work to, as rosters name them (教育局 for the bureau's own)."""
+    names = [zh for _key, (bit, zh) in TYPES.items() if any(m & bit for m in masks)] + \
+        (["教育局"] if any(m & BUREAU_MASK for m in masks) else [])
     return "、".join(names)
