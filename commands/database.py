@@ -28,13 +28,14 @@ def db_upgrade(obj):
 @click.pass_obj
 def db_copy(obj, target):
     """Copy everything (plans, units, tasks, evidence, notices, outbox, cases) into a new database, e.g. SQLite to PostgreSQL."""
-    from aidcal.engine import store
+    from aidcal.engine import audit, store
     source = obj.engine  # the source must exist and hold a plan before a target is created
     callback, bar = progress_bar(_("copying"))
     destination = store.connect(target, upgrade=True, create=True)
     try:
         with bar:
             copied = store.copy(source, destination, progress=(lambda name, n: callback(n, None)) if callback else None)
+        audit.link(destination, everywhere=True)  # the entries the source had not linked, whatever their ids
     finally:
         destination.dispose()
     click.echo(_("copied {n} rows: {tables}").format(n=sum(copied.values()), tables=_(", ").join(f"{k} {v}" for k, v in copied.items() if v)))

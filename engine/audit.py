@@ -52,13 +52,15 @@ class Entry:
     summary: str = ""
     outcome: str = "done"
     rows: int | None = None  # the write's own count where it is not its history rows (an identification import)
-    _kept: tuple[str, str] = field(default=("", ""), init=False, repr=False, compare=False)
+    _kept: tuple = field(default=(None, None), init=False, repr=False, compare=False)
 
-    def kept_summary(self) -> str:
-        """The summary as the record keeps it (masked), worked out once for each summary: an audited
-        write asks before it takes the write lock, so that its holder does not mask it again."""
-        if self._kept[0] != self.summary:
-            self._kept = (self.summary, mask_personal(self.summary)[:500])
+    def kept(self) -> tuple[str, str, str]:
+        """The actor, object and summary as the record keeps them (masked, cut to their sizes), worked
+        out once for each: an audited write asks before it takes the write lock, so that its holder
+        does not mask them again (its object is named again inside, as authorised: the same, mostly)."""
+        said = (self.actor, self.object, self.summary)
+        if self._kept[0] != said:
+            self._kept = (said, (self.actor[:80], mask_personal(self.object)[:200], mask_personal(self.summary)[:500]))
         return self._kept[1]
 
 
@@ -85,11 +87,10 @@ def append(conn: Connection, entry: Entry, rows: int = 0, written: dict | None =
     chain). The object and summary are masked as error lines are (a file or a reason may carry a
     person's number): the record keeps none. The entry's moment is when its write began (`at`),
     so two entries' times may differ from their order by the moments between."""
-    _APPEND(conn, dict(at=at or store.now(), actor=entry.actor[:80], action=entry.action,
-                       object=mask_personal(entry.object)[:200], outcome=entry.outcome,
-                       rows=rows if entry.rows is None else entry.rows,
-                       written="".join(inserted.ENCODE_ROW(written, 0)) if written else "{}",
-                       summary=entry.kept_summary()))
+    actor, object_, summary = entry.kept()
+    _APPEND(conn, dict(at=at or store.now(), actor=actor, action=entry.action,
+                       object=object_, outcome=entry.outcome, rows=rows if entry.rows is None else entry.rows,
+                       written="".join(inserted.ENCODE_ROW(written, 0)) if written else "{}", summary=summary))
 
 
 @contextmanager
@@ -99,7 +100,7 @@ def audited(engine, entry: Entry, expired=None):
     the shell's clock) says so at the end, the write rolls back instead, so a request
     that timed out wrote nothing."""
     at = store.now()
-    entry.kept_summary()
+    entry.kept()
     with store.writing(engine) as conn:
         marks: dict[str, int] = {}
 
@@ -136,20 +137,24 @@ def link_own(engine) -> int:
     return link(engine)
 
 
-_UNLINKED = select(a).where(a.c.seq.is_(None)).order_by(a.c.id).limit(bindparam("batch"))
-_HEAD_LINK = select(a.c.seq, a.c.hash).where(a.c.seq.is_not(None)).order_by(a.c.seq.desc()).limit(1)
+# The unlinked entries past an id: on SQLite, whose writers commit in the order of their entries'
+# ids, those past the head's (no index of the unlinked to keep up: one page less in every write's
+# commit); on PostgreSQL, where a lower id may commit later, all of them (its partial index).
+_UNLINKED = select(a).where(a.c.seq.is_(None), a.c.id > bindparam("after")).order_by(a.c.id).limit(bindparam("batch"))
+_HEAD_LINK = select(a.c.seq, a.c.hash, a.c.id).where(a.c.seq.is_not(None)).order_by(a.c.seq.desc()).limit(1)
 _LINKED = a.update().where(a.c.id == bindparam("b_id"), a.c.seq.is_(None)).values(
     seq=bindparam("b_seq"), prev=bindparam("b_prev"), hash=bindparam("b_hash"), digest=bindparam("b_digest"))
 
 
-def link(engine) -> int:
+def link(engine, everywhere: bool = False) -> int:
     """Digest the rows named by the entries committed since the last run and link the entries to
     the chain's head, in the order of their ids, each hashed with the one before (`chained`);
     returns how many. Nothing at all while nothing waits: only a read. On PostgreSQL an entry
     whose write committed after a later id's is linked after it: the chain's order is `seq`,
-    the order of linking."""
+    the order of linking. `everywhere`: below the head's id too, on SQLite (a copy from
+    PostgreSQL may hold such entries: `db copy` links them)."""
     total = 0
-    while pending := digested(engine):
+    while pending := digested(engine, everywhere=everywhere):
         linked = link_digested(engine, pending)
         total += linked
         if len(pending) < BATCH or not linked:
@@ -162,31 +167,55 @@ def link(engine) -> int:
 BATCH = 10_000  # entries linked in one transaction
 
 
-def digested(engine, batch: int = BATCH) -> dict[int, str]:
-    """The digests of the oldest unlinked entries (up to `batch`), by id: in a read transaction,
-    so that SQLite's writers wait only for the links (the server reads them in its pool)."""
+@dataclass(frozen=True)
+class Links:
+    """The links of the oldest unlinked entries to the head a read saw: their places, hashes and
+    digests, all worked out before the write lock; `link_digested` makes them while that head is
+    still the chain's."""
+    head: tuple[int, str]  # (seq, hash): where the chain ended when they were worked out
+    links: list[dict]  # each entry's id, place, previous hash, hash and digest, in the order of their ids
+
+    def __len__(self) -> int:
+        return len(self.links)
+
+
+def digested(engine, batch: int = BATCH, everywhere: bool = False) -> Links:
+    """The oldest unlinked entries (up to `batch`) digested and chained to the head, in a read
+    transaction: SQLite's writers wait only for the links' UPDATE (the server reads in its pool).
+    An unlinked entry can only be linked, never changed (the guards), so what is read here is
+    what the lock will find, unless another linker moved the head meanwhile."""
     with store.reading(engine) as conn:
-        return inserted.digests(conn, conn.execute(_UNLINKED, {"batch": batch}).mappings().all())
+        head = conn.execute(_HEAD_LINK).first()
+        after = head.id if head and store.serialised(engine) and not everywhere else 0
+        entries = conn.execute(_UNLINKED, {"batch": batch, "after": after}).mappings().all()
+        digests = inserted.digests(conn, entries)
+    seq, prev = start = (head.seq, head.hash) if head else (0, GENESIS)
+    links = []
+    for row in entries:
+        row = {**row, "digest": digests[row["id"]]}
+        seq, hashed = seq + 1, chained(prev, row)
+        links.append(dict(b_id=row["id"], b_seq=seq, b_prev=prev, b_hash=hashed, b_digest=row["digest"]))
+        prev = hashed
+    return Links(start, links)
 
 
-def link_digested(engine, digests: dict[int, str]) -> int:
-    """Link, at the chain's head, those of the `digested` entries still unlinked; one linker at a
-    time (SQLite's write lock; a lock of its own on PostgreSQL, which writers never take)."""
+def link_digested(engine, pending: Links) -> int:
+    """Make the `digested` links, if the chain's head is still the one they were worked out from
+    (else 0: another linker linked meanwhile, and the next run works them out anew); one linker at
+    a time (SQLite's write lock; a lock of its own on PostgreSQL, which writers never take)."""
+    if not pending.links:
+        return 0
     with store.writing(engine) as conn:
         store.lock(conn, "audit")
-        head = conn.execute(_HEAD_LINK).first()
-        seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
-        links = []
-        for row in conn.execute(_UNLINKED, {"batch": len(digests)}).mappings():
-            if row["id"] not in digests:
-                continue  # committed since the digests were read: the next run's
-            row = {**row, "digest": digests[row["id"]]}
-            seq, hashed = seq + 1, chained(prev, row)
-            links.append(dict(b_id=row["id"], b_seq=seq, b_prev=prev, b_hash=hashed, b_digest=row["digest"]))
-            prev = hashed
-        if links and conn.execute(_LINKED, links).rowcount != len(links):  # linked by another hand meanwhile
+        head = _HEAD(conn, {})
+        if (tuple(head[0][:2]) if head else (0, GENESIS)) != pending.head:
+            return 0
+        if _LINK_ONCE.many(conn, pending.links) != len(pending.links):  # linked by another hand meanwhile
             raise RuntimeError("an audit entry was linked outside the linker; nothing was linked this time")
-        return len(links)
+        return len(pending.links)
+
+
+_HEAD, _LINK_ONCE = driver.Prepared(_HEAD_LINK), driver.Prepared(_LINKED)
 
 
 @dataclass

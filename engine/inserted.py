@@ -187,16 +187,16 @@ def digests(conn: Connection, entries) -> dict[int, str]:
     merged into spans per table, each span read once (a second's completions are one read of
     their history rows, not one read each), every row's text hashed into its entry's digest."""
     written = {row["id"]: json.loads(row["written"]) for row in entries}
-    small, held = [], 0
+    small, held = {}, 0  # by id, in order: a second's 2,000 entries are looked up in it 2,000 times
     for k, w in written.items():
         size = sum(hi - lo + 1 for runs in w.values() for lo, hi in runs)
         if w and size <= ALONE and held + size <= HELD:
-            small.append(k)
+            small[k] = w
             held += size
     digests = {k: digest_of(conn, w)[0] for k, w in written.items() if k not in small}
     texts: dict[str, dict[int, str]] = {}
     for table in RECORDED:
-        spans = _merged(sorted(run for k in small for run in written[k].get(table.name, ())))
+        spans = _merged(sorted(run for w in small.values() for run in w.get(table.name, ())))
         if not spans:
             continue
         between, forms = _reads(conn, table)[1:]
@@ -204,8 +204,8 @@ def digests(conn: Connection, entries) -> dict[int, str]:
         for lo, hi in spans:
             for batch in between.batches(conn, {"lo": lo, "hi": hi}):
                 found.update(zip((row[0] for row in batch), _row_texts(table.name, forms, batch)))
-    for k in small:
-        parts = [texts[table.name].get(i, "") for table in RECORDED for lo, hi in written[k].get(table.name, ())
+    for k, w in small.items():
+        parts = [texts[table.name].get(i, "") for table in RECORDED for lo, hi in w.get(table.name, ())
                  for i in range(lo, hi + 1)]
         digests[k] = hashlib.sha256("".join(parts).encode()).hexdigest()
     return digests

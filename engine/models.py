@@ -367,7 +367,8 @@ class AuditEntry(SQLModel, table=True):
     __table_args__ = (
         Index("ix_audit_seq", "seq", unique=True, sqlite_where=text("seq IS NOT NULL"),
               postgresql_where=text("seq IS NOT NULL")),
-        Index("ix_audit_unlinked", "id", sqlite_where=text("seq IS NULL"), postgresql_where=text("seq IS NULL")),
+        # the unlinked, for the linker, on PostgreSQL only: SQLite's are those past the head's id (audit._UNLINKED)
+        Index("ix_audit_unlinked", "id", postgresql_where=text("seq IS NULL")).ddl_if(dialect="postgresql"),
     )
     id: int | None = Field(default=None, primary_key=True)
     at: datetime

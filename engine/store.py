@@ -27,7 +27,7 @@ from . import driver
 from .errors import InputError
 
 DEFAULT_URL = "sqlite:///state.db"
-SCHEMA_HEAD = "0014"  # the newest migration in engine/migrations/versions
+SCHEMA_HEAD = "0015"  # the newest migration in engine/migrations/versions
 BUSY_TIMEOUT_MS = 30_000
 BEIJING = ZoneInfo("Asia/Shanghai")
 LOCK_RETRIES = 5

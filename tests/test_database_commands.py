@@ -46,3 +46,26 @@ def test_copy_moves_a_county_from_sqlite_to_postgresql(tmp_path, pg_server):
     assert copied("escalate", "--as-of", "2021-03-01", "--format", "json").stdout.strip() == "[]"  # same steps: none new
     again = county("db", "copy", "--to", target, ok=False)
     assert again.exit_code == 2 and "not empty" in again.stderr
+
+
+def test_a_copy_to_sqlite_links_the_entries_its_source_left_unlinked_below_its_head(tmp_path, pg_server):
+    """On PostgreSQL a lower entry id may commit after a higher one was linked; SQLite finds its
+    unlinked entries past the head's id, so the copy links such an entry itself."""
+    from datetime import date
+
+    from aidcal.engine import access, audit, service
+    county = Aidcal(pg_server.create_database("late_county"), tmp_path)
+    county("calendar", "load", ROOT / "calendar.yaml", "--as-of", "2021-01-01")
+    county("units", "import", ROOT / "examples" / "units.csv", "--as-of", "2021-01-01")
+    with store.writing(county.engine()) as conn:
+        audit.append(conn, audit.Entry("local:tester", "tasks.waive", "3406200001"))  # its id taken now, committed last
+        service.call(county.engine(), access.operator("tester"), "tasks.done",
+                     dict(unit="3406200002", task="system-update", period="2021-02", as_of="2021-02-19"), date(2026, 12, 6))
+        assert audit.link(county.engine()) == 1
+    target = f"sqlite:///{tmp_path / 'copied.db'}"
+    county("db", "copy", "--to", target)
+    copied = Aidcal(target, tmp_path)
+    assert copied.scalar("SELECT count(*) FROM audit WHERE seq IS NULL") == 0
+    assert copied.scalar("SELECT min(id) FROM audit WHERE seq = (SELECT max(seq) FROM audit)") < \
+        copied.scalar("SELECT max(id) FROM audit")  # the late entry, linked last
+    assert "intact" in copied("audit", "verify", "--data").stdout

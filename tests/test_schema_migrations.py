@@ -19,8 +19,15 @@ def test_store_knows_the_newest_migration():
 
 def test_migrations_build_exactly_the_models(db_url):
     engine = store.connect(db_url, create=True)
+
+    def on_this_backend(item, _name, _type, _reflected, _compare_to) -> bool:
+        """An index the models keep for another backend only (`ddl_if`) is no difference here."""
+        ddl_if = getattr(item, "_ddl_if", None)
+        return ddl_if is None or ddl_if.dialect in (None, engine.dialect.name)
+
     with engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn), SQLModel.metadata) == []
+        context = MigrationContext.configure(conn, opts={"include_object": on_this_backend})
+        assert compare_metadata(context, SQLModel.metadata) == []
 
 
 def test_a_new_database_is_in_wal_mode_at_head(db_url, sqlite_only):
