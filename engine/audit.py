@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import weakref
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -67,9 +68,12 @@ class Entry:
 def chained(prev: str, row) -> str:
     """The entry's hash: its fields in a fixed order with the previous hash (the id and the
     place are left out: the order is the chain's own, by `prev`)."""
-    fields = [prev, store.shown_moment(row["at"]), row["actor"], row["action"], row["object"], row["outcome"],
-              row["rows"], row["written"], row["digest"], row["summary"]]
-    return hashlib.sha256("".join(inserted.ENCODE_ROW(fields, 0)).encode()).hexdigest()
+    return _hashed(prev, row["at"], row["actor"], row["action"], row["object"], row["outcome"], row["rows"],
+                   row["written"], row["digest"], row["summary"])
+
+
+def _hashed(prev: str, at: datetime, *fields) -> str:
+    return hashlib.sha256("".join(inserted.ENCODE_ROW([prev, store.shown_moment(at), *fields], 0)).encode()).hexdigest()
 
 
 # An audited write runs these inside its write lock, compiled once per dialect and run on the
@@ -185,18 +189,34 @@ def digested(engine, batch: int = BATCH, everywhere: bool = False) -> Links:
     An unlinked entry can only be linked, never changed (the guards), so what is read here is
     what the lock will find, unless another linker moved the head meanwhile."""
     with store.reading(engine) as conn:
-        head = conn.execute(_HEAD_LINK).first()
-        after = head.id if head and store.serialised(engine) and not everywhere else 0
-        entries = conn.execute(_UNLINKED, {"batch": batch, "after": after}).mappings().all()
-        digests = inserted.digests(conn, entries)
-    seq, prev = start = (head.seq, head.hash) if head else (0, GENESIS)
-    links = []
-    for row in entries:
-        row = {**row, "digest": digests[row["id"]]}
-        seq, hashed = seq + 1, chained(prev, row)
-        links.append(dict(b_id=row["id"], b_seq=seq, b_prev=prev, b_hash=hashed, b_digest=row["digest"]))
+        head = _HEAD(conn, {})
+        seq, prev, head_id = head[0] if head else (0, GENESIS, 0)
+        after = head_id if store.serialised(engine) and not everywhere else 0
+        entries = _UNLINKED_ROWS(conn, {"batch": batch, "after": after})  # as the driver gives them: a second's 2,000
+        digests = inserted.digests(conn, [(entry[0], entry[_WRITTEN]) for entry in entries])
+    start, moment, links = (seq, prev), _moment_reader(engine.dialect), []
+    for entry_id, at, *fields in entries:
+        digest = digests[entry_id]
+        fields[_DIGEST - 2] = digest
+        seq, hashed = seq + 1, _hashed(prev, moment(at), *fields[:_SUMMARY - 1])
+        links.append(dict(b_id=entry_id, b_seq=seq, b_prev=prev, b_hash=hashed, b_digest=digest))
         prev = hashed
     return Links(start, links)
+
+
+# The hashed fields, after the id and the moment, in the order `chained` takes them: the audit table's own.
+_PLACES = {c.name: k for k, c in enumerate(a.c)}
+_WRITTEN, _DIGEST, _SUMMARY = _PLACES["written"], _PLACES["digest"], _PLACES["summary"]
+assert [c.name for c in a.c][:_SUMMARY + 1] == ["id", "at", "actor", "action", "object", "outcome", "rows", "written",
+                                                "digest", "summary"]
+_READERS: dict[str, Callable] = {}
+
+
+def _moment_reader(dialect) -> Callable:
+    """The entry's moment as SQLAlchemy reads it (SQLite's UTC text into a datetime), for the hash."""
+    if dialect.name not in _READERS:
+        _READERS[dialect.name] = a.c.at.type.dialect_impl(dialect).result_processor(dialect, None) or (lambda v: v)
+    return _READERS[dialect.name]
 
 
 def link_digested(engine, pending: Links) -> int:
@@ -215,7 +235,7 @@ def link_digested(engine, pending: Links) -> int:
         return len(pending.links)
 
 
-_HEAD, _LINK_ONCE = driver.Prepared(_HEAD_LINK), driver.Prepared(_LINKED)
+_HEAD, _LINK_ONCE, _UNLINKED_ROWS = driver.Prepared(_HEAD_LINK), driver.Prepared(_LINKED), driver.Prepared(_UNLINKED)
 
 
 @dataclass

@@ -149,6 +149,9 @@ def ids_written(conn: Connection, handed_back: dict[str, list[tuple]], marks: di
     per table (the linker digests them). Rows inserted before the marks were handed back by their
     statements (driver.watching); the ids past the marks (taken before the first write that hands
     back nothing) are read back."""
+    if marks is None and len(handed_back) == 1 and next(iter(handed_back)) in TABLES:  # a completion's history row
+        (name, rows), = handed_back.items()
+        return len(rows), {name: _merged((i, i) for i in sorted(row[0] for row in rows))}
     count, written = 0, {}
     now = highest_ids(conn) if marks is not None else None
     for table in RECORDED if marks is not None else [t for t in RECORDED if t.name in handed_back]:
@@ -183,10 +186,11 @@ HELD = 100_000  # … and so are the entries past this many rows held at once
 
 
 def digests(conn: Connection, entries) -> dict[int, str]:
-    """`digest_of` for many entries at once, as the linker needs it: the runs of the small ones
-    merged into spans per table, each span read once (a second's completions are one read of
-    their history rows, not one read each), every row's text hashed into its entry's digest."""
-    written = {row["id"]: json.loads(row["written"]) for row in entries}
+    """`digest_of` for many entries, each (id, its id runs as JSON), at once, as the linker needs it:
+    the runs of the small ones merged into spans per table, each span read once (a second's
+    completions are one read of their history rows, not one read each), every row's text hashed
+    into its entry's digest."""
+    written = {entry_id: json.loads(runs) for entry_id, runs in entries}
     small, held = {}, 0  # by id, in order: a second's 2,000 entries are looked up in it 2,000 times
     for k, w in written.items():
         size = sum(hi - lo + 1 for runs in w.values() for lo, hi in runs)

@@ -19,7 +19,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -161,11 +161,10 @@ class Op:
     sealed: bool = False  # it seals or opens personal data (engine/sealing.py): it is handed the keys
     counted: Callable[[object], int] | None = None  # the rows written, from the result, where they are not history rows
     noted: tuple[str, ...] = ()  # parameters the audit summary keeps besides the target (the payment file's reason)
+    writes: bool = field(init=False)
 
-
-    @property
-    def writes(self) -> bool:
-        return self.act not in access.READS
+    def __post_init__(self):
+        object.__setattr__(self, "writes", self.act not in access.READS)
 
 
 OPS: dict[str, Op] = {}
@@ -204,9 +203,8 @@ def call(engine, actor: Actor, name: str, params: dict, today: date, expired=Non
     spec = spec_of(name)
     if spec is None:
         raise InputError(_("no such act: {name}").format(name=name))
-    unknown = sorted(set(params) - set(spec.params))
-    if unknown:
-        raise InputError(_("unknown parameter: {name}").format(name=unknown[0]))
+    if not params.keys() <= spec.params.keys():
+        raise InputError(_("unknown parameter: {name}").format(name=sorted(set(params) - set(spec.params))[0]))
     values = {k: spec.params[k](v) for k, v in params.items()}
     if actor.role == "unit" and not spec.writes and "unit" in spec.params and not values.get("unit") \
             and not values.get("authority"):
@@ -249,10 +247,13 @@ def _authorise(conn, actor: Actor, spec: Op, values: dict, entry) -> None:
     access.authorise(conn, actor, spec.act, **reached)
 
 
+SUMMARISED = ("notice", "task", "period", "as_of", "to", "signer")
+
+
 def _summary(values: dict, noted: tuple[str, ...] = ()) -> str:
     """What was done, in words kept in the record: the target and outcome (audit.append masks
     personal numbers, as in a file named after a student's ID number)."""
-    parts = [f"{k}={values[k]}" for k in ("notice", "task", "period", "as_of", "to", "signer", *noted) if values.get(k)]
+    parts = [f"{k}={values[k]}" for k in (SUMMARISED + noted if noted else SUMMARISED) if values.get(k)]
     if values.get("sheet"):
         parts.append("sheet=" + values["sheet"][0])
     for key in ("files", "evidence"):
