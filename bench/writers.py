@@ -5,8 +5,10 @@ floor: the same completions as hand-written SQL in plain driver processes.
 Every writer makes its completions through the engine's API, one transaction
 each (without the CLI's start-up): bare (`store.writing` and `tasks.done`), and
 audited, as `aidcal tasks done` does (`service.call`: authorised, one audit entry
-each), which may be at most 15% slower; and, as the audited figure's floor, a bare
-completion with its audit entry's own insert and nothing else. The audited kinds run beside the
+each), which may be at most 15% slower; as the audited figure's floors, a bare
+completion with its audit entry's own insert and nothing else (entry), and the act's
+frame alone (`service.call` with its audit entry left out: the authorisation and the
+parameters' checks, which the audit does not add), beside which the audit's own share shows. The audited kinds run beside the
 linker, as under `aidcal serve` (engine/audit.py `link`, every second, in a process of its own).
 At the end, every completion must be there exactly once, and every entry linked into a chain
 that verifies. Each figure is the best of `--repeat` runs (3), the four kinds
@@ -82,6 +84,22 @@ def entry_writer(url: str, targets: list[tuple], start, done) -> None:
             tasks.done(conn, unit, key, period, date(2021, 12, 31), "bench")
             audit.append(conn, entry, 1)
     done.put(len(targets))
+
+
+def frame_writer(url: str, targets: list[tuple], start, done) -> None:
+    """`audited_writer` with the audit entry left out (a plain write transaction where `service.call`
+    opens an audited one), here only: what the act's frame costs, beside which the audit's share shows."""
+    from contextlib import contextmanager
+
+    from aidcal.engine import audit, store
+
+    @contextmanager
+    def unaudited(engine, _entry, _expired=None):
+        with store.writing(engine) as conn:
+            yield conn
+
+    audit.audited = unaudited
+    audited_writer(url, targets, start, done)
 
 
 def floor_writer(url: str, targets: list[tuple], start, done) -> None:
@@ -174,10 +192,11 @@ def main() -> None:
             if backend == "postgresql" and server is None:
                 print("postgresql: skipped (no server binaries)")
                 continue
-            figures = [0.0, 0.0, 0.0, 0.0]
+            figures = [0.0] * 5
             for run in range(args.repeat):
                 for k, (label, worker) in enumerate((("engine", engine_writer), ("audited", audited_writer),
-                                                     ("floor", floor_writer), ("entry", entry_writer))):
+                                                     ("floor", floor_writer), ("entry", entry_writer),
+                                                     ("frame", frame_writer))):
                     name = f"w_{label}_{run}"
                     url = f"sqlite:///{folder / name}.db" if backend == "sqlite" else server.create_database(name)
                     shares = setup(url)
@@ -192,13 +211,15 @@ def main() -> None:
         shutil.rmtree(folder, ignore_errors=True)
     print(f"{WRITERS} writer processes, one transaction per completion, none lost or doubled; best of {args.repeat}")
     print(f"{'backend':<12} {'engine /s':>10} {'floor /s':>10} {'ratio':>6} {'audited /s':>11} {'slower':>7} "
-          f"{'entry /s':>9} {'slower':>7} {'completions':>12}  targets")
-    for backend, engine_rate, audited_rate, floor_rate, entry_rate, n in rows:
+          f"{'entry /s':>9} {'slower':>7} {'frame /s':>9} {'slower':>7} {'audit':>6} {'completions':>12}  targets")
+    for backend, engine_rate, audited_rate, floor_rate, entry_rate, frame_rate, n in rows:
         target = "≥ 150/s" if backend == "sqlite" else "more than SQLite"
         print(f"{backend:<12} {engine_rate:10.0f} {floor_rate:10.0f} {floor_rate / engine_rate:6.2f} {audited_rate:11.0f} "
-              f"{1 - audited_rate / engine_rate:7.0%} {entry_rate:9.0f} {1 - entry_rate / engine_rate:7.0%} {n:12d}  "
+              f"{1 - audited_rate / engine_rate:7.0%} {entry_rate:9.0f} {1 - entry_rate / engine_rate:7.0%} "
+              f"{frame_rate:9.0f} {1 - frame_rate / engine_rate:7.0%} {1 - audited_rate / frame_rate:6.0%} {n:12d}  "
               f"{target}; audited ≤ 15% slower")
     print("entry: a bare completion and its audit entry's own insert, nothing else (the audited figure's floor);")
+    print("frame: `service.call` with its audit entry left out; audit: how much slower audited is than frame;")
     print("audited and entry: beside the linker, every second, as under `aidcal serve`; every entry linked, chain intact")
 
 
