@@ -75,7 +75,8 @@ def nightly(engine, by: str, notify) -> None:
     except Exception as exc:  # recorded by escalation.nightly (with the alert), logged without locals, retried tomorrow
         log.error("escalation failed", error=one_line(exc))
     try:
-        audit.link(engine)  # the night's entries, and any a stopped server left unlinked
+        # the night's entries, any a stopped server left unlinked, and (SQLite) any a copy from PostgreSQL left below the head
+        audit.link(engine, everywhere=True)
     except Exception as exc:  # the entries stay as written; the next linker links them
         log.error("audit linking failed", error=one_line(exc))
     report = delivery.deliver(engine, notify, datetime.now(UTC), send, time.monotonic, time.sleep)

@@ -157,15 +157,21 @@ def link(engine, everywhere: bool = False) -> int:
     whose write committed after a later id's is linked after it: the chain's order is `seq`,
     the order of linking. `everywhere`: below the head's id too, on SQLite (a copy from
     PostgreSQL may hold such entries: `db copy` links them)."""
-    total = 0
+    total, raced = 0, 0
     while pending := digested(engine, everywhere=everywhere):
         linked = link_digested(engine, pending)
         total += linked
+        if not linked and raced < RACES:
+            raced += 1  # another linker moved the head first: what it did not take is worked out anew
+            continue
         if len(pending) < BATCH or not linked:
-            # what waited is linked (or another linker took it): entries committed since wait for the next
-            # run, so that a busy county's linker runs once a second, not without end, in batches of one
+            # what waited is linked: entries committed since wait for the next run, so that a busy
+            # county's linker runs once a second, not without end, in batches of one
             return total
     return total
+
+
+RACES = 3  # times `link` works its entries out anew after another linker moved the head first
 
 
 BATCH = 10_000  # entries linked in one transaction
@@ -195,20 +201,19 @@ def digested(engine, batch: int = BATCH, everywhere: bool = False) -> Links:
         entries = _UNLINKED_ROWS(conn, {"batch": batch, "after": after})  # as the driver gives them: a second's 2,000
         digests = inserted.digests(conn, [(entry[0], entry[_WRITTEN]) for entry in entries])
     start, moment, links = (seq, prev), _moment_reader(engine.dialect), []
-    for entry_id, at, *fields in entries:
-        digest = digests[entry_id]
-        fields[_DIGEST - 2] = digest
-        seq, hashed = seq + 1, _hashed(prev, moment(at), *fields[:_SUMMARY - 1])
+    for entry in entries:
+        entry_id, digest = entry[0], digests[entry[0]]
+        fields = [digest if place == _DIGEST else entry[place] for place in _HASHED]
+        seq, hashed = seq + 1, _hashed(prev, moment(entry[_AT]), *fields)
         links.append(dict(b_id=entry_id, b_seq=seq, b_prev=prev, b_hash=hashed, b_digest=digest))
         prev = hashed
     return Links(start, links)
 
 
-# The hashed fields, after the id and the moment, in the order `chained` takes them: the audit table's own.
+# Where a driver's row of the audit table holds each field `chained` hashes after the moment, in its order.
 _PLACES = {c.name: k for k, c in enumerate(a.c)}
-_WRITTEN, _DIGEST, _SUMMARY = _PLACES["written"], _PLACES["digest"], _PLACES["summary"]
-assert [c.name for c in a.c][:_SUMMARY + 1] == ["id", "at", "actor", "action", "object", "outcome", "rows", "written",
-                                                "digest", "summary"]
+_AT, _WRITTEN, _DIGEST = _PLACES["at"], _PLACES["written"], _PLACES["digest"]
+_HASHED = [_PLACES[name] for name in ("actor", "action", "object", "outcome", "rows", "written", "digest", "summary")]
 _READERS: dict[str, Callable] = {}
 
 

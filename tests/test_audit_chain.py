@@ -242,6 +242,26 @@ def test_the_guards_let_an_entry_be_linked_once_and_never_changed(county):
     assert county("audit", "verify", "--data").exit_code == 0
 
 
+def test_a_linker_another_overtook_works_its_entries_out_anew(county, monkeypatch):
+    """Two linkers read the same head; the first links what it read; the second, finding the head
+    moved, reads again and links what the first left: a local command leaves its own entry linked."""
+    _busy(county)
+    engine = county.engine()
+    _entry_written_unlinked(county)
+    first = audit.digested(engine)
+    service.call(engine, access.operator("tester"), "tasks.done",
+                 dict(unit="S003", task="system-update", period="2021-02", as_of="2021-02-19"), date(2026, 12, 6))
+    second = audit.digested(engine)  # both entries, from the same head
+    assert (len(first), len(second)) == (1, 2)
+    assert audit.link_digested(engine, first) == 1
+    assert audit.link_digested(engine, second) == 0  # the head moved: nothing linked twice
+    real, views = audit.digested, iter([second])
+    monkeypatch.setattr(audit, "digested", lambda engine, **options: next(views, None) or real(engine, **options))
+    assert audit.link(engine) == 1
+    assert county.scalar("SELECT count(*) FROM audit WHERE seq IS NULL") == 0
+    assert county("audit", "verify", "--data").exit_code == 0
+
+
 def test_on_postgresql_an_entry_committed_late_is_linked_after_the_later_ids(county):
     """Two writers side by side: the one with the lower entry id commits last; the chain's order
     is the order of linking, and it verifies."""

@@ -62,6 +62,10 @@ def test_a_copy_to_sqlite_links_the_entries_its_source_left_unlinked_below_its_h
         service.call(county.engine(), access.operator("tester"), "tasks.done",
                      dict(unit="3406200002", task="system-update", period="2021-02", as_of="2021-02-19"), date(2026, 12, 6))
         assert audit.link(county.engine()) == 1
+    by_hand = store.connect(f"sqlite:///{tmp_path / 'by_hand.db'}", create=True)
+    store.copy(county.engine(), by_hand)  # as an older release's `db copy` left it, or one whose last step failed
+    assert audit.link(by_hand) == 0  # below the head's id: past what a write's linker reads
+    assert audit.link(by_hand, everywhere=True) == 1  # the nightly run's
     target = f"sqlite:///{tmp_path / 'copied.db'}"
     county("db", "copy", "--to", target)
     copied = Aidcal(target, tmp_path)
