@@ -353,7 +353,10 @@ def copy(source: Engine, target: Engine, progress=None) -> dict[str, int]:
     if used:
         raise InputError(_("the target database is not empty ({tables}); copy into a new database").format(tables=_(", ").join(used)))
     copied = {}
-    with reading(source) as src, writing(target) as dst:
+    # one snapshot of the source, table after table: on SQLite its read transaction's; on PostgreSQL
+    # REPEATABLE READ, so that a live server's writes meanwhile leave no child without its parent
+    isolation = {"isolation_level": "REPEATABLE READ"} if source.dialect.name == "postgresql" else {}
+    with source.connect().execution_options(**isolation) as src, src.begin(), writing(target) as dst:
         dst.execute(text("DELETE FROM rule_file"))
         for table in tables:
             rows = src.execution_options(yield_per=5000).execute(select(table))
