@@ -149,9 +149,6 @@ def ids_written(conn: Connection, handed_back: dict[str, list[tuple]], marks: di
     per table (the linker digests them). Rows inserted before the marks were handed back by their
     statements (driver.watching); the ids past the marks (taken before the first write that hands
     back nothing) are read back."""
-    if marks is None and len(handed_back) == 1 and next(iter(handed_back)) in TABLES:  # a completion's history row
-        (name, rows), = handed_back.items()
-        return len(rows), {name: _merged((i, i) for i in sorted(row[0] for row in rows))}
     count, written = 0, {}
     now = highest_ids(conn) if marks is not None else None
     for table in RECORDED if marks is not None else [t for t in RECORDED if t.name in handed_back]:
