@@ -65,11 +65,13 @@ class Entry:
         return self._kept[1]
 
 
+HASHED = ("actor", "action", "object", "outcome", "rows", "written", "digest", "summary")  # after the moment
+
+
 def chained(prev: str, row) -> str:
     """The entry's hash: its fields in a fixed order with the previous hash (the id and the
     place are left out: the order is the chain's own, by `prev`)."""
-    return _hashed(prev, row["at"], row["actor"], row["action"], row["object"], row["outcome"], row["rows"],
-                   row["written"], row["digest"], row["summary"])
+    return _hashed(prev, row["at"], *(row[name] for name in HASHED))
 
 
 def _hashed(prev: str, at: datetime, *fields) -> str:
@@ -210,10 +212,10 @@ def digested(engine, batch: int = BATCH, everywhere: bool = False) -> Links:
     return Links(start, links)
 
 
-# Where a driver's row of the audit table holds each field `chained` hashes after the moment, in its order.
+# Where a driver's row of the audit table holds each field `chained` hashes (HASHED), in its order.
 _PLACES = {c.name: k for k, c in enumerate(a.c)}
 _AT, _WRITTEN, _DIGEST = _PLACES["at"], _PLACES["written"], _PLACES["digest"]
-_HASHED = [_PLACES[name] for name in ("actor", "action", "object", "outcome", "rows", "written", "digest", "summary")]
+_HASHED = [_PLACES[name] for name in HASHED]
 _READERS: dict[str, Callable] = {}
 
 

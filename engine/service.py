@@ -253,7 +253,7 @@ SUMMARISED = ("notice", "task", "period", "as_of", "to", "signer")
 def _summary(values: dict, noted: tuple[str, ...] = ()) -> str:
     """What was done, in words kept in the record: the target and outcome (audit.append masks
     personal numbers, as in a file named after a student's ID number)."""
-    parts = [f"{k}={values[k]}" for k in (SUMMARISED + noted if noted else SUMMARISED) if values.get(k)]
+    parts = [f"{k}={values[k]}" for k in SUMMARISED + noted if values.get(k)]
     if values.get("sheet"):
         parts.append("sheet=" + values["sheet"][0])
     for key in ("files", "evidence"):
